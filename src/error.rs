@@ -1,0 +1,205 @@
+//! One small error type for the whole crate.
+//!
+//! [`Error`] is `Copy`, needs no heap and is `#[non_exhaustive]`, so it can be returned
+//! from firmware as cheaply as an integer and grow new kinds without breaking callers.
+//! Every authentication failure (bad signature, bad MAC or tag, invalid peer point) is
+//! the single opaque [`Error::Crypto`]: a detailed reason would be an oracle for an
+//! attacker and is rarely actionable for the caller.
+//!
+//! Debug and Display output never contain key material; still, do not send them to a
+//! peer: the decode offsets say how far a parser got.
+
+use core::fmt;
+
+/// Result alias used throughout the crate.
+pub type Result<T> = core::result::Result<T, Error>;
+
+/// The crate's error: an area plus a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Error {
+    /// Authentication or cryptographic failure, deliberately without detail.
+    Crypto,
+    /// Malformed input: what was wrong and at which byte offset.
+    Decode(DecodeError),
+    /// A caller-provided output buffer is too small; `needed` bytes would fit.
+    BufferTooSmall {
+        /// Bytes the operation needs.
+        needed: usize,
+    },
+    /// Certificate content or policy failure.
+    Cert(CertError),
+    /// Key-store failure.
+    Store(StoreError),
+    /// A well-formed request that this crate or the key store does not support.
+    Unsupported,
+}
+
+/// What was wrong with an encoded input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The input ended before the structure did.
+    Truncated,
+    /// Bytes were left after a complete structure.
+    TrailingData,
+    /// A tag other than the one required at this position.
+    UnexpectedTag,
+    /// A length that is not minimal DER, or that exceeds the enclosing structure.
+    InvalidLength,
+    /// An unknown format or version byte.
+    UnknownVersion,
+    /// A field whose value is outside its allowed range.
+    InvalidValue,
+    /// A valid encoding that is outside the profile this crate expands byte-exactly.
+    OutsideProfile,
+    /// Not a valid P-256 point, or not in the required encoding.
+    InvalidPoint,
+}
+
+/// A decode failure: its kind and the byte offset where it was detected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DecodeError {
+    /// What was wrong.
+    pub kind: DecodeErrorKind,
+    /// Offset into the input at which it was detected.
+    pub offset: usize,
+}
+
+/// Certificate and chain failures that are not decode errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CertError {
+    /// The certificate is not valid yet at the `now` passed in.
+    NotYetValid,
+    /// The certificate has expired at the `now` passed in.
+    Expired,
+    /// The certificate's issuer does not match the CA offered to verify it.
+    IssuerMismatch,
+    /// A CA certificate lacks the CA flag or the keyCertSign usage.
+    NotACa,
+    /// A chain is longer than the issuer's path length constraint allows.
+    PathTooLong,
+    /// The certificate lacks a key usage the operation requires.
+    UsageNotAllowed,
+    /// A date or name that the format cannot represent.
+    Unrepresentable,
+}
+
+/// Key-store failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No key or record under this id.
+    NotFound,
+    /// A key or record already exists under this id.
+    AlreadyExists,
+    /// The key exists but is of another kind than the operation needs.
+    WrongKeyKind,
+    /// The store has no room left.
+    Full,
+    /// The record is larger than the store accepts.
+    RecordTooLarge,
+    /// The backing medium failed (flash, database, HSM); details are in the backend's log.
+    Backend,
+    /// Stored data failed its integrity check.
+    Corrupt,
+}
+
+impl Error {
+    /// A decode error of `kind` at `offset`.
+    #[must_use]
+    pub const fn decode(kind: DecodeErrorKind, offset: usize) -> Self {
+        Self::Decode(DecodeError { kind, offset })
+    }
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Self::Decode(e)
+    }
+}
+
+impl From<CertError> for Error {
+    fn from(e: CertError) -> Self {
+        Self::Cert(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl fmt::Display for DecodeErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Truncated => "input truncated",
+            Self::TrailingData => "trailing data after structure",
+            Self::UnexpectedTag => "unexpected tag",
+            Self::InvalidLength => "invalid length",
+            Self::UnknownVersion => "unknown format version",
+            Self::InvalidValue => "invalid field value",
+            Self::OutsideProfile => "outside the supported certificate profile",
+            Self::InvalidPoint => "invalid P-256 point",
+        })
+    }
+}
+
+impl fmt::Display for CertError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotYetValid => "certificate not yet valid",
+            Self::Expired => "certificate expired",
+            Self::IssuerMismatch => "certificate issuer does not match the CA",
+            Self::NotACa => "issuer is not a CA allowed to sign certificates",
+            Self::PathTooLong => "certificate path too long for the issuer's constraint",
+            Self::UsageNotAllowed => "key usage not allowed by the certificate",
+            Self::Unrepresentable => "value not representable in the certificate format",
+        })
+    }
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::NotFound => "no key or record under this id",
+            Self::AlreadyExists => "a key or record already exists under this id",
+            Self::WrongKeyKind => "key is of the wrong kind for this operation",
+            Self::Full => "key store is full",
+            Self::RecordTooLarge => "record too large for this store",
+            Self::Backend => "key store backend failure",
+            Self::Corrupt => "stored data failed its integrity check",
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Crypto => f.write_str("cryptographic verification failed"),
+            Self::Decode(d) => write!(f, "decode error at byte {}: {}", d.offset, d.kind),
+            Self::BufferTooSmall { needed } => {
+                write!(f, "output buffer too small: {needed} bytes needed")
+            }
+            Self::Cert(c) => write!(f, "certificate error: {c}"),
+            Self::Store(s) => write!(f, "key store error: {s}"),
+            Self::Unsupported => f.write_str("operation not supported"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_small_and_copy() {
+        fn assert_copy<T: Copy + Send + Sync + 'static>() {}
+        assert_copy::<Error>();
+        assert!(core::mem::size_of::<Error>() <= 24);
+    }
+}

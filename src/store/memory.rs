@@ -1,0 +1,271 @@
+//! [`MemoryStore`]: a fixed-capacity key store in RAM, with no heap.
+//!
+//! For firmware that provisions keys at boot from elsewhere, for tests, and as the
+//! reference implementation of the store traits. Nothing survives a reset.
+
+use crate::ec::{EcPublicKey, EcdsaSignature};
+use crate::error::{Error, Result, StoreError};
+use crate::secret::{SecretBuf, SecretBytes};
+use crate::store::soft::SoftKey;
+use crate::store::{
+    IdentityKeys, KeyId, KeyInventory, KeyKind, RecordId, Records, SymmetricKeys, WrapAlgorithm,
+};
+use core::fmt;
+
+/// A RAM key store holding up to `KEYS` keys and `RECORDS` records of up to
+/// `RECORD_LEN` bytes each. Record contents are treated as secret (zeroized on drop).
+///
+/// ```
+/// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
+///
+/// # fn main() -> provkit::Result<()> {
+/// let mut store = MemoryStore::<4, 4, 64>::new();
+/// let mut rng = provkit::testing::TestRng::new(1);
+/// let public = store.generate_p256(KeyId(1), &mut rng)?;
+/// let sig = store.sign_digest(KeyId(1), &[0u8; 32])?;
+/// public.verify_digest(&[0u8; 32], &sig)?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct MemoryStore<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> {
+    keys: [Option<(KeyId, SoftKey)>; KEYS],
+    records: [Option<(RecordId, SecretBuf<RECORD_LEN>)>; RECORDS],
+}
+
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize>
+    MemoryStore<KEYS, RECORDS, RECORD_LEN>
+{
+    /// An empty store.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            keys: [const { None }; KEYS],
+            records: [const { None }; RECORDS],
+        }
+    }
+
+    fn key(&self, id: KeyId) -> Result<&SoftKey> {
+        self.keys
+            .iter()
+            .flatten()
+            .find(|(k, _)| *k == id)
+            .map(|(_, key)| key)
+            .ok_or(StoreError::NotFound.into())
+    }
+
+    fn insert(&mut self, id: KeyId, key: SoftKey) -> Result<()> {
+        if self.key(id).is_ok() {
+            return Err(StoreError::AlreadyExists.into());
+        }
+        let slot = self
+            .keys
+            .iter_mut()
+            .find(|s| s.is_none())
+            .ok_or(Error::Store(StoreError::Full))?;
+        *slot = Some((id, key));
+        Ok(())
+    }
+}
+
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Default
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> fmt::Debug
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("keys", &self.keys.iter().flatten().count())
+            .field("records", &self.records.iter().flatten().count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> KeyInventory
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+{
+    fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
+        self.key(id).map(SoftKey::kind)
+    }
+
+    fn delete_key(&mut self, id: KeyId) -> Result<()> {
+        let slot = self
+            .keys
+            .iter_mut()
+            .find(|s| matches!(s, Some((k, _)) if *k == id))
+            .ok_or(Error::Store(StoreError::NotFound))?;
+        *slot = None; // SoftKey zeroizes on drop
+        Ok(())
+    }
+}
+
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> IdentityKeys
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+{
+    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        id: KeyId,
+        rng: &mut R,
+    ) -> Result<EcPublicKey> {
+        let key = SoftKey::p256_random(rng);
+        let public = key.public_key()?;
+        self.insert(id, key)?;
+        Ok(public)
+    }
+
+    fn import_p256(&mut self, id: KeyId, scalar: &SecretBytes<32>) -> Result<EcPublicKey> {
+        let key = SoftKey::p256_from_scalar(scalar)?;
+        let public = key.public_key()?;
+        self.insert(id, key)?;
+        Ok(public)
+    }
+
+    fn public_key(&mut self, id: KeyId) -> Result<EcPublicKey> {
+        self.key(id)?.public_key()
+    }
+
+    fn sign_digest(&mut self, id: KeyId, digest: &[u8; 32]) -> Result<EcdsaSignature> {
+        self.key(id)?.sign_digest(digest)
+    }
+
+    fn ecdh(&mut self, id: KeyId, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
+        self.key(id)?.ecdh(peer)
+    }
+}
+
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> SymmetricKeys
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+{
+    fn import_symmetric(&mut self, id: KeyId, kind: KeyKind, key: &[u8]) -> Result<()> {
+        let key = SoftKey::symmetric(kind, key)?;
+        self.insert(id, key)
+    }
+
+    fn generate_symmetric<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        id: KeyId,
+        kind: KeyKind,
+        rng: &mut R,
+    ) -> Result<()> {
+        let key = SoftKey::symmetric_random(kind, rng)?;
+        self.insert(id, key)
+    }
+
+    fn encrypt_block(&mut self, id: KeyId, block: &mut [u8]) -> Result<()> {
+        self.key(id)?.encrypt_block(block)
+    }
+
+    fn wrap(
+        &mut self,
+        kek: KeyId,
+        alg: WrapAlgorithm,
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
+        self.key(kek)?.wrap(alg, plaintext, out)
+    }
+
+    fn unwrap(
+        &mut self,
+        kek: KeyId,
+        alg: WrapAlgorithm,
+        wrapped: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
+        self.key(kek)?.unwrap(alg, wrapped, out)
+    }
+
+    fn wrap_key(
+        &mut self,
+        kek: KeyId,
+        alg: WrapAlgorithm,
+        key: KeyId,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let inner = self.key(key)?;
+        let kind = inner.kind();
+        if kind == KeyKind::P256 {
+            return Err(StoreError::WrongKeyKind.into());
+        }
+        let material = inner.material();
+        let bytes = material
+            .expose()
+            .get(..kind.key_len())
+            .ok_or(Error::Unsupported)?;
+        self.key(kek)?.wrap(alg, bytes, out)
+    }
+
+    fn unwrap_key(
+        &mut self,
+        kek: KeyId,
+        alg: WrapAlgorithm,
+        wrapped: &[u8],
+        id: KeyId,
+        kind: KeyKind,
+    ) -> Result<()> {
+        if self.key(id).is_ok() {
+            return Err(StoreError::AlreadyExists.into());
+        }
+        let mut buf = SecretBytes::<40>::zero();
+        let len = self.key(kek)?.unwrap(alg, wrapped, buf.expose_mut())?;
+        let material = buf.expose().get(..len).ok_or(Error::Crypto)?;
+        let key = SoftKey::symmetric(kind, material)?;
+        self.insert(id, key)
+    }
+}
+
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Records
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+{
+    fn max_record_len(&self) -> usize {
+        RECORD_LEN
+    }
+
+    fn read_record(&mut self, id: RecordId, out: &mut [u8]) -> Result<usize> {
+        let (_, data) = self
+            .records
+            .iter()
+            .flatten()
+            .find(|(r, _)| *r == id)
+            .ok_or(Error::Store(StoreError::NotFound))?;
+        let len = data.len();
+        out.get_mut(..len)
+            .ok_or(Error::BufferTooSmall { needed: len })?
+            .copy_from_slice(data.expose());
+        Ok(len)
+    }
+
+    fn write_record(&mut self, id: RecordId, data: &[u8]) -> Result<()> {
+        if data.len() > RECORD_LEN {
+            return Err(StoreError::RecordTooLarge.into());
+        }
+        let value = SecretBuf::from_slice(data)?;
+        let position = self
+            .records
+            .iter()
+            .position(|s| matches!(s, Some((r, _)) if *r == id))
+            .or_else(|| self.records.iter().position(Option::is_none))
+            .ok_or(Error::Store(StoreError::Full))?;
+        let slot = self
+            .records
+            .get_mut(position)
+            .ok_or(Error::Store(StoreError::Full))?;
+        *slot = Some((id, value));
+        Ok(())
+    }
+
+    fn delete_record(&mut self, id: RecordId) -> Result<()> {
+        let slot = self
+            .records
+            .iter_mut()
+            .find(|s| matches!(s, Some((r, _)) if *r == id))
+            .ok_or(Error::Store(StoreError::NotFound))?;
+        *slot = None;
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+//! Software key material and the operations on it, shared by every store that holds
+//! keys in its own memory (RAM, flash, databases that keep keys wrapped at rest).
+
+use crate::ec::{EcPublicKey, EcdsaSignature};
+use crate::error::{DecodeErrorKind, Error, Result, StoreError};
+use crate::secret::SecretBytes;
+use crate::store::{KeyKind, WrapAlgorithm};
+use aes::cipher::{BlockCipherEncrypt, KeyInit};
+use p256::ecdsa::signature::hazmat::PrehashSigner;
+
+/// A key held in software: a P-256 signing key or up to 32 bytes of symmetric key.
+pub(crate) enum SoftKey {
+    P256(p256::ecdsa::SigningKey),
+    Symmetric {
+        kind: KeyKind,
+        bytes: SecretBytes<32>,
+    },
+}
+
+impl SoftKey {
+    pub(crate) fn p256_from_scalar(scalar: &SecretBytes<32>) -> Result<Self> {
+        p256::ecdsa::SigningKey::from_slice(scalar.expose())
+            .map(Self::P256)
+            .map_err(|_| Error::Crypto)
+    }
+
+    pub(crate) fn p256_random<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self::P256(<p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(rng))
+    }
+
+    pub(crate) fn symmetric(kind: KeyKind, key: &[u8]) -> Result<Self> {
+        if kind == KeyKind::P256 {
+            return Err(StoreError::WrongKeyKind.into());
+        }
+        if key.len() != kind.key_len() {
+            return Err(Error::decode(DecodeErrorKind::InvalidLength, key.len()));
+        }
+        let mut bytes = SecretBytes::<32>::zero();
+        bytes
+            .expose_mut()
+            .get_mut(..key.len())
+            .ok_or(Error::decode(DecodeErrorKind::InvalidLength, key.len()))?
+            .copy_from_slice(key);
+        Ok(Self::Symmetric { kind, bytes })
+    }
+
+    pub(crate) fn symmetric_random<R: rand_core::CryptoRng + ?Sized>(
+        kind: KeyKind,
+        rng: &mut R,
+    ) -> Result<Self> {
+        let mut tmp = SecretBytes::<32>::random(rng);
+        let len = kind.key_len();
+        let key = tmp.expose_mut().get(..len).ok_or(Error::Unsupported)?;
+        Self::symmetric(kind, key)
+    }
+
+    pub(crate) fn kind(&self) -> KeyKind {
+        match self {
+            Self::P256(_) => KeyKind::P256,
+            Self::Symmetric { kind, .. } => *kind,
+        }
+    }
+
+    /// The raw key material (crate-internal: persistence of software stores only).
+    pub(crate) fn material(&self) -> SecretBytes<32> {
+        match self {
+            Self::P256(k) => {
+                let mut out = SecretBytes::zero();
+                out.expose_mut().copy_from_slice(&k.to_bytes());
+                out
+            }
+            Self::Symmetric { bytes, .. } => SecretBytes::new(*bytes.expose()),
+        }
+    }
+
+    fn signing(&self) -> Result<&p256::ecdsa::SigningKey> {
+        match self {
+            Self::P256(k) => Ok(k),
+            Self::Symmetric { .. } => Err(StoreError::WrongKeyKind.into()),
+        }
+    }
+
+    fn symmetric_bytes(&self) -> Result<(KeyKind, &[u8])> {
+        match self {
+            Self::P256(_) => Err(StoreError::WrongKeyKind.into()),
+            Self::Symmetric { kind, bytes } => {
+                let key = bytes.expose().get(..kind.key_len()).ok_or(Error::Unsupported)?;
+                Ok((*kind, key))
+            }
+        }
+    }
+
+    pub(crate) fn public_key(&self) -> Result<EcPublicKey> {
+        Ok(EcPublicKey::from_inner(
+            self.signing()?.verifying_key().into(),
+        ))
+    }
+
+    pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Result<EcdsaSignature> {
+        let sig: p256::ecdsa::Signature = self
+            .signing()?
+            .sign_prehash(digest)
+            .map_err(|_| Error::Crypto)?;
+        Ok(EcdsaSignature(sig.to_bytes().into()))
+    }
+
+    pub(crate) fn ecdh(&self, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
+        let shared = p256::ecdh::diffie_hellman(
+            self.signing()?.as_nonzero_scalar(),
+            peer.inner().as_affine(),
+        );
+        let mut out = SecretBytes::zero();
+        out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
+        Ok(out)
+    }
+
+    pub(crate) fn encrypt_block(&self, block: &mut [u8]) -> Result<()> {
+        let (kind, key) = self.symmetric_bytes()?;
+        match kind {
+            KeyKind::Aes128 => aes_encrypt::<aes::Aes128>(key, block),
+            KeyKind::Aes192 => aes_encrypt::<aes::Aes192>(key, block),
+            KeyKind::Aes256 => aes_encrypt::<aes::Aes256>(key, block),
+            KeyKind::Tdes2 | KeyKind::Tdes3 => tdes_encrypt(key, block),
+            KeyKind::P256 => Err(StoreError::WrongKeyKind.into()),
+        }
+    }
+
+    pub(crate) fn wrap(&self, alg: WrapAlgorithm, plaintext: &[u8], out: &mut [u8]) -> Result<usize> {
+        let (kind, key) = self.symmetric_bytes()?;
+        let needed = alg
+            .wrapped_len(plaintext.len())
+            .ok_or(Error::decode(DecodeErrorKind::InvalidLength, plaintext.len()))?;
+        let out = out
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed })?;
+        macro_rules! run {
+            ($kw:ty) => {
+                <$kw>::new_from_slice(key)
+                    .map_err(|_| Error::from(StoreError::WrongKeyKind))?
+                    .wrap_key(plaintext, out)
+                    .map(<[u8]>::len)
+                    .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, plaintext.len()))
+            };
+        }
+        match (kind, alg) {
+            (KeyKind::Aes128, WrapAlgorithm::AesKw) => run!(aes_kw::KwAes128),
+            (KeyKind::Aes192, WrapAlgorithm::AesKw) => run!(aes_kw::KwAes192),
+            (KeyKind::Aes256, WrapAlgorithm::AesKw) => run!(aes_kw::KwAes256),
+            (KeyKind::Aes128, WrapAlgorithm::AesKwp) => run!(aes_kw::KwpAes128),
+            (KeyKind::Aes192, WrapAlgorithm::AesKwp) => run!(aes_kw::KwpAes192),
+            (KeyKind::Aes256, WrapAlgorithm::AesKwp) => run!(aes_kw::KwpAes256),
+            _ => Err(StoreError::WrongKeyKind.into()),
+        }
+    }
+
+    pub(crate) fn unwrap(&self, alg: WrapAlgorithm, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
+        let (kind, key) = self.symmetric_bytes()?;
+        if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
+            return Err(Error::decode(DecodeErrorKind::InvalidLength, wrapped.len()));
+        }
+        let max = wrapped.len() - 8;
+        if out.len() < max {
+            return Err(Error::BufferTooSmall { needed: max });
+        }
+        macro_rules! run {
+            ($kw:ty) => {
+                <$kw>::new_from_slice(key)
+                    .map_err(|_| Error::from(StoreError::WrongKeyKind))?
+                    .unwrap_key(wrapped, out)
+                    .map(<[u8]>::len)
+                    .map_err(|_| Error::Crypto)
+            };
+        }
+        let result = match (kind, alg) {
+            (KeyKind::Aes128, WrapAlgorithm::AesKw) => run!(aes_kw::KwAes128),
+            (KeyKind::Aes192, WrapAlgorithm::AesKw) => run!(aes_kw::KwAes192),
+            (KeyKind::Aes256, WrapAlgorithm::AesKw) => run!(aes_kw::KwAes256),
+            (KeyKind::Aes128, WrapAlgorithm::AesKwp) => run!(aes_kw::KwpAes128),
+            (KeyKind::Aes192, WrapAlgorithm::AesKwp) => run!(aes_kw::KwpAes192),
+            (KeyKind::Aes256, WrapAlgorithm::AesKwp) => run!(aes_kw::KwpAes256),
+            _ => Err(StoreError::WrongKeyKind.into()),
+        };
+        if result.is_err() {
+            // Release nothing from a failed integrity check.
+            zeroize::Zeroize::zeroize(out);
+        }
+        result
+    }
+}
+
+fn aes_encrypt<C: BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16> + KeyInit>(key: &[u8], block: &mut [u8]) -> Result<()> {
+    let cipher = C::new_from_slice(key).map_err(|_| Error::from(StoreError::WrongKeyKind))?;
+    let len = block.len();
+    let block: &mut [u8; 16] = block
+        .try_into()
+        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))?;
+    cipher.encrypt_block(block.into());
+    Ok(())
+}
+
+#[cfg(feature = "tdes")]
+fn tdes_encrypt(key: &[u8], block: &mut [u8]) -> Result<()> {
+    let len = block.len();
+    let block: &mut [u8; 8] = block
+        .try_into()
+        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))?;
+    match key.len() {
+        16 => des::TdesEde2::new_from_slice(key)
+            .map_err(|_| Error::from(StoreError::WrongKeyKind))?
+            .encrypt_block(block.into()),
+        24 => des::TdesEde3::new_from_slice(key)
+            .map_err(|_| Error::from(StoreError::WrongKeyKind))?
+            .encrypt_block(block.into()),
+        _ => return Err(StoreError::WrongKeyKind.into()),
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "tdes"))]
+fn tdes_encrypt(_key: &[u8], _block: &mut [u8]) -> Result<()> {
+    Err(Error::Unsupported)
+}

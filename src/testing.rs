@@ -1,0 +1,71 @@
+//! Deterministic helpers for tests, examples and fuzzing. **Not secure.**
+//!
+//! Enabled by the `test-suite` feature. Nothing here may reach production firmware: the
+//! RNG is a pure function of its seed, which is exactly what reproducible test vectors
+//! and fuzzing need and exactly what a real device must never use.
+
+use core::convert::Infallible;
+use sha2::{Digest, Sha256};
+
+/// A deterministic, seedable RNG (SHA-256 in counter mode). **NO SECURITY.**
+///
+/// It claims `CryptoRng` only so that tests can drive APIs that require one.
+#[derive(Debug)]
+pub struct TestRng {
+    seed: u64,
+    counter: u64,
+    block: [u8; 32],
+    used: usize,
+}
+
+impl TestRng {
+    /// A generator whose whole output is determined by `seed`.
+    #[must_use]
+    pub const fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            counter: 0,
+            block: [0; 32],
+            used: 32,
+        }
+    }
+
+    fn refill(&mut self) {
+        let mut h = Sha256::new();
+        h.update(b"provkit TestRng NO SECURITY");
+        h.update(self.seed.to_be_bytes());
+        h.update(self.counter.to_be_bytes());
+        self.block = h.finalize().into();
+        self.counter = self.counter.wrapping_add(1);
+        self.used = 0;
+    }
+}
+
+impl rand_core::TryRng for TestRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for byte in dst {
+            if self.used >= self.block.len() {
+                self.refill();
+            }
+            *byte = self.block.get(self.used).copied().unwrap_or(0);
+            self.used += 1;
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for TestRng {}
