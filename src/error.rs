@@ -84,6 +84,10 @@ pub enum CertError {
     UsageNotAllowed,
     /// A date or name that the format cannot represent.
     Unrepresentable,
+    /// A critical extension this crate does not understand, so cannot enforce.
+    UnknownCriticalExtension,
+    /// The CA's key in the store does not match the CA certificate.
+    KeyMismatch,
 }
 
 /// Key-store failures.
@@ -157,6 +161,8 @@ impl fmt::Display for CertError {
             Self::PathTooLong => "certificate path too long for the issuer's constraint",
             Self::UsageNotAllowed => "key usage not allowed by the certificate",
             Self::Unrepresentable => "value not representable in the certificate format",
+            Self::UnknownCriticalExtension => "unsupported critical extension",
+            Self::KeyMismatch => "CA key does not match the CA certificate",
         })
     }
 }
@@ -195,11 +201,15 @@ impl core::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    extern crate std;
+
+    const _: () = assert!(size_of::<Error>() <= 24, "Error must stay small");
 
     #[test]
-    fn error_is_small_and_copy() {
+    fn error_is_copy_and_displays() {
         fn assert_copy<T: Copy + Send + Sync + 'static>() {}
         assert_copy::<Error>();
-        assert!(core::mem::size_of::<Error>() <= 24);
+        let text = std::format!("{}", Error::decode(DecodeErrorKind::Truncated, 7));
+        assert_eq!(text, "decode error at byte 7: input truncated");
     }
 }

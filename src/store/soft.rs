@@ -25,7 +25,9 @@ impl SoftKey {
     }
 
     pub(crate) fn p256_random<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        Self::P256(<p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(rng))
+        Self::P256(
+            <p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(rng),
+        )
     }
 
     pub(crate) fn symmetric(kind: KeyKind, key: &[u8]) -> Result<Self> {
@@ -84,7 +86,10 @@ impl SoftKey {
         match self {
             Self::P256(_) => Err(StoreError::WrongKeyKind.into()),
             Self::Symmetric { kind, bytes } => {
-                let key = bytes.expose().get(..kind.key_len()).ok_or(Error::Unsupported)?;
+                let key = bytes
+                    .expose()
+                    .get(..kind.key_len())
+                    .ok_or(Error::Unsupported)?;
                 Ok((*kind, key))
             }
         }
@@ -125,11 +130,17 @@ impl SoftKey {
         }
     }
 
-    pub(crate) fn wrap(&self, alg: WrapAlgorithm, plaintext: &[u8], out: &mut [u8]) -> Result<usize> {
+    pub(crate) fn wrap(
+        &self,
+        alg: WrapAlgorithm,
+        plaintext: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
         let (kind, key) = self.symmetric_bytes()?;
-        let needed = alg
-            .wrapped_len(plaintext.len())
-            .ok_or(Error::decode(DecodeErrorKind::InvalidLength, plaintext.len()))?;
+        let needed = alg.wrapped_len(plaintext.len()).ok_or(Error::decode(
+            DecodeErrorKind::InvalidLength,
+            plaintext.len(),
+        ))?;
         let out = out
             .get_mut(..needed)
             .ok_or(Error::BufferTooSmall { needed })?;
@@ -153,7 +164,12 @@ impl SoftKey {
         }
     }
 
-    pub(crate) fn unwrap(&self, alg: WrapAlgorithm, wrapped: &[u8], out: &mut [u8]) -> Result<usize> {
+    pub(crate) fn unwrap(
+        &self,
+        alg: WrapAlgorithm,
+        wrapped: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize> {
         let (kind, key) = self.symmetric_bytes()?;
         if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
             return Err(Error::decode(DecodeErrorKind::InvalidLength, wrapped.len()));
@@ -188,7 +204,10 @@ impl SoftKey {
     }
 }
 
-fn aes_encrypt<C: BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16> + KeyInit>(key: &[u8], block: &mut [u8]) -> Result<()> {
+fn aes_encrypt<C: BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16> + KeyInit>(
+    key: &[u8],
+    block: &mut [u8],
+) -> Result<()> {
     let cipher = C::new_from_slice(key).map_err(|_| Error::from(StoreError::WrongKeyKind))?;
     let len = block.len();
     let block: &mut [u8; 16] = block

@@ -12,14 +12,20 @@
 //! Key ids from 0x5000_0000 and record ids from 0x5000_0000 are used; a store backed by
 //! shared infrastructure should give the suite its own namespace.
 
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
+#![allow(
+    clippy::panic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::missing_panics_doc,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
 
 use crate::ec::{EcPublicKey, sha256};
 use crate::error::{Error, StoreError};
 use crate::secret::SecretBytes;
 use crate::store::{
-    IdentityKeys, KeyId, KeyKind, KeyStore, RecordId, Records, SymmetricKeys,
-    WrapAlgorithm,
+    IdentityKeys, KeyId, KeyKind, KeyStore, RecordId, Records, SymmetricKeys, WrapAlgorithm,
 };
 use crate::testing::TestRng;
 
@@ -43,18 +49,30 @@ pub fn identity_keys<S: IdentityKeys>(store: &mut S) {
     let b = KeyId(BASE + 2);
     let pa = store.generate_p256(a, &mut rng).expect("generate_p256");
     assert_eq!(store.key_kind(a).expect("key_kind"), KeyKind::P256);
-    assert_eq!(store.public_key(a).expect("public_key"), pa, "public key is stable");
+    assert_eq!(
+        store.public_key(a).expect("public_key"),
+        pa,
+        "public key is stable"
+    );
     assert!(
         is_store_err(&store.generate_p256(a, &mut rng), StoreError::AlreadyExists),
         "generating over an existing id must fail with AlreadyExists"
     );
-    assert_eq!(store.public_key(a).expect("public_key"), pa, "failed generate changed key");
+    assert_eq!(
+        store.public_key(a).expect("public_key"),
+        pa,
+        "failed generate changed key"
+    );
 
     let digest = sha256(b"provkit store suite");
     let sig = store.sign_digest(a, &digest).expect("sign_digest");
-    pa.verify_digest(&digest, &sig).expect("signature verifies under the public key");
+    pa.verify_digest(&digest, &sig)
+        .expect("signature verifies under the public key");
     let other = sha256(b"another message");
-    assert!(pa.verify_digest(&other, &sig).is_err(), "signature bound to the digest");
+    assert!(
+        pa.verify_digest(&other, &sig).is_err(),
+        "signature bound to the digest"
+    );
 
     // ECDH agrees both ways.
     let scalar = SecretBytes::new([0x11; 32]);
@@ -66,23 +84,37 @@ pub fn identity_keys<S: IdentityKeys>(store: &mut S) {
     if let Some(pb) = pb {
         let ab = store.ecdh(a, &pb).expect("ecdh a*B");
         let ba = store.ecdh(b, &pa).expect("ecdh b*A");
-        assert!(bool::from(subtle::ConstantTimeEq::ct_eq(&ab, &ba)), "ECDH must agree");
+        assert!(
+            bool::from(subtle::ConstantTimeEq::ct_eq(&ab, &ba)),
+            "ECDH must agree"
+        );
         assert!(
             is_store_err(&store.import_p256(b, &scalar), StoreError::AlreadyExists),
             "import over an existing id must fail"
         );
         assert!(
-            matches!(store.import_p256(KeyId(BASE + 3), &SecretBytes::new([0; 32])), Err(_)),
+            store
+                .import_p256(KeyId(BASE + 3), &SecretBytes::new([0; 32]))
+                .is_err(),
             "a zero scalar must be rejected"
         );
         store.delete_key(b).expect("delete");
-        assert!(is_store_err(&store.public_key(b), StoreError::NotFound), "deleted key gone");
+        assert!(
+            is_store_err(&store.public_key(b), StoreError::NotFound),
+            "deleted key gone"
+        );
     }
 
     let missing = KeyId(BASE + 99);
-    assert!(is_store_err(&store.sign_digest(missing, &digest), StoreError::NotFound));
+    assert!(is_store_err(
+        &store.sign_digest(missing, &digest),
+        StoreError::NotFound
+    ));
     assert!(is_store_err(&store.key_kind(missing), StoreError::NotFound));
-    assert!(is_store_err(&store.delete_key(missing), StoreError::NotFound));
+    assert!(is_store_err(
+        &store.delete_key(missing),
+        StoreError::NotFound
+    ));
     let p = EcPublicKey::from_sec1(&pa.to_uncompressed()).expect("roundtrip point");
     assert!(is_store_err(&store.ecdh(missing, &p), StoreError::NotFound));
     store.delete_key(a).expect("delete a");
@@ -94,7 +126,9 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
     let k = KeyId(BASE + 10);
     // FIPS-197 appendix C.1.
     let key: [u8; 16] = core::array::from_fn(|i| i as u8);
-    store.import_symmetric(k, KeyKind::Aes128, &key).expect("import AES-128");
+    store
+        .import_symmetric(k, KeyKind::Aes128, &key)
+        .expect("import AES-128");
     assert_eq!(store.key_kind(k).expect("kind"), KeyKind::Aes128);
     let mut block: [u8; 16] = core::array::from_fn(|i| (i as u8) * 0x11);
     store.encrypt_block(k, &mut block).expect("encrypt_block");
@@ -106,20 +140,30 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
         ],
         "AES-128 block must match FIPS-197 C.1"
     );
-    assert!(store.encrypt_block(k, &mut [0u8; 8]).is_err(), "wrong block size rejected");
     assert!(
-        is_store_err(&store.import_symmetric(k, KeyKind::Aes128, &key), StoreError::AlreadyExists),
+        store.encrypt_block(k, &mut [0u8; 8]).is_err(),
+        "wrong block size rejected"
+    );
+    assert!(
+        is_store_err(
+            &store.import_symmetric(k, KeyKind::Aes128, &key),
+            StoreError::AlreadyExists
+        ),
         "import over existing id must fail"
     );
     assert!(
-        store.import_symmetric(KeyId(BASE + 11), KeyKind::Aes256, &key).is_err(),
+        store
+            .import_symmetric(KeyId(BASE + 11), KeyKind::Aes256, &key)
+            .is_err(),
         "length must match kind"
     );
 
     // RFC 3394 4.1: 128-bit KEK wraps 128-bit key data.
     let mut out = [0u8; 24];
     let plain: [u8; 16] = core::array::from_fn(|i| (i as u8) * 0x11);
-    let n = store.wrap(k, WrapAlgorithm::AesKw, &plain, &mut out).expect("wrap");
+    let n = store
+        .wrap(k, WrapAlgorithm::AesKw, &plain, &mut out)
+        .expect("wrap");
     assert_eq!(n, 24);
     assert_eq!(
         out,
@@ -130,7 +174,9 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
         "AES-KW must match RFC 3394 4.1"
     );
     let mut back = [0u8; 16];
-    let m = store.unwrap(k, WrapAlgorithm::AesKw, &out, &mut back).expect("unwrap");
+    let m = store
+        .unwrap(k, WrapAlgorithm::AesKw, &out, &mut back)
+        .expect("unwrap");
     assert_eq!(&back[..m], &plain);
     let mut tampered = out;
     tampered[5] ^= 1;
@@ -139,14 +185,22 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
         Err(Error::Crypto),
         "tampered wrap must fail with Crypto"
     );
-    assert!(store.wrap(k, WrapAlgorithm::AesKw, &plain, &mut [0u8; 8]).is_err());
+    assert!(
+        store
+            .wrap(k, WrapAlgorithm::AesKw, &plain, &mut [0u8; 8])
+            .is_err()
+    );
 
     // Stored key leaves only wrapped, and comes back in under a new id.
     let mut rng = TestRng::new(7);
     let dek = KeyId(BASE + 12);
-    store.generate_symmetric(dek, KeyKind::Aes256, &mut rng).expect("generate AES-256");
+    store
+        .generate_symmetric(dek, KeyKind::Aes256, &mut rng)
+        .expect("generate AES-256");
     let mut wrapped = [0u8; 40];
-    let wn = store.wrap_key(k, WrapAlgorithm::AesKwp, dek, &mut wrapped).expect("wrap_key");
+    let wn = store
+        .wrap_key(k, WrapAlgorithm::AesKwp, dek, &mut wrapped)
+        .expect("wrap_key");
     assert_eq!(wn, 40);
     let dek2 = KeyId(BASE + 13);
     store
@@ -164,21 +218,31 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
         ),
         "unwrap_key must not overwrite"
     );
-    assert!(
-        is_store_err(&store.wrap_key(k, WrapAlgorithm::AesKwp, KeyId(BASE + 98), &mut wrapped), StoreError::NotFound)
-    );
+    assert!(is_store_err(
+        &store.wrap_key(k, WrapAlgorithm::AesKwp, KeyId(BASE + 98), &mut wrapped),
+        StoreError::NotFound
+    ));
     for id in [k, dek, dek2] {
         store.delete_key(id).expect("delete");
     }
-    assert!(is_store_err(&store.encrypt_block(k, &mut block), StoreError::NotFound));
+    assert!(is_store_err(
+        &store.encrypt_block(k, &mut block),
+        StoreError::NotFound
+    ));
 }
 
 /// [`Records`]: create, replace, read back, buffer too small, delete, not found.
 pub fn records<S: Records>(store: &mut S) {
-    assert!(store.max_record_len() >= 64, "stores must accept records of 64 bytes");
+    assert!(
+        store.max_record_len() >= 64,
+        "stores must accept records of 64 bytes"
+    );
     let r = RecordId(BASE + 20);
     let mut out = [0u8; 64];
-    assert!(is_store_err(&store.read_record(r, &mut out), StoreError::NotFound));
+    assert!(is_store_err(
+        &store.read_record(r, &mut out),
+        StoreError::NotFound
+    ));
     store.write_record(r, b"first value").expect("write");
     let n = store.read_record(r, &mut out).expect("read");
     assert_eq!(&out[..n], b"first value");
@@ -198,16 +262,37 @@ pub fn records<S: Records>(store: &mut S) {
     if too_big <= 4096 {
         let big = [0u8; 4096];
         assert!(
-            is_store_err(&store.write_record(r, &big[..too_big]), StoreError::RecordTooLarge),
+            is_store_err(
+                &store.write_record(r, &big[..too_big]),
+                StoreError::RecordTooLarge
+            ),
             "oversize record must fail with RecordTooLarge"
         );
-        let n = store.read_record(r, &mut out).expect("read after failed write");
-        assert_eq!(&out[..n], &full[..], "failed write must not change the record");
+        let n = store
+            .read_record(r, &mut out)
+            .expect("read after failed write");
+        assert_eq!(
+            &out[..n],
+            &full[..],
+            "failed write must not change the record"
+        );
     }
-    store.write_record(RecordId(BASE + 21), b"").expect("empty record");
-    assert_eq!(store.read_record(RecordId(BASE + 21), &mut out).expect("read empty"), 0);
+    store
+        .write_record(RecordId(BASE + 21), b"")
+        .expect("empty record");
+    assert_eq!(
+        store
+            .read_record(RecordId(BASE + 21), &mut out)
+            .expect("read empty"),
+        0
+    );
     store.delete_record(r).expect("delete");
-    store.delete_record(RecordId(BASE + 21)).expect("delete empty");
-    assert!(is_store_err(&store.read_record(r, &mut out), StoreError::NotFound));
+    store
+        .delete_record(RecordId(BASE + 21))
+        .expect("delete empty");
+    assert!(is_store_err(
+        &store.read_record(r, &mut out),
+        StoreError::NotFound
+    ));
     assert!(is_store_err(&store.delete_record(r), StoreError::NotFound));
 }

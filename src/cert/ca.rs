@@ -1,0 +1,312 @@
+//! Certificate authorities: CA certificates (creation and parsing) and device issuance.
+//!
+//! Every signature goes through [`IdentityKeys`]: the CA key may live in an HSM, and
+//! the CA never sees a device private key — a device sends only its public key.
+
+use crate::cert::compact::{COMPACT_LEN, CompactFields, DeviceUsage, unix_to_day};
+use crate::cert::der::{Sink, SliceSink, prim, tag, tlv};
+use crate::cert::template::{CaTbs, DeviceTbs, IssuerRef, key_identifier, write_certificate};
+use crate::cert::time::UnixTime;
+use crate::cert::x509::{X509Cert, key_usage, oid};
+use crate::ec::EcPublicKey;
+use crate::error::{CertError, Error, Result};
+use crate::store::{IdentityKeys, KeyId};
+
+/// The subject of a CA certificate: `O=<organization>, CN=<common name>` as UTF8Strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CaName<'a> {
+    /// organizationName, if any.
+    pub organization: Option<&'a str>,
+    /// commonName.
+    pub common_name: &'a str,
+}
+
+impl CaName<'_> {
+    pub(crate) fn write(&self, s: &mut dyn Sink) {
+        let rdn = |s: &mut dyn Sink, id: &[u8], value: &str| {
+            tlv(s, tag::SET, &|s| {
+                tlv(s, tag::SEQUENCE, &|s| {
+                    prim(s, tag::OID, id);
+                    prim(s, tag::UTF8_STRING, value.as_bytes());
+                });
+            });
+        };
+        tlv(s, tag::SEQUENCE, &|s| {
+            if let Some(o) = self.organization {
+                rdn(s, oid::ORGANIZATION, o);
+            }
+            rdn(s, oid::COMMON_NAME, self.common_name);
+        });
+    }
+}
+
+/// What to put in a new CA certificate.
+#[derive(Clone, Copy, Debug)]
+pub struct CaProfile<'a> {
+    /// Subject name.
+    pub name: CaName<'a>,
+    /// Certificate serial (16 bytes; pass random bytes). The top bit is cleared so the
+    /// INTEGER is positive.
+    pub serial: [u8; 16],
+    /// Start of validity.
+    pub not_before: UnixTime,
+    /// End of validity.
+    pub not_after: UnixTime,
+    /// basicConstraints pathLenConstraint: `Some(0)` for a CA that signs only devices.
+    pub path_len: Option<u8>,
+}
+
+/// A CA certificate that passed the checks a certificate issuer needs: X.509 v3 with a
+/// P-256 key, basicConstraints cA, keyUsage keyCertSign and a subjectKeyIdentifier.
+#[derive(Clone, Copy, Debug)]
+pub struct CaCert<'a> {
+    cert: X509Cert<'a>,
+    key_id: &'a [u8],
+}
+
+impl<'a> CaCert<'a> {
+    /// Parses and checks a CA certificate (any issuer's, not only this crate's).
+    ///
+    /// Does not verify its signature: that is the chain's job ([`verify_ca`]).
+    ///
+    /// # Errors
+    /// `Decode` for malformed DER; `Cert(NotACa)` without cA, keyCertSign or SKI.
+    pub fn from_der(der: &'a [u8]) -> Result<Self> {
+        let cert = X509Cert::from_der(der)?;
+        let ext = cert.extensions();
+        let is_ca = matches!(ext.basic_constraints, Some((true, _)));
+        let can_sign = ext
+            .key_usage
+            .is_some_and(|ku| ku & key_usage::KEY_CERT_SIGN != 0);
+        match ext.subject_key_id {
+            Some(key_id) if is_ca && can_sign && key_id.len() >= 4 => Ok(Self { cert, key_id }),
+            _ => Err(CertError::NotACa.into()),
+        }
+    }
+
+    /// The underlying certificate.
+    #[must_use]
+    pub const fn x509(&self) -> &X509Cert<'a> {
+        &self.cert
+    }
+
+    /// The CA's public key.
+    #[must_use]
+    pub const fn public_key(&self) -> &EcPublicKey {
+        self.cert.public_key()
+    }
+
+    /// The first 4 bytes of the subjectKeyIdentifier, as compact certificates name it.
+    #[must_use]
+    pub fn short_key_id(&self) -> [u8; 4] {
+        let mut id = [0u8; 4];
+        id.copy_from_slice(self.key_id.get(..4).unwrap_or(&[0; 4]));
+        id
+    }
+
+    /// How this CA appears in certificates it issues.
+    #[must_use]
+    pub const fn as_issuer(&self) -> IssuerRef<'a> {
+        IssuerRef {
+            name: self.cert.subject_name(),
+            key_id: self.key_id,
+        }
+    }
+
+    /// pathLenConstraint, if any.
+    #[must_use]
+    pub fn path_len(&self) -> Option<u8> {
+        self.cert
+            .extensions()
+            .basic_constraints
+            .and_then(|(_, n)| n)
+    }
+}
+
+/// Verifies that `issuer` signed `ca`, names match, `ca` is valid at `now`, and the
+/// issuer's path length allows one more CA below it.
+///
+/// # Errors
+/// `Cert(IssuerMismatch)`, `Cert(PathTooLong)`, `Cert(NotYetValid|Expired)`, `Crypto`.
+pub fn verify_ca(issuer: &CaCert<'_>, ca: &CaCert<'_>, now: UnixTime) -> Result<()> {
+    let x = ca.x509();
+    if x.issuer_name() != issuer.x509().subject_name() {
+        return Err(CertError::IssuerMismatch.into());
+    }
+    if let Some(aki) = x.extensions().authority_key_id {
+        if aki != issuer.key_id {
+            return Err(CertError::IssuerMismatch.into());
+        }
+    }
+    if issuer.path_len() == Some(0) {
+        return Err(CertError::PathTooLong.into());
+    }
+    x.check_validity(now)?;
+    x.verify_signature(issuer.public_key())
+}
+
+fn check_key<S: IdentityKeys>(store: &mut S, key: KeyId, expected: &EcPublicKey) -> Result<()> {
+    if store.public_key(key)? == *expected {
+        Ok(())
+    } else {
+        Err(CertError::KeyMismatch.into())
+    }
+}
+
+fn sign_ca<S: IdentityKeys>(
+    store: &mut S,
+    key: KeyId,
+    tbs: &CaTbs<'_>,
+    out: &mut [u8],
+) -> Result<usize> {
+    let signature = store.sign_digest(key, &tbs.digest())?;
+    let mut sink = SliceSink::new(out);
+    write_certificate(&mut sink, &|s| tbs.write(s), &signature);
+    sink.finish()
+}
+
+fn positive(mut serial: [u8; 16]) -> [u8; 16] {
+    if let Some(first) = serial.first_mut() {
+        *first = (*first & 0x7f) | 0x40; // positive, and a fixed 16-byte length
+    }
+    serial
+}
+
+/// Creates a self-signed root CA certificate for the P-256 key `key` in `store`;
+/// writes its DER to `out` and returns the length.
+///
+/// # Errors
+/// Store errors; [`Error::BufferTooSmall`] (about 400 bytes are needed).
+pub fn create_root<S: IdentityKeys>(
+    store: &mut S,
+    key: KeyId,
+    profile: &CaProfile<'_>,
+    out: &mut [u8],
+) -> Result<usize> {
+    let public = store.public_key(key)?;
+    let key_id = key_identifier(&public);
+    let tbs = CaTbs {
+        serial: positive(profile.serial),
+        issuer: IssuerRef {
+            name: &[],
+            key_id: &key_id,
+        },
+        self_signed: true,
+        not_before: profile.not_before,
+        not_after: profile.not_after,
+        subject: &profile.name,
+        point: public.to_uncompressed(),
+        key_id,
+        path_len: profile.path_len,
+    };
+    sign_ca(store, key, &tbs, out)
+}
+
+/// Creates an intermediate CA certificate for `subject_key`, signed by `issuer_key`
+/// (the key of `issuer`); writes its DER to `out` and returns the length.
+///
+/// # Errors
+/// `Cert(KeyMismatch)` if `issuer_key` is not `issuer`'s key; `Cert(PathTooLong)` if the
+/// issuer may not sign CAs; store errors; [`Error::BufferTooSmall`].
+pub fn create_intermediate<S: IdentityKeys>(
+    store: &mut S,
+    issuer_key: KeyId,
+    issuer: &CaCert<'_>,
+    subject_key: &EcPublicKey,
+    profile: &CaProfile<'_>,
+    out: &mut [u8],
+) -> Result<usize> {
+    check_key(store, issuer_key, issuer.public_key())?;
+    if issuer.path_len() == Some(0) {
+        return Err(CertError::PathTooLong.into());
+    }
+    let tbs = CaTbs {
+        serial: positive(profile.serial),
+        issuer: issuer.as_issuer(),
+        self_signed: false,
+        not_before: profile.not_before,
+        not_after: profile.not_after,
+        subject: &profile.name,
+        point: subject_key.to_uncompressed(),
+        key_id: key_identifier(subject_key),
+        path_len: profile.path_len,
+    };
+    sign_ca(store, issuer_key, &tbs, out)
+}
+
+/// Issues a compact device certificate for a device-generated public key.
+///
+/// `issued_at` is rounded down to its day (the certificate's notBefore).
+///
+/// # Errors
+/// `Cert(KeyMismatch)` if `ca_key` is not `ca`'s key; `Cert(Unrepresentable)` for a
+/// date outside 2000–2179; `Decode(InvalidValue)` for serial 0; store errors.
+///
+/// ```
+/// use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+/// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
+/// use provkit::testing::TestRng;
+///
+/// # fn main() -> provkit::Result<()> {
+/// let mut rng = TestRng::new(1);
+/// let mut ca_store = MemoryStore::<2, 0, 0>::new();
+/// ca_store.generate_p256(KeyId(1), &mut rng)?;
+/// let profile = CaProfile {
+///     name: CaName { organization: Some("Example"), common_name: "Example Root" },
+///     serial: [1; 16],
+///     not_before: 1_700_000_000,
+///     not_after: 2_500_000_000,
+///     path_len: Some(0),
+/// };
+/// let mut der = [0u8; 512];
+/// let len = cert::create_root(&mut ca_store, KeyId(1), &profile, &mut der)?;
+/// let root = CaCert::from_der(&der[..len])?;
+///
+/// // The device makes its key pair; only the public key leaves it.
+/// let mut device = MemoryStore::<1, 0, 0>::new();
+/// let device_public = device.generate_p256(KeyId(7), &mut rng)?;
+/// let compact = cert::issue_device(
+///     &mut ca_store, KeyId(1), &root, &device_public, 0x0102_0304_0506_0708,
+///     1_750_000_000, DeviceUsage::SIGN_ONLY,
+/// )?;
+/// assert_eq!(compact.len(), 111);
+/// let verified = cert::verify_device(&root, None, &CompactCert::parse(&compact)?, 1_760_000_000)?;
+/// assert_eq!(verified.serial, 0x0102_0304_0506_0708);
+/// # Ok(())
+/// # }
+/// ```
+pub fn issue_device<S: IdentityKeys>(
+    store: &mut S,
+    ca_key: KeyId,
+    ca: &CaCert<'_>,
+    device_key: &EcPublicKey,
+    serial: u64,
+    issued_at: UnixTime,
+    usage: DeviceUsage,
+) -> Result<[u8; COMPACT_LEN]> {
+    check_key(store, ca_key, ca.public_key())?;
+    if serial == 0 {
+        return Err(Error::decode(
+            crate::error::DecodeErrorKind::InvalidValue,
+            1,
+        ));
+    }
+    let issued_day = unix_to_day(issued_at)?;
+    let tbs = DeviceTbs::new(
+        serial,
+        crate::cert::compact::day_to_unix(issued_day),
+        usage,
+        device_key,
+        ca.as_issuer(),
+    );
+    let signature = store.sign_digest(ca_key, &tbs.digest())?;
+    CompactFields {
+        serial,
+        issuer_key_id: ca.short_key_id(),
+        issued_day,
+        usage,
+        public_key: *device_key,
+        signature,
+    }
+    .encode()
+}

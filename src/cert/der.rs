@@ -1,0 +1,392 @@
+//! The small subset of DER this crate writes and reads, with no heap.
+//!
+//! Writing goes to a [`Sink`]: a byte counter, a caller buffer or a SHA-256 state, so
+//! the same template code measures a certificate, writes it, or hashes it as a stream
+//! (how a device verifies without ever holding the DER). A constructed value's length is
+//! found by running its body once into a [`Counter`] before writing its header.
+//!
+//! Reading is zero-copy over a borrowed slice; every error carries the absolute offset.
+
+use crate::error::{DecodeErrorKind, Error, Result};
+
+/// Universal and context tags used by X.509.
+pub(crate) mod tag {
+    pub(crate) const BOOLEAN: u8 = 0x01;
+    pub(crate) const INTEGER: u8 = 0x02;
+    pub(crate) const BIT_STRING: u8 = 0x03;
+    pub(crate) const OCTET_STRING: u8 = 0x04;
+    pub(crate) const OID: u8 = 0x06;
+    pub(crate) const UTF8_STRING: u8 = 0x0c;
+    pub(crate) const PRINTABLE_STRING: u8 = 0x13;
+    pub(crate) const UTC_TIME: u8 = 0x17;
+    pub(crate) const GENERALIZED_TIME: u8 = 0x18;
+    pub(crate) const SEQUENCE: u8 = 0x30;
+    pub(crate) const SET: u8 = 0x31;
+    pub(crate) const CONTEXT_0: u8 = 0xa0;
+    pub(crate) const CONTEXT_3: u8 = 0xa3;
+    pub(crate) const IMPLICIT_0: u8 = 0x80;
+}
+
+/// Where DER output goes.
+pub(crate) trait Sink {
+    /// Appends `bytes`.
+    fn put(&mut self, bytes: &[u8]);
+
+    /// The byte count, if this sink only counts (lets [`tlv`] skip re-running a body
+    /// whose length it already knows, keeping nested templates linear, not exponential).
+    fn counter(&mut self) -> Option<&mut usize> {
+        None
+    }
+}
+
+/// Counts bytes without storing them.
+pub(crate) struct Counter(pub(crate) usize);
+
+impl Sink for Counter {
+    fn put(&mut self, bytes: &[u8]) {
+        self.0 += bytes.len();
+    }
+
+    fn counter(&mut self) -> Option<&mut usize> {
+        Some(&mut self.0)
+    }
+}
+
+/// Writes into a caller buffer, remembering whether it overflowed.
+pub(crate) struct SliceSink<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+    overflow: bool,
+}
+
+impl<'a> SliceSink<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        Self {
+            buf,
+            pos: 0,
+            overflow: false,
+        }
+    }
+
+    /// Bytes written, or `BufferTooSmall` if anything did not fit.
+    pub(crate) fn finish(self) -> Result<usize> {
+        if self.overflow {
+            Err(Error::BufferTooSmall { needed: self.pos })
+        } else {
+            Ok(self.pos)
+        }
+    }
+}
+
+impl Sink for SliceSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        let end = self.pos + bytes.len();
+        match self.buf.get_mut(self.pos..end) {
+            Some(dst) if !self.overflow => dst.copy_from_slice(bytes),
+            _ => self.overflow = true,
+        }
+        self.pos = end;
+    }
+}
+
+impl Sink for sha2::Sha256 {
+    fn put(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(self, bytes);
+    }
+}
+
+/// Writes a DER length (definite form, minimal).
+pub(crate) fn length(s: &mut dyn Sink, len: usize) {
+    let be = (len as u64).to_be_bytes();
+    let skip = be.iter().take_while(|b| **b == 0).count();
+    let significant = be.get(skip..).unwrap_or(&[]);
+    if len < 0x80 {
+        s.put(significant.get(..1).unwrap_or(&[0]));
+    } else {
+        s.put(&[0x80 | u8::try_from(significant.len()).unwrap_or(8)]);
+        s.put(significant);
+    }
+}
+
+/// Writes `tag`, the length of `body`, then `body`.
+pub(crate) fn tlv(s: &mut dyn Sink, tag: u8, body: &dyn Fn(&mut dyn Sink)) {
+    let mut c = Counter(0);
+    body(&mut c);
+    if let Some(total) = s.counter() {
+        let mut header = Counter(1);
+        length(&mut header, c.0);
+        *total += header.0 + c.0;
+        return;
+    }
+    s.put(&[tag]);
+    length(s, c.0);
+    body(s);
+}
+
+/// Writes a primitive value.
+pub(crate) fn prim(s: &mut dyn Sink, tag: u8, value: &[u8]) {
+    s.put(&[tag]);
+    length(s, value.len());
+    s.put(value);
+}
+
+/// Writes an unsigned big-endian number as a minimal positive DER INTEGER.
+pub(crate) fn uint(s: &mut dyn Sink, be: &[u8]) {
+    let skip = be.iter().take_while(|b| **b == 0).count();
+    let digits = match be.get(skip..) {
+        Some(d) if !d.is_empty() => d,
+        _ => &[0u8][..],
+    };
+    let pad = digits.first().is_some_and(|b| b & 0x80 != 0);
+    s.put(&[tag::INTEGER]);
+    length(s, digits.len() + usize::from(pad));
+    if pad {
+        s.put(&[0]);
+    }
+    s.put(digits);
+}
+
+/// Writes the DER `Ecdsa-Sig-Value` SEQUENCE { r INTEGER, s INTEGER } for raw `r || s`.
+pub(crate) fn ecdsa_sig_value(s: &mut dyn Sink, sig: &crate::ec::EcdsaSignature) {
+    tlv(s, tag::SEQUENCE, &|s| {
+        uint(s, sig.r());
+        uint(s, sig.s());
+    });
+}
+
+/// A zero-copy DER reader over `bytes`, which start at absolute offset `base`.
+#[derive(Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+    base: usize,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) const fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            base: 0,
+        }
+    }
+
+    /// Absolute offset of the next byte.
+    pub(crate) const fn offset(&self) -> usize {
+        self.base + self.pos
+    }
+
+    pub(crate) const fn is_empty(&self) -> bool {
+        self.pos >= self.bytes.len()
+    }
+
+    pub(crate) fn err(&self, kind: DecodeErrorKind) -> Error {
+        Error::decode(kind, self.offset())
+    }
+
+    /// Tag of the next element, if any.
+    pub(crate) fn peek_tag(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn byte(&mut self) -> Result<u8> {
+        let b = self
+            .bytes
+            .get(self.pos)
+            .copied()
+            .ok_or(self.err(DecodeErrorKind::Truncated))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    /// Reads one element with tag `expected`; returns a reader over its value and
+    /// the whole element's bytes (tag, length and value).
+    pub(crate) fn read(&mut self, expected: u8) -> Result<(Reader<'a>, &'a [u8])> {
+        let start = self.pos;
+        let t = self.byte()?;
+        if t != expected {
+            self.pos = start;
+            return Err(self.err(DecodeErrorKind::UnexpectedTag));
+        }
+        let first = self.byte()?;
+        let len = if first < 0x80 {
+            usize::from(first)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 3 {
+                return Err(self.err(DecodeErrorKind::InvalidLength));
+            }
+            let mut len = 0usize;
+            for i in 0..n {
+                let b = self.byte()?;
+                if i == 0 && b == 0 {
+                    return Err(self.err(DecodeErrorKind::InvalidLength));
+                }
+                len = (len << 8) | usize::from(b);
+            }
+            if len < 0x80 {
+                return Err(self.err(DecodeErrorKind::InvalidLength));
+            }
+            len
+        };
+        let value_start = self.pos;
+        let end = value_start
+            .checked_add(len)
+            .filter(|e| *e <= self.bytes.len())
+            .ok_or(self.err(DecodeErrorKind::Truncated))?;
+        let value = self
+            .bytes
+            .get(value_start..end)
+            .ok_or(self.err(DecodeErrorKind::Truncated))?;
+        let whole = self
+            .bytes
+            .get(start..end)
+            .ok_or(self.err(DecodeErrorKind::Truncated))?;
+        self.pos = end;
+        Ok((
+            Reader {
+                bytes: value,
+                pos: 0,
+                base: self.base + value_start,
+            },
+            whole,
+        ))
+    }
+
+    /// Reads an element with tag `expected` and returns its value bytes.
+    pub(crate) fn value(&mut self, expected: u8) -> Result<&'a [u8]> {
+        self.read(expected).map(|(r, _)| r.bytes)
+    }
+
+    /// Reads an element only if the next tag is `expected`.
+    pub(crate) fn optional(&mut self, expected: u8) -> Result<Option<Reader<'a>>> {
+        if self.peek_tag() == Some(expected) {
+            self.read(expected).map(|(r, _)| Some(r))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The remaining bytes.
+    pub(crate) fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or(&[])
+    }
+
+    /// Fails unless everything was consumed.
+    pub(crate) fn finish(&self) -> Result<()> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(self.err(DecodeErrorKind::TrailingData))
+        }
+    }
+
+    /// Reads a DER BOOLEAN (only `00` and `ff` are DER).
+    pub(crate) fn boolean(&mut self) -> Result<bool> {
+        let at = self.offset();
+        match self.value(tag::BOOLEAN)? {
+            [0x00] => Ok(false),
+            [0xff] => Ok(true),
+            _ => Err(Error::decode(DecodeErrorKind::InvalidValue, at)),
+        }
+    }
+
+    /// Reads a minimal non-negative INTEGER of at most `N` bytes, right-aligned.
+    pub(crate) fn uint<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let at = self.offset();
+        let v = self.value(tag::INTEGER)?;
+        let bad = Error::decode(DecodeErrorKind::InvalidValue, at);
+        let digits = match v {
+            [] => return Err(bad),
+            [first, ..] if first & 0x80 != 0 => return Err(bad),
+            [0, second, ..] if second & 0x80 == 0 => return Err(bad),
+            [0, rest @ ..] if !rest.is_empty() => rest,
+            all => all,
+        };
+        let mut out = [0u8; N];
+        let start = N.checked_sub(digits.len()).ok_or(bad)?;
+        out.get_mut(start..).ok_or(bad)?.copy_from_slice(digits);
+        Ok(out)
+    }
+
+    /// Reads a DER `Ecdsa-Sig-Value` into raw `r || s`.
+    pub(crate) fn ecdsa_sig_value(&mut self) -> Result<crate::ec::EcdsaSignature> {
+        let (mut seq, _) = self.read(tag::SEQUENCE)?;
+        let r = seq.uint::<32>()?;
+        let s = seq.uint::<32>()?;
+        seq.finish()?;
+        let mut sig = [0u8; 64];
+        let (a, b) = sig.split_at_mut(32);
+        a.copy_from_slice(&r);
+        b.copy_from_slice(&s);
+        Ok(crate::ec::EcdsaSignature(sig))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn written(f: impl Fn(&mut dyn Sink)) -> ([u8; 300], usize) {
+        let mut buf = [0u8; 300];
+        let mut s = SliceSink::new(&mut buf);
+        f(&mut s);
+        let n = s.finish().unwrap();
+        (buf, n)
+    }
+
+    #[test]
+    fn lengths_are_minimal() {
+        for (len, expect) in [
+            (0usize, &[0x00][..]),
+            (0x7f, &[0x7f]),
+            (0x80, &[0x81, 0x80]),
+            (0xff, &[0x81, 0xff]),
+            (0x100, &[0x82, 0x01, 0x00]),
+        ] {
+            let (buf, n) = written(|s| length(s, len));
+            assert_eq!(&buf[..n], expect, "len {len}");
+        }
+    }
+
+    #[test]
+    fn integers_are_minimal_and_positive() {
+        let (buf, n) = written(|s| uint(s, &[0, 0, 0x7f]));
+        assert_eq!(&buf[..n], &[0x02, 0x01, 0x7f]);
+        let (buf, n) = written(|s| uint(s, &[0, 0x80]));
+        assert_eq!(&buf[..n], &[0x02, 0x02, 0x00, 0x80]);
+        let (buf, n) = written(|s| uint(s, &[0, 0]));
+        assert_eq!(&buf[..n], &[0x02, 0x01, 0x00]);
+        let mut r = Reader::new(&[0x02, 0x02, 0x00, 0x80]);
+        assert_eq!(r.uint::<2>().unwrap(), [0, 0x80]);
+        for bad in [
+            &[0x02, 0x02, 0x00, 0x7f][..],
+            &[0x02, 0x01, 0x80],
+            &[0x02, 0x00],
+        ] {
+            assert!(Reader::new(bad).uint::<4>().is_err(), "{bad:02x?}");
+        }
+    }
+
+    #[test]
+    fn reader_rejects_non_minimal_and_overlong() {
+        assert!(
+            Reader::new(&[0x30, 0x81, 0x05, 0, 0, 0, 0, 0])
+                .read(0x30)
+                .is_err()
+        );
+        assert!(Reader::new(&[0x30, 0x05, 0, 0]).read(0x30).is_err());
+        assert!(Reader::new(&[0x30, 0x80]).read(0x30).is_err());
+        let (r, whole) = Reader::new(&[0x30, 0x01, 0x05]).read(0x30).unwrap();
+        assert_eq!(r.rest(), &[0x05]);
+        assert_eq!(whole.len(), 3);
+    }
+
+    #[test]
+    fn slice_sink_reports_overflow() {
+        let mut buf = [0u8; 2];
+        let mut s = SliceSink::new(&mut buf);
+        s.put(&[1, 2, 3]);
+        assert_eq!(s.finish(), Err(Error::BufferTooSmall { needed: 3 }));
+    }
+}

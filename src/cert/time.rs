@@ -1,0 +1,173 @@
+//! Calendar arithmetic and the two X.509 time encodings (RFC 5280 §4.1.2.5).
+
+use crate::cert::der::{Sink, prim, tag};
+use crate::error::{DecodeErrorKind, Error, Result};
+
+/// Seconds since 1970-01-01T00:00:00Z, as `now` is passed into every check.
+pub type UnixTime = u64;
+
+/// Seconds in a day.
+pub const DAY: u64 = 86_400;
+
+/// Unix time of 9999-12-31T23:59:59Z, the "no well-defined expiration" notAfter.
+pub const NO_EXPIRY: UnixTime = 253_402_300_799;
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+pub(crate) const fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// (year, month, day) of a day count since 1970-01-01.
+#[allow(clippy::cast_possible_truncation)] // day and month are in 1..=31 and 1..=12
+pub(crate) const fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn digits<const N: usize>(mut v: u64) -> [u8; N] {
+    let mut out = [b'0'; N];
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+    out
+}
+
+/// Writes `t` as UTCTime for years 1950–2049 and GeneralizedTime otherwise, as
+/// RFC 5280 requires.
+pub(crate) fn write_time(s: &mut dyn Sink, t: UnixTime) {
+    let days = (t / DAY) as i64;
+    let secs = t % DAY;
+    let (y, m, d) = civil_from_days(days);
+    let mut buf = [0u8; 15];
+    let y = y as u64;
+    let (tag, year_len) = if (1950..2050).contains(&y) {
+        (tag::UTC_TIME, 2)
+    } else {
+        (tag::GENERALIZED_TIME, 4)
+    };
+    let mut n = 0;
+    let mut push = |bytes: &[u8]| {
+        if let Some(dst) = buf.get_mut(n..n + bytes.len()) {
+            dst.copy_from_slice(bytes);
+        }
+        n += bytes.len();
+    };
+    if year_len == 2 {
+        push(&digits::<2>(y % 100));
+    } else {
+        push(&digits::<4>(y));
+    }
+    push(&digits::<2>(u64::from(m)));
+    push(&digits::<2>(u64::from(d)));
+    push(&digits::<2>(secs / 3600));
+    push(&digits::<2>(secs / 60 % 60));
+    push(&digits::<2>(secs % 60));
+    push(b"Z");
+    prim(s, tag, buf.get(..n).unwrap_or(&[]));
+}
+
+/// Parses a UTCTime or GeneralizedTime value (DER: seconds present, `Z`, no fraction).
+pub(crate) fn parse_time(tag_byte: u8, value: &[u8], at: usize) -> Result<UnixTime> {
+    let bad = Error::decode(DecodeErrorKind::InvalidValue, at);
+    let (year, rest) = match (tag_byte, value.len()) {
+        (tag::UTC_TIME, 13) => {
+            let yy = num(value.get(..2).ok_or(bad)?).ok_or(bad)?;
+            (
+                if yy >= 50 { 1900 + yy } else { 2000 + yy },
+                value.get(2..).ok_or(bad)?,
+            )
+        }
+        (tag::GENERALIZED_TIME, 15) => {
+            let yyyy = num(value.get(..4).ok_or(bad)?).ok_or(bad)?;
+            if yyyy < 2050 {
+                // RFC 5280: dates through 2049 must be UTCTime.
+                return Err(bad);
+            }
+            (yyyy, value.get(4..).ok_or(bad)?)
+        }
+        _ => return Err(bad),
+    };
+    let field = |i: usize| rest.get(i..i + 2).and_then(num).ok_or(bad);
+    let (mo, d, h, mi, se) = (field(0)?, field(2)?, field(4)?, field(6)?, field(8)?);
+    if rest.get(10) != Some(&b'Z')
+        || !(1..=12).contains(&mo)
+        || d == 0
+        || h > 23
+        || mi > 59
+        || se > 59
+    {
+        return Err(bad);
+    }
+    let (mo, d) = (
+        u32::try_from(mo).map_err(|_| bad)?,
+        u32::try_from(d).map_err(|_| bad)?,
+    );
+    let days = days_from_civil(year as i64, mo, d);
+    let (_, m2, d2) = civil_from_days(days);
+    if m2 != mo || d2 != d || days < 0 {
+        return Err(bad); // e.g. February 30th
+    }
+    Ok(days as u64 * DAY + h * 3600 + mi * 60 + se)
+}
+
+fn num(ascii: &[u8]) -> Option<u64> {
+    ascii.iter().try_fold(0u64, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cert::der::SliceSink;
+
+    fn enc(t: UnixTime) -> ([u8; 20], usize) {
+        let mut b = [0u8; 20];
+        let mut s = SliceSink::new(&mut b);
+        write_time(&mut s, t);
+        let n = s.finish().unwrap();
+        (b, n)
+    }
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 1, 1), 10_957);
+        assert_eq!(civil_from_days(10_957), (2000, 1, 1));
+        assert_eq!(
+            days_from_civil(9999, 12, 31) as u64 * DAY + DAY - 1,
+            NO_EXPIRY
+        );
+        let (b, n) = enc(NO_EXPIRY);
+        assert_eq!(&b[..n], b"\x18\x0f99991231235959Z");
+        let (b, n) = enc(1_700_000_000);
+        assert_eq!(&b[..n], b"\x17\x0d231114221320Z");
+    }
+
+    #[test]
+    fn roundtrip_and_rejects() {
+        for t in [0u64, 1_700_000_000, 2_524_608_000, NO_EXPIRY, 946_684_799] {
+            let (b, n) = enc(t);
+            assert_eq!(parse_time(b[0], &b[2..n], 0).unwrap(), t);
+        }
+        assert!(parse_time(tag::UTC_TIME, b"230230000000Z", 0).is_err());
+        assert!(parse_time(tag::UTC_TIME, b"2302010000000", 0).is_err());
+        assert!(parse_time(tag::GENERALIZED_TIME, b"20300101000000Z", 0).is_err());
+        assert!(parse_time(tag::UTC_TIME, b"23020100000Z", 0).is_err());
+    }
+}
