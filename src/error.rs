@@ -31,6 +31,8 @@ pub enum Error {
     Cert(CertError),
     /// Key-store failure.
     Store(StoreError),
+    /// Handshake protocol or peer-policy failure.
+    Handshake(HandshakeError),
     /// A well-formed request that this crate or the key store does not support.
     Unsupported,
 }
@@ -90,6 +92,24 @@ pub enum CertError {
     KeyMismatch,
 }
 
+/// Handshake and session failures that are not decode or authentication errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HandshakeError {
+    /// The peer presented this side's own identity (a reflected handshake).
+    Reflection,
+    /// The peer's serial is revoked.
+    Revoked,
+    /// The peer is not the pinned one, and no valid replacement statement was shown.
+    PeerNotPinned,
+    /// The certificate given to verify is not the one the peer's credential designates.
+    CredentialMismatch,
+    /// The session has sent its last record under the current keys; rekey or reconnect.
+    SessionExhausted,
+    /// A record was replayed or is too old for the replay window.
+    Replay,
+}
+
 /// Key-store failures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -127,6 +147,25 @@ impl From<DecodeError> for Error {
 impl From<CertError> for Error {
     fn from(e: CertError) -> Self {
         Self::Cert(e)
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Self::Handshake(e)
+    }
+}
+
+impl fmt::Display for HandshakeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Reflection => "peer presented our own identity",
+            Self::Revoked => "peer certificate is revoked",
+            Self::PeerNotPinned => "peer is not the pinned peer",
+            Self::CredentialMismatch => "certificate does not match the peer's credential",
+            Self::SessionExhausted => "session record counter exhausted",
+            Self::Replay => "replayed or stale record",
+        })
     }
 }
 
@@ -191,6 +230,7 @@ impl fmt::Display for Error {
             }
             Self::Cert(c) => write!(f, "certificate error: {c}"),
             Self::Store(s) => write!(f, "key store error: {s}"),
+            Self::Handshake(h) => write!(f, "handshake error: {h}"),
             Self::Unsupported => f.write_str("operation not supported"),
         }
     }

@@ -24,6 +24,7 @@ extern crate std;
 pub mod cert;
 pub mod ec;
 pub mod error;
+pub mod handshake;
 pub mod secret;
 pub mod store;
 #[cfg(feature = "test-suite")]

@@ -109,3 +109,32 @@ impl Pki {
         out
     }
 }
+
+/// A device with its own key store (identity key at [`DEVICE_KEY`]) and a certificate
+/// from the intermediate of `pki`.
+pub struct Device {
+    pub store: Store,
+    pub cert: [u8; COMPACT_LEN],
+}
+
+impl Pki {
+    /// Manufactures another device with `serial`, its key from `seed`.
+    pub fn device(&mut self, serial: u64, seed: u64) -> Device {
+        let mut rng = TestRng::new(seed);
+        let mut store = Store::new();
+        let public = store.generate_p256(DEVICE_KEY, &mut rng).unwrap();
+        let int_der = self.intermediate_der.clone();
+        let int = CaCert::from_der(&int_der).unwrap();
+        let cert = cert::issue_device(
+            &mut self.ca_store,
+            INTERMEDIATE_KEY,
+            &int,
+            &public,
+            serial,
+            ISSUED,
+            DeviceUsage::SIGN_ONLY,
+        )
+        .unwrap();
+        Device { store, cert }
+    }
+}

@@ -1,0 +1,227 @@
+//! A signed ECDH handshake (SIGMA-I) between two devices, or a device and a server,
+//! authenticated by compact certificates.
+//!
+//! Three messages: ephemeral P-256 ECDH for forward secrecy, each side signing the
+//! transcript with its certified identity key (through the key store, so the key may sit
+//! in a secure element), and each side's credential and signature encrypted and
+//! authenticated under keys derived from the ECDH secret, which binds identities to the
+//! session (SIGMA's MAC). HKDF-SHA256 with role labels, AES-128-GCM.
+//!
+//! | credentials | message 1 | message 2 | message 3 | total |
+//! |---|---:|---:|---:|---:|
+//! | both by reference | 34 | 115 | 82 | **231** |
+//! | both by value | 34 | 225 | 192 | **451** |
+//!
+//! The API is a typestate chain; every step takes `self` and returns the next state, so
+//! steps cannot be called out of order, and a failed step drops (and zeroizes) the state.
+//! Parsing and verification are separate, so the application can look up a peer's
+//! certificate by reference in between:
+//!
+//! ```text
+//! Initiator ──start──▶ AwaitingResponse ──parse_message_2──▶ ResponseParsed
+//!    ──verify_message_2──▶ ResponseVerified ──finish──▶ Session (+ message 3)
+//! Responder ──respond(message 1)──▶ AwaitingFinish ──parse_message_3──▶ FinishParsed
+//!    ──verify_message_3──▶ Session
+//! ```
+//!
+//! ```
+//! use provkit::handshake::{CredentialMode, Initiator, PeerPolicy, Responder};
+//! # use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+//! # use provkit::store::{IdentityKeys, KeyId, MemoryStore};
+//! # fn main() -> provkit::Result<()> {
+//! # let mut rng = provkit::testing::TestRng::new(5);
+//! # let mut ca = MemoryStore::<1, 0, 0>::new();
+//! # ca.generate_p256(KeyId(1), &mut rng)?;
+//! # let mut der = [0u8; 512];
+//! # let n = cert::create_root(&mut ca, KeyId(1), &CaProfile { name: CaName { organization: None,
+//! #     common_name: "Root" }, serial: [1; 16], not_before: 0, not_after: 4_000_000_000,
+//! #     path_len: None }, &mut der)?;
+//! # let root = CaCert::from_der(&der[..n])?;
+//! # let (mut alice, mut bob) = (MemoryStore::<1, 1, 128>::new(), MemoryStore::<1, 1, 128>::new());
+//! # let a_pub = alice.generate_p256(KeyId(1), &mut rng)?;
+//! # let b_pub = bob.generate_p256(KeyId(1), &mut rng)?;
+//! # let now = 1_800_000_000;
+//! # let a_cert = cert::issue_device(&mut ca, KeyId(1), &root, &a_pub, 1, now, DeviceUsage::SIGN_ONLY)?;
+//! # let b_cert = cert::issue_device(&mut ca, KeyId(1), &root, &b_pub, 2, now, DeviceUsage::SIGN_ONLY)?;
+//! let policy = PeerPolicy { root: &root, intermediate: None, revoked: &[], now };
+//! let (mut m1, mut m2, mut m3) = ([0u8; 64], [0u8; 256], [0u8; 256]);
+//!
+//! let alice_hs = Initiator::new(KeyId(1), CompactCert::parse(&a_cert)?, CredentialMode::ByValue);
+//! let (alice_hs, n1) = alice_hs.start(&mut rng, &mut m1)?;
+//!
+//! let bob_hs = Responder::new(KeyId(1), CompactCert::parse(&b_cert)?, CredentialMode::ByValue);
+//! let (bob_hs, n2) = bob_hs.respond(&mut bob, &mut rng, &m1[..n1], &mut m2)?;
+//!
+//! let parsed = alice_hs.parse_message_2(&m2[..n2])?;
+//! let peer = parsed.peer_certificate().expect("sent by value");
+//! let verified = parsed.verify_message_2(&CompactCert::parse(&peer)?, &policy)?;
+//! let (mut alice_session, n3) = verified.finish(&mut alice, &mut m3)?;
+//!
+//! let parsed = bob_hs.parse_message_3(&m3[..n3])?;
+//! let peer = parsed.peer_certificate().expect("sent by value");
+//! let (mut bob_session, who) = parsed.verify_message_3(&CompactCert::parse(&peer)?, &policy)?;
+//! assert_eq!(who.serial, 1);
+//!
+//! let mut record = [0u8; 64];
+//! let len = alice_session.seal(b"hello", b"", &mut record)?;
+//! let mut plain = [0u8; 64];
+//! let n = bob_session.open(&record[..len], b"", &mut plain)?;
+//! assert_eq!(&plain[..n], b"hello");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Byte layouts, key schedule and security argument: `docs/handshake.md`.
+
+mod initiator;
+mod key_schedule;
+mod messages;
+mod policy;
+mod responder;
+mod session;
+
+pub use initiator::{AwaitingResponse, Initiator, ResponseParsed, ResponseVerified};
+pub use messages::{
+    CredentialMode, MAX_MSG2_LEN, MAX_MSG3_LEN, MSG1_LEN, PeerCredential, VERSION, kid,
+};
+pub use policy::{PeerPolicy, REPLACEMENT_LEN, Replacement, check_pinned, pin, pinned, repin};
+pub use responder::{AwaitingFinish, FinishParsed, Responder};
+pub use session::{MAX_RECORDS, RECORD_OVERHEAD, Role, Session};
+
+use crate::cert::{COMPACT_LEN, CompactCert, VerifiedDevice};
+use crate::ec::{EcPublicKey, EcdsaSignature};
+use crate::error::{Error, HandshakeError, Result};
+use crate::secret::SecretBytes;
+use crate::store::{IdentityKeys, KeyId};
+use key_schedule::{AeadKey, TAG_LEN, hash, signature_digest};
+use messages::{parse_plaintext, write_plaintext};
+
+const RESPONDER_SIGNATURE: &[u8] = b"responder signature";
+const INITIATOR_SIGNATURE: &[u8] = b"initiator signature";
+const MAX_PLAINTEXT: usize = 1 + COMPACT_LEN + crate::ec::SIGNATURE_LEN;
+
+/// A fresh ephemeral P-256 key pair; consumed by the one ECDH it is for.
+struct Ephemeral(p256::ecdh::EphemeralSecret);
+
+impl Ephemeral {
+    fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self(
+            <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng),
+        )
+    }
+
+    fn public(&self) -> [u8; crate::ec::COMPRESSED_LEN] {
+        EcPublicKey::from_inner(self.0.public_key()).to_compressed()
+    }
+
+    fn agree(self, peer: &EcPublicKey) -> SecretBytes<32> {
+        let shared = self.0.diffie_hellman(peer.inner());
+        let mut out = SecretBytes::zero();
+        out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
+        out
+    }
+}
+
+/// The decrypted `credential || signature` of message 2 or 3, kept until verification.
+struct Received {
+    plaintext: [u8; MAX_PLAINTEXT],
+    len: usize,
+    credential: PeerCredential,
+    signature: EcdsaSignature,
+}
+
+impl Received {
+    /// Decrypts `ciphertext || tag` under `key` with the transcript hash as AAD.
+    fn open(key: &AeadKey, th: &[u8; 32], msg: &[u8], base: usize) -> Result<Self> {
+        let split = msg.len().checked_sub(TAG_LEN).ok_or(Error::decode(
+            crate::error::DecodeErrorKind::Truncated,
+            base + msg.len(),
+        ))?;
+        let (ct, tag) = msg.split_at(split);
+        let mut plaintext = [0u8; MAX_PLAINTEXT];
+        let buf = plaintext.get_mut(..ct.len()).ok_or(Error::decode(
+            crate::error::DecodeErrorKind::TrailingData,
+            base + MAX_PLAINTEXT,
+        ))?;
+        buf.copy_from_slice(ct);
+        key.open(0, th, buf, tag)?;
+        let (credential, signature) = parse_plaintext(buf, base)?;
+        Ok(Self {
+            len: ct.len(),
+            plaintext,
+            credential,
+            signature,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.plaintext.get(..self.len).unwrap_or(&[])
+    }
+
+    fn peer_certificate(&self) -> Option<[u8; COMPACT_LEN]> {
+        match self.credential {
+            PeerCredential::ByValue(c) => Some(c),
+            PeerCredential::ByReference(_) => None,
+        }
+    }
+
+    /// Checks the peer certificate against the credential, the policy and our own
+    /// identity, then the peer's signature over `th`.
+    fn verify(
+        &self,
+        peer: &CompactCert<'_>,
+        own: &CompactCert<'_>,
+        policy: &PeerPolicy<'_>,
+        role: &[u8],
+        th: &[u8; 32],
+    ) -> Result<VerifiedDevice> {
+        if !self.credential.matches(peer) {
+            return Err(HandshakeError::CredentialMismatch.into());
+        }
+        if peer.serial() == own.serial() || same_key(peer, own) {
+            return Err(HandshakeError::Reflection.into());
+        }
+        let verified = policy.check(peer)?;
+        let digest = signature_digest(role, th, peer.as_bytes());
+        verified
+            .public_key
+            .verify_digest(&digest, &self.signature)?;
+        Ok(verified)
+    }
+}
+
+/// Whether two compact certificates certify the same public key (x and y parity),
+/// compared without decompressing either.
+fn same_key(a: &CompactCert<'_>, b: &CompactCert<'_>) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.get(15..47) == b.get(15..47) && a.first().map(|h| h & 1) == b.first().map(|h| h & 1)
+}
+
+/// Signs `SHA-256(prefix || role || th || own certificate)` with the identity key and
+/// writes `credential || signature` into `out`.
+fn sign_and_write<S: IdentityKeys>(
+    store: &mut S,
+    key: KeyId,
+    cert: &CompactCert<'_>,
+    mode: CredentialMode,
+    role: &[u8],
+    th: &[u8; 32],
+    out: &mut [u8],
+) -> Result<usize> {
+    let signature = store.sign_digest(key, &signature_digest(role, th, cert.as_bytes()))?;
+    write_plaintext(mode, cert, &signature, out)
+}
+
+/// `TH_next = SHA-256(TH || plaintext || full certificate of its sender)`.
+fn next_th(th: &[u8; 32], plaintext: &[u8], cert: &CompactCert<'_>) -> [u8; 32] {
+    hash(&[th, plaintext, cert.as_bytes()])
+}
+
+const _: () = {
+    assert!(size_of::<AwaitingResponse<'static>>() <= 1024);
+    assert!(size_of::<ResponseParsed<'static>>() <= 1024);
+    assert!(size_of::<ResponseVerified<'static>>() <= 1024);
+    assert!(size_of::<AwaitingFinish<'static>>() <= 1024);
+    assert!(size_of::<FinishParsed<'static>>() <= 1024);
+    assert!(size_of::<Session>() <= 1024);
+};

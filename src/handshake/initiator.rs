@@ -1,0 +1,217 @@
+//! The initiator's side: message 1 out, message 2 in, message 3 out.
+
+use crate::cert::{COMPACT_LEN, CompactCert, VerifiedDevice};
+use crate::error::{DecodeErrorKind, Error, Result};
+use crate::handshake::key_schedule::{AeadKey, TAG_LEN, extract, hash};
+use crate::handshake::messages::{CredentialMode, MSG1_LEN, PeerCredential, VERSION, parse_point};
+use crate::handshake::session::{Role, Session};
+use crate::handshake::{
+    Ephemeral, INITIATOR_SIGNATURE, MAX_PLAINTEXT, PeerPolicy, RESPONDER_SIGNATURE, Received,
+    next_th, sign_and_write,
+};
+use crate::secret::SecretBytes;
+use crate::store::{IdentityKeys, KeyId};
+use core::fmt;
+
+/// An initiator that has not sent anything yet.
+#[derive(Clone, Copy, Debug)]
+pub struct Initiator<'c> {
+    identity: KeyId,
+    cert: CompactCert<'c>,
+    mode: CredentialMode,
+}
+
+impl<'c> Initiator<'c> {
+    /// An initiator whose identity key is `identity` in the key store, certified by
+    /// `cert`, presenting it as `mode` says.
+    #[must_use]
+    pub const fn new(identity: KeyId, cert: CompactCert<'c>, mode: CredentialMode) -> Self {
+        Self {
+            identity,
+            cert,
+            mode,
+        }
+    }
+
+    /// Generates the ephemeral key and writes message 1 into `out`.
+    ///
+    /// # Errors
+    /// [`Error::BufferTooSmall`] if `out` is shorter than [`MSG1_LEN`].
+    pub fn start<R: rand_core::CryptoRng + ?Sized>(
+        self,
+        rng: &mut R,
+        out: &mut [u8],
+    ) -> Result<(AwaitingResponse<'c>, usize)> {
+        let dst = out
+            .get_mut(..MSG1_LEN)
+            .ok_or(Error::BufferTooSmall { needed: MSG1_LEN })?;
+        let ephemeral = Ephemeral::generate(rng);
+        let mut msg1 = [0u8; MSG1_LEN];
+        let (v, x) = msg1.split_at_mut(1);
+        v.copy_from_slice(&[VERSION]);
+        x.copy_from_slice(&ephemeral.public());
+        dst.copy_from_slice(&msg1);
+        Ok((
+            AwaitingResponse {
+                base: self,
+                ephemeral,
+                msg1,
+            },
+            MSG1_LEN,
+        ))
+    }
+}
+
+/// Message 1 sent; waiting for message 2.
+pub struct AwaitingResponse<'c> {
+    base: Initiator<'c>,
+    ephemeral: Ephemeral,
+    msg1: [u8; MSG1_LEN],
+}
+
+impl<'c> AwaitingResponse<'c> {
+    /// Decrypts and parses message 2. Authenticates that the responder knows the ECDH
+    /// secret; its identity is checked by [`ResponseParsed::verify_message_2`].
+    ///
+    /// # Errors
+    /// `Decode` for a malformed message or invalid point; [`Error::Crypto`] if it does not
+    /// authenticate.
+    pub fn parse_message_2(self, msg2: &[u8]) -> Result<ResponseParsed<'c>> {
+        let y_bytes = msg2
+            .get(..crate::ec::COMPRESSED_LEN)
+            .ok_or(Error::decode(DecodeErrorKind::Truncated, msg2.len()))?;
+        let y = parse_point(y_bytes, 0)?;
+        let rest = msg2.get(crate::ec::COMPRESSED_LEN..).unwrap_or(&[]);
+        if rest.len() > MAX_PLAINTEXT + TAG_LEN {
+            return Err(Error::decode(
+                DecodeErrorKind::TrailingData,
+                crate::ec::COMPRESSED_LEN + MAX_PLAINTEXT + TAG_LEN,
+            ));
+        }
+        let th2 = hash(&[
+            crate::handshake::key_schedule::LABEL_PREFIX,
+            &self.msg1,
+            y_bytes,
+        ]);
+        let prk = extract(&th2, &self.ephemeral.agree(&y));
+        let k2 = AeadKey::derive(&prk, b"k2", &th2)?;
+        let received = Received::open(&k2, &th2, rest, crate::ec::COMPRESSED_LEN)?;
+        Ok(ResponseParsed {
+            base: self.base,
+            prk,
+            th2,
+            received,
+        })
+    }
+}
+
+/// Message 2 decrypted; the responder's certificate is not verified yet.
+pub struct ResponseParsed<'c> {
+    base: Initiator<'c>,
+    prk: SecretBytes<32>,
+    th2: [u8; 32],
+    received: Received,
+}
+
+impl<'c> ResponseParsed<'c> {
+    /// How the responder presented its certificate.
+    #[must_use]
+    pub const fn peer_credential(&self) -> PeerCredential {
+        self.received.credential
+    }
+
+    /// The responder's certificate if it was sent by value.
+    #[must_use]
+    pub fn peer_certificate(&self) -> Option<[u8; COMPACT_LEN]> {
+        self.received.peer_certificate()
+    }
+
+    /// Verifies the responder: `peer` must be the certificate its credential designates
+    /// (the one it sent, or the one its kid resolves to), must pass `policy`, must not be
+    /// this device's own, and must have signed this handshake's transcript.
+    ///
+    /// # Errors
+    /// `Handshake(CredentialMismatch | Reflection | Revoked)`, certificate chain errors,
+    /// [`Error::Crypto`] for a bad signature.
+    pub fn verify_message_2(
+        self,
+        peer: &CompactCert<'_>,
+        policy: &PeerPolicy<'_>,
+    ) -> Result<ResponseVerified<'c>> {
+        let verified = self.received.verify(
+            peer,
+            &self.base.cert,
+            policy,
+            RESPONDER_SIGNATURE,
+            &self.th2,
+        )?;
+        let th3 = next_th(&self.th2, self.received.bytes(), peer);
+        Ok(ResponseVerified {
+            base: self.base,
+            prk: self.prk,
+            th3,
+            peer: verified,
+        })
+    }
+}
+
+/// The responder is authenticated; message 3 can be sent.
+pub struct ResponseVerified<'c> {
+    base: Initiator<'c>,
+    prk: SecretBytes<32>,
+    th3: [u8; 32],
+    peer: VerifiedDevice,
+}
+
+impl ResponseVerified<'_> {
+    /// The authenticated responder.
+    #[must_use]
+    pub const fn peer(&self) -> &VerifiedDevice {
+        &self.peer
+    }
+
+    /// Signs the transcript with the identity key in `store`, writes message 3 into `out`
+    /// and returns the established session.
+    ///
+    /// # Errors
+    /// Store errors from signing; [`Error::BufferTooSmall`].
+    pub fn finish<S: IdentityKeys>(
+        self,
+        store: &mut S,
+        out: &mut [u8],
+    ) -> Result<(Session, usize)> {
+        let b = self.base;
+        let needed = b.mode.msg3_len();
+        let dst = out
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed })?;
+        let (body, tag) = dst.split_at_mut(needed - TAG_LEN);
+        let n = sign_and_write(
+            store,
+            b.identity,
+            &b.cert,
+            b.mode,
+            INITIATOR_SIGNATURE,
+            &self.th3,
+            body,
+        )?;
+        let th4 = next_th(&self.th3, body.get(..n).unwrap_or(&[]), &b.cert);
+        let k3 = AeadKey::derive(&self.prk, b"k3", &self.th3)?;
+        tag.copy_from_slice(&k3.seal(0, &self.th3, body)?);
+        let session = Session::new(Role::Initiator, &self.prk, &th4)?;
+        Ok((session, needed))
+    }
+}
+
+macro_rules! redacted_debug {
+    ($($t:ident),*) => {$(
+        impl fmt::Debug for $t<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($t)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+pub(crate) use redacted_debug;
+
+redacted_debug!(AwaitingResponse, ResponseParsed, ResponseVerified);
