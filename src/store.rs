@@ -41,6 +41,8 @@ use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::Result;
 use crate::secret::SecretBytes;
 
+#[cfg(feature = "embedded-storage")]
+pub mod flash;
 pub mod memory;
 mod soft;
 #[cfg(feature = "test-suite")]
