@@ -234,6 +234,12 @@ impl<F: NorFlash> FlashStore<F> {
         self.flash
     }
 
+    /// The flash under the store, e.g. to mount a second view of it as after a reset.
+    /// Writing through it behind the store's back voids the store's guarantees.
+    pub fn flash_mut(&mut self) -> &mut F {
+        &mut self.flash
+    }
+
     /// Erase counts of each page, for wear reports.
     ///
     /// # Errors
