@@ -33,6 +33,9 @@ pub enum Error {
     Store(StoreError),
     /// Handshake protocol or peer-policy failure.
     Handshake(HandshakeError),
+    /// Envelope, shipment, HPKE or key-component failure that is not an authentication
+    /// failure.
+    Envelope(EnvelopeError),
     /// A well-formed request that this crate or the key store does not support.
     Unsupported,
 }
@@ -110,6 +113,46 @@ pub enum HandshakeError {
     Replay,
 }
 
+/// Envelope-encryption failures that are not decode, store or authentication errors.
+///
+/// Authentication failures (a wrong key, a tampered envelope or shipment, a bad
+/// signature or commitment) are always the opaque [`Error::Crypto`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// No KEK is registered under this KEK id (and version).
+    UnknownKek,
+    /// The KEK version is below the KEK's minimum decryption version: the envelope should
+    /// have been rewrapped before that version was retired.
+    KekVersionRetired,
+    /// A KEK version that is not above every registered version of that KEK.
+    KekVersionOrder,
+    /// The KEK version is still needed: envelopes under it remain (per the census), or it
+    /// is the primary version.
+    KekVersionInUse,
+    /// The caller context is too long to encode (purpose over 255 bytes).
+    ContextTooLong,
+    /// A key check value does not match the key.
+    KcvMismatch,
+    /// The key check value of the key component at this index (from 0) does not match.
+    ComponentKcvMismatch(u8),
+    /// Key components must number 2 to 16 and have the key's length.
+    ComponentCount,
+    /// A shipment or telemetry message addressed to another recipient key.
+    WrongRecipient,
+    /// The verifying key passed in is not the one the shipment names as its signer.
+    WrongSigner,
+    /// Shipment records are not in strictly increasing serial order (or repeat a serial).
+    RecordOrder,
+    /// More or fewer shipment records than the header declares.
+    RecordCount,
+    /// A signed telemetry message and no device key to verify it, or an unsigned one
+    /// where a signature is required.
+    SignaturePolicy,
+    /// The stream failed earlier or is complete; start again from the beginning.
+    StreamFinished,
+}
+
 /// Key-store failures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -166,6 +209,37 @@ impl fmt::Display for HandshakeError {
             Self::SessionExhausted => "session record counter exhausted",
             Self::Replay => "replayed or stale record",
         })
+    }
+}
+
+impl From<EnvelopeError> for Error {
+    fn from(e: EnvelopeError) -> Self {
+        Self::Envelope(e)
+    }
+}
+
+impl fmt::Display for EnvelopeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownKek => f.write_str("no KEK registered under this id and version"),
+            Self::KekVersionRetired => {
+                f.write_str("KEK version is below the minimum decryption version")
+            }
+            Self::KekVersionOrder => f.write_str("KEK version not above the existing versions"),
+            Self::KekVersionInUse => f.write_str("KEK version still in use"),
+            Self::ContextTooLong => f.write_str("envelope context too long"),
+            Self::KcvMismatch => f.write_str("key check value does not match"),
+            Self::ComponentKcvMismatch(i) => {
+                write!(f, "key check value of component {i} does not match")
+            }
+            Self::ComponentCount => f.write_str("wrong number or length of key components"),
+            Self::WrongRecipient => f.write_str("addressed to another recipient key"),
+            Self::WrongSigner => f.write_str("signer key does not match the one named"),
+            Self::RecordOrder => f.write_str("records not in strictly increasing serial order"),
+            Self::RecordCount => f.write_str("record count differs from the header"),
+            Self::SignaturePolicy => f.write_str("message signature does not meet the policy"),
+            Self::StreamFinished => f.write_str("stream already failed or finished"),
+        }
     }
 }
 
@@ -231,6 +305,7 @@ impl fmt::Display for Error {
             Self::Cert(c) => write!(f, "certificate error: {c}"),
             Self::Store(s) => write!(f, "key store error: {s}"),
             Self::Handshake(h) => write!(f, "handshake error: {h}"),
+            Self::Envelope(e) => write!(f, "envelope error: {e}"),
             Self::Unsupported => f.write_str("operation not supported"),
         }
     }

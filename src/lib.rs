@@ -23,6 +23,7 @@ extern crate std;
 
 pub mod cert;
 pub mod ec;
+pub mod envelope;
 pub mod error;
 pub mod handshake;
 pub mod secret;

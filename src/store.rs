@@ -128,7 +128,7 @@ impl WrapAlgorithm {
     #[must_use]
     pub const fn wrapped_len(self, len: usize) -> Option<usize> {
         match self {
-            Self::AesKw if len >= 16 && len % 8 == 0 => Some(len + 8),
+            Self::AesKw if len >= 16 && len.is_multiple_of(8) => Some(len + 8),
             Self::AesKw => None,
             Self::AesKwp if len == 0 => None,
             Self::AesKwp => Some(len.div_ceil(8) * 8 + 8),

@@ -873,7 +873,8 @@ impl<const SIZE: usize, const PAGE: usize> NorFlash for RamFlash<SIZE, PAGE> {
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> core::result::Result<(), PowerCut> {
         let start = offset as usize;
-        if start % 4 != 0 || bytes.len() % 4 != 0 || start + bytes.len() > SIZE {
+        if !start.is_multiple_of(4) || !bytes.len().is_multiple_of(4) || start + bytes.len() > SIZE
+        {
             return Err(PowerCut);
         }
         for (i, chunk) in bytes.chunks(4).enumerate() {

@@ -171,7 +171,7 @@ impl SoftKey {
         out: &mut [u8],
     ) -> Result<usize> {
         let (kind, key) = self.symmetric_bytes()?;
-        if wrapped.len() < 16 || wrapped.len() % 8 != 0 {
+        if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
             return Err(Error::decode(DecodeErrorKind::InvalidLength, wrapped.len()));
         }
         let max = wrapped.len() - 8;
