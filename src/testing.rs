@@ -69,3 +69,54 @@ impl rand_core::TryRng for TestRng {
 }
 
 impl rand_core::TryCryptoRng for TestRng {}
+
+/// An "RNG" that hands out fixed bytes, in order, cycling: it makes ephemeral keys an
+/// input of test vectors (the key generation code path stays the real one). **NO SECURITY.**
+#[derive(Debug)]
+pub struct FixedRng<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> FixedRng<'a> {
+    /// Hands out `bytes`, then starts over.
+    #[must_use]
+    pub const fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, pos: 0 }
+    }
+
+    /// Bytes handed out so far (more than `bytes.len()` means it cycled).
+    #[must_use]
+    pub const fn consumed(&self) -> usize {
+        self.pos
+    }
+}
+
+impl rand_core::TryRng for FixedRng<'_> {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for d in dst {
+            *d = match self.bytes.len() {
+                0 => 0,
+                n => self.bytes.get(self.pos % n).copied().unwrap_or(0),
+            };
+            self.pos += 1;
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for FixedRng<'_> {}

@@ -10,7 +10,7 @@ use provkit::handshake::{
     self, CredentialMode, Initiator, PeerCredential, PeerPolicy, Replacement, Responder, Session,
 };
 use provkit::store::RecordId;
-use provkit::testing::TestRng;
+use provkit::testing::{FixedRng, TestRng};
 
 /// The three messages of one handshake and its outcome.
 struct Run {
@@ -461,27 +461,6 @@ fn pinned_peer_cannot_be_replaced_without_a_ca_statement() {
     let _ = COMPACT_LEN;
 }
 
-/// Hands out fixed bytes: makes the ephemeral scalar an input of the vectors.
-struct FixedRng(Vec<u8>);
-
-impl rand_core::TryRng for FixedRng {
-    type Error = core::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        unimplemented!("only fill_bytes is used")
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        unimplemented!("only fill_bytes is used")
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        assert!(self.0.len() >= dst.len(), "vector RNG ran out");
-        let rest = self.0.split_off(dst.len());
-        dst.copy_from_slice(&self.0);
-        self.0 = rest;
-        Ok(())
-    }
-}
-impl rand_core::TryCryptoRng for FixedRng {}
-
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
@@ -547,10 +526,10 @@ fn transcript(modes: (CredentialMode, CredentialMode)) -> serde_json::Value {
     };
     let (mut b1, mut b2, mut b3) = ([0u8; 64], [0u8; 256], [0u8; 256]);
     let (hs_i, n1) = Initiator::new(key, CompactCert::parse(&ci).unwrap(), modes.0)
-        .start(&mut FixedRng(x.to_vec()), &mut b1)
+        .start(&mut FixedRng::new(&x), &mut b1)
         .unwrap();
     let (hs_r, n2) = Responder::new(key, CompactCert::parse(&cr).unwrap(), modes.1)
-        .respond(&mut sr, &mut FixedRng(y.to_vec()), &b1[..n1], &mut b2)
+        .respond(&mut sr, &mut FixedRng::new(&y), &b1[..n1], &mut b2)
         .unwrap();
     let v = hs_i
         .parse_message_2(&b2[..n2])

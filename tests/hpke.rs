@@ -9,9 +9,9 @@ use provkit::envelope::hpke::{self, HpkeAead};
 use provkit::envelope::telemetry::{self, TelemetryHeader};
 use provkit::error::EnvelopeError;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
+use provkit::testing::FixedRng;
 use provkit::testing::TestRng;
 use serde_json::Value;
-use std::convert::Infallible;
 
 const VECTORS: &str = include_str!("data/hpke/rfc9180_p256_sha256_aesgcm.json");
 
@@ -22,32 +22,6 @@ fn hex(v: &Value) -> Vec<u8> {
         .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
         .collect()
 }
-
-/// An "RNG" that returns fixed bytes: the vector's ikmE, so that our sender derives the
-/// vector's ephemeral key through its normal code path.
-struct FixedRng(Vec<u8>, usize);
-
-impl rand_core::TryRng for FixedRng {
-    type Error = Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-        let mut b = [0; 4];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u32::from_le_bytes(b))
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-        let mut b = [0; 8];
-        self.try_fill_bytes(&mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-        for d in dst {
-            *d = self.0[self.1 % self.0.len()];
-            self.1 += 1;
-        }
-        Ok(())
-    }
-}
-impl rand_core::TryCryptoRng for FixedRng {}
 
 type Store = MemoryStore<2, 0, 0>;
 const RECIPIENT: KeyId = KeyId(1);
@@ -95,7 +69,8 @@ fn every_rfc9180_vector_passes_through_our_api() {
         });
 
         // Sender: the RNG yields ikmE, so enc must be the vector's.
-        let mut rng = FixedRng(hex(&v["ikmE"]), 0);
+        let ikm_e = hex(&v["ikmE"]);
+        let mut rng = FixedRng::new(&ikm_e);
         let (enc, mut sender) = if auth {
             hpke::setup_sender_auth(&mut sender_store, SENDER, &pk_r, aead, &info, &mut rng)
         } else {
@@ -151,7 +126,8 @@ fn every_rfc9180_vector_passes_through_our_api() {
         // Single-shot API: enc ‖ ct of sequence number 0.
         if let Some(e) = encryptions.first() {
             let (aad, pt, ct) = (hex(&e["aad"]), hex(&e["pt"]), hex(&e["ct"]));
-            let mut rng = FixedRng(hex(&v["ikmE"]), 0);
+            let ikm_e = hex(&v["ikmE"]);
+            let mut rng = FixedRng::new(&ikm_e);
             let mut sealed = vec![0u8; hpke::ENC_LEN + ct.len()];
             let n = if auth {
                 hpke::seal_auth(

@@ -188,16 +188,7 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Symmetric
         out: &mut [u8],
     ) -> Result<usize> {
         let inner = self.key(key)?;
-        let kind = inner.kind();
-        if kind == KeyKind::P256 {
-            return Err(StoreError::WrongKeyKind.into());
-        }
-        let material = inner.material();
-        let bytes = material
-            .expose()
-            .get(..kind.key_len())
-            .ok_or(Error::Unsupported)?;
-        self.key(kek)?.wrap(alg, bytes, out)
+        self.key(kek)?.wrap_key(alg, inner, out)
     }
 
     fn unwrap_key(
@@ -211,10 +202,7 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Symmetric
         if self.key(id).is_ok() {
             return Err(StoreError::AlreadyExists.into());
         }
-        let mut buf = SecretBytes::<40>::zero();
-        let len = self.key(kek)?.unwrap(alg, wrapped, buf.expose_mut())?;
-        let material = buf.expose().get(..len).ok_or(Error::Crypto)?;
-        let key = SoftKey::symmetric(kind, material)?;
+        let key = self.key(kek)?.unwrap_key(alg, wrapped, kind)?;
         self.insert(id, key)
     }
 }

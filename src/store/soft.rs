@@ -204,6 +204,31 @@ impl SoftKey {
     }
 }
 
+impl SoftKey {
+    /// Wraps the symmetric key `key` under this KEK (a stored key leaving wrapped).
+    pub(crate) fn wrap_key(
+        &self,
+        alg: WrapAlgorithm,
+        key: &SoftKey,
+        out: &mut [u8],
+    ) -> Result<usize> {
+        let (_, bytes) = key.symmetric_bytes()?;
+        self.wrap(alg, bytes, out)
+    }
+
+    /// Unwraps `wrapped` under this KEK into a new key of `kind`, never exposing it.
+    pub(crate) fn unwrap_key(
+        &self,
+        alg: WrapAlgorithm,
+        wrapped: &[u8],
+        kind: KeyKind,
+    ) -> Result<SoftKey> {
+        let mut buf = SecretBytes::<40>::zero();
+        let len = self.unwrap(alg, wrapped, buf.expose_mut())?;
+        SoftKey::symmetric(kind, buf.expose().get(..len).ok_or(Error::Crypto)?)
+    }
+}
+
 fn aes_encrypt<C: BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16> + KeyInit>(
     key: &[u8],
     block: &mut [u8],
