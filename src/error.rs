@@ -31,6 +31,8 @@ pub enum Error {
     Cert(CertError),
     /// Key-store failure.
     Store(StoreError),
+    /// DUKPT policy failure (counter, key strength, key usage, exhaustion).
+    Dukpt(DukptError),
     /// Handshake protocol or peer-policy failure.
     Handshake(HandshakeError),
     /// Envelope, shipment, HPKE or key-component failure that is not an authentication
@@ -113,6 +115,49 @@ pub enum HandshakeError {
     Replay,
 }
 
+/// Key-store failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No key or record under this id.
+    NotFound,
+    /// A key or record already exists under this id.
+    AlreadyExists,
+    /// The key exists but is of another kind than the operation needs.
+    WrongKeyKind,
+    /// The store has no room left.
+    Full,
+    /// The record is larger than the store accepts.
+    RecordTooLarge,
+    /// The backing medium failed (flash, database, HSM); details are in the backend's log.
+    Backend,
+    /// Stored data failed its integrity check.
+    Corrupt,
+}
+
+/// DUKPT failures that are not decode, store or authentication errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DukptError {
+    /// The transaction counter is 0, has more one-bits than the scheme allows (16 for
+    /// AES, 10 for TDES) or lies outside the counter field.
+    InvalidCounter,
+    /// The KSN belongs to another Initial Key ID (or initial KSN) than the key it was
+    /// given to.
+    KsnMismatch,
+    /// The device has used its last transaction counter; it needs a new initial key.
+    Exhausted,
+    /// The requested working key is stronger than the initial key (AES DUKPT strength rule).
+    KeyTooStrong,
+    /// The key's usage or type does not allow this operation (e.g. a MAC key for a PIN block).
+    WrongKeyUsage,
+    /// A PIN that is not 4 to 12 decimal digits.
+    InvalidPin,
+    /// A PAN that is not 1 to 19 decimal digits (ISO 9564 format 4) or 2 to 19 (format
+    /// 0, which drops the check digit).
+    InvalidPan,
+}
+
 /// Envelope-encryption failures that are not decode, store or authentication errors.
 ///
 /// Authentication failures (a wrong key, a tampered envelope or shipment, a bad
@@ -151,26 +196,6 @@ pub enum EnvelopeError {
     SignaturePolicy,
     /// The stream failed earlier or is complete; start again from the beginning.
     StreamFinished,
-}
-
-/// Key-store failures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// No key or record under this id.
-    NotFound,
-    /// A key or record already exists under this id.
-    AlreadyExists,
-    /// The key exists but is of another kind than the operation needs.
-    WrongKeyKind,
-    /// The store has no room left.
-    Full,
-    /// The record is larger than the store accepts.
-    RecordTooLarge,
-    /// The backing medium failed (flash, database, HSM); details are in the backend's log.
-    Backend,
-    /// Stored data failed its integrity check.
-    Corrupt,
 }
 
 impl Error {
@@ -212,6 +237,18 @@ impl fmt::Display for HandshakeError {
     }
 }
 
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+impl From<DukptError> for Error {
+    fn from(e: DukptError) -> Self {
+        Self::Dukpt(e)
+    }
+}
+
 impl From<EnvelopeError> for Error {
     fn from(e: EnvelopeError) -> Self {
         Self::Envelope(e)
@@ -243,9 +280,17 @@ impl fmt::Display for EnvelopeError {
     }
 }
 
-impl From<StoreError> for Error {
-    fn from(e: StoreError) -> Self {
-        Self::Store(e)
+impl fmt::Display for DukptError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::InvalidCounter => "invalid DUKPT transaction counter",
+            Self::KsnMismatch => "KSN belongs to another initial key",
+            Self::Exhausted => "DUKPT device exhausted: no transaction counter left",
+            Self::KeyTooStrong => "working key stronger than the initial key",
+            Self::WrongKeyUsage => "key usage or type does not allow this operation",
+            Self::InvalidPin => "PIN must be 4 to 12 decimal digits",
+            Self::InvalidPan => "invalid PAN for this PIN block format",
+        })
     }
 }
 
@@ -305,6 +350,7 @@ impl fmt::Display for Error {
             Self::Cert(c) => write!(f, "certificate error: {c}"),
             Self::Store(s) => write!(f, "key store error: {s}"),
             Self::Handshake(h) => write!(f, "handshake error: {h}"),
+            Self::Dukpt(d) => write!(f, "DUKPT error: {d}"),
             Self::Envelope(e) => write!(f, "envelope error: {e}"),
             Self::Unsupported => f.write_str("operation not supported"),
         }

@@ -22,6 +22,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod cert;
+pub mod dukpt;
 pub mod ec;
 pub mod envelope;
 pub mod error;
