@@ -197,19 +197,32 @@ fn same_key(a: &CompactCert<'_>, b: &CompactCert<'_>) -> bool {
     a.get(15..47) == b.get(15..47) && a.first().map(|h| h & 1) == b.first().map(|h| h & 1)
 }
 
-/// Signs `SHA-256(prefix || role || th || own certificate)` with the identity key and
-/// writes `credential || signature` into `out`.
-fn sign_and_write<S: IdentityKeys>(
+/// Sends this side's credential: signs `SHA-256(prefix || role || th || own
+/// certificate)` with the identity key, writes `credential || signature` into `dst`
+/// (which is exactly that plus a tag), encrypts it under the AEAD key `label` derives
+/// from `prk` with `th` as associated data, and returns the next transcript hash.
+#[allow(clippy::too_many_arguments)] // one call site per role; a struct would only rename them
+fn send_credential<S: IdentityKeys>(
     store: &mut S,
     key: KeyId,
     cert: &CompactCert<'_>,
     mode: CredentialMode,
     role: &[u8],
     th: &[u8; 32],
-    out: &mut [u8],
-) -> Result<usize> {
+    prk: &SecretBytes<32>,
+    label: &[u8],
+    dst: &mut [u8],
+) -> Result<[u8; 32]> {
+    let split = dst
+        .len()
+        .checked_sub(TAG_LEN)
+        .ok_or(Error::BufferTooSmall { needed: TAG_LEN })?;
+    let (body, tag) = dst.split_at_mut(split);
     let signature = store.sign_digest(key, &signature_digest(role, th, cert.as_bytes()))?;
-    write_plaintext(mode, cert, &signature, out)
+    let n = write_plaintext(mode, cert, &signature, body)?;
+    let next = next_th(th, body.get(..n).unwrap_or(&[]), cert);
+    tag.copy_from_slice(&AeadKey::derive(prk, label, th)?.seal(0, th, body)?);
+    Ok(next)
 }
 
 /// `TH_next = SHA-256(TH || plaintext || full certificate of its sender)`.

@@ -77,9 +77,7 @@ impl<'a> DeviceTbs<'a> {
 
     /// SHA-256 of the TBSCertificate: what the CA signs and the device verifies.
     pub(crate) fn digest(&self) -> [u8; 32] {
-        let mut h = <sha2::Sha256 as sha2::Digest>::new();
-        self.write(&mut h);
-        sha2::Digest::finalize(h).into()
+        digest_of(&|s| self.write(s))
     }
 
     /// Writes the TBSCertificate.
@@ -116,6 +114,13 @@ impl<'a> DeviceTbs<'a> {
             });
         });
     }
+}
+
+/// SHA-256 of what `write` emits, streamed: the TBS is never held in memory.
+fn digest_of(write: &dyn Fn(&mut dyn Sink)) -> [u8; 32] {
+    let mut h = <sha2::Sha256 as sha2::Digest>::new();
+    write(&mut h);
+    sha2::Digest::finalize(h).into()
 }
 
 /// Writes a whole Certificate around a TBS writer.
@@ -210,9 +215,7 @@ pub(crate) struct CaTbs<'a> {
 
 impl CaTbs<'_> {
     pub(crate) fn digest(&self) -> [u8; 32] {
-        let mut h = <sha2::Sha256 as sha2::Digest>::new();
-        self.write(&mut h);
-        sha2::Digest::finalize(h).into()
+        digest_of(&|s| self.write(s))
     }
 
     pub(crate) fn write(&self, s: &mut dyn Sink) {

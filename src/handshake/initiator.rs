@@ -7,7 +7,7 @@ use crate::handshake::messages::{CredentialMode, MSG1_LEN, PeerCredential, VERSI
 use crate::handshake::session::{Role, Session};
 use crate::handshake::{
     Ephemeral, INITIATOR_SIGNATURE, MAX_PLAINTEXT, PeerPolicy, RESPONDER_SIGNATURE, Received,
-    next_th, sign_and_write,
+    next_th, send_credential,
 };
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
@@ -185,19 +185,17 @@ impl ResponseVerified<'_> {
         let dst = out
             .get_mut(..needed)
             .ok_or(Error::BufferTooSmall { needed })?;
-        let (body, tag) = dst.split_at_mut(needed - TAG_LEN);
-        let n = sign_and_write(
+        let th4 = send_credential(
             store,
             b.identity,
             &b.cert,
             b.mode,
             INITIATOR_SIGNATURE,
             &self.th3,
-            body,
+            &self.prk,
+            b"k3",
+            dst,
         )?;
-        let th4 = next_th(&self.th3, body.get(..n).unwrap_or(&[]), &b.cert);
-        let k3 = AeadKey::derive(&self.prk, b"k3", &self.th3)?;
-        tag.copy_from_slice(&k3.seal(0, &self.th3, body)?);
         let session = Session::new(Role::Initiator, &self.prk, &th4)?;
         Ok((session, needed))
     }

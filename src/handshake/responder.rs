@@ -8,7 +8,7 @@ use crate::handshake::messages::{CredentialMode, MSG1_LEN, PeerCredential, VERSI
 use crate::handshake::session::{Role, Session};
 use crate::handshake::{
     Ephemeral, INITIATOR_SIGNATURE, MAX_PLAINTEXT, PeerPolicy, RESPONDER_SIGNATURE, Received,
-    next_th, sign_and_write,
+    next_th, send_credential,
 };
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
@@ -72,19 +72,17 @@ impl<'c> Responder<'c> {
         let prk = extract(&th2, &ephemeral.agree(&x));
         let (y_out, rest) = dst.split_at_mut(y_bytes.len());
         y_out.copy_from_slice(&y_bytes);
-        let (body, tag) = rest.split_at_mut(rest.len() - TAG_LEN);
-        let n = sign_and_write(
+        let th3 = send_credential(
             store,
             self.identity,
             &self.cert,
             self.mode,
             RESPONDER_SIGNATURE,
             &th2,
-            body,
+            &prk,
+            b"k2",
+            rest,
         )?;
-        let th3 = next_th(&th2, body.get(..n).unwrap_or(&[]), &self.cert);
-        let k2 = AeadKey::derive(&prk, b"k2", &th2)?;
-        tag.copy_from_slice(&k2.seal(0, &th2, body)?);
         Ok((
             AwaitingFinish {
                 base: self,
