@@ -4,13 +4,15 @@
 //! `cargo bench --bench cert` prints criterion's figures, then the ratio measured by
 //! interleaving both workloads (medians of many rounds, so drift affects both alike).
 
+#[path = "support/timing.rs"]
+mod timing;
 use criterion::{Criterion, criterion_group};
 use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
 use provkit::ec::{EcPublicKey, EcdsaSignature, sha256};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 use provkit::testing::TestRng;
 use std::hint::black_box;
-use std::time::Instant;
+use timing::{median, median_ns};
 
 struct Fixture {
     root: Vec<u8>,
@@ -113,31 +115,16 @@ fn benches(c: &mut Criterion) {
     g.finish();
 }
 
-/// Median per-call time of `f` over `rounds` rounds of `per_round` calls.
-fn median_ns(rounds: &mut [f64], per_round: u32, f: &dyn Fn()) -> f64 {
-    for slot in rounds.iter_mut() {
-        let t = Instant::now();
-        for _ in 0..per_round {
-            f();
-        }
-        *slot = t.elapsed().as_nanos() as f64 / f64::from(per_round);
-    }
-    rounds.sort_by(f64::total_cmp);
-    rounds[rounds.len() / 2]
-}
-
 fn ratio_report() {
     let f = fixture();
     let (mut a, mut b) = (vec![0.0; 41], vec![0.0; 41]);
     let mut chain = Vec::new();
     let mut raw = Vec::new();
     for _ in 0..5 {
-        chain.push(median_ns(&mut a, 20, &|| verify_chain(&f)));
-        raw.push(median_ns(&mut b, 40, &|| raw_verify(&f)));
+        chain.push(median_ns(&mut a, 20, &mut || verify_chain(&f)));
+        raw.push(median_ns(&mut b, 40, &mut || raw_verify(&f)));
     }
-    chain.sort_by(f64::total_cmp);
-    raw.sort_by(f64::total_cmp);
-    let (chain, raw) = (chain[2], raw[2]);
+    let (chain, raw) = (median(&mut chain), median(&mut raw));
     let per_sig = chain / 2.0 / raw;
     println!();
     println!(

@@ -6,6 +6,8 @@
 //! measured by interleaving both workloads (medians of many rounds). For a quick run:
 //! `cargo bench --bench envelope -- --warm-up-time 1 --measurement-time 3`.
 
+#[path = "support/timing.rs"]
+mod timing;
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use criterion::{Criterion, Throughput, criterion_group};
@@ -18,7 +20,7 @@ use provkit::envelope::{self, Context, Envelopes, KekId, KekRef, KekRing, KekSlo
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
 use provkit::testing::TestRng;
 use std::hint::black_box;
-use std::time::Instant;
+use timing::{median, median_ns};
 
 const KEK: KekId = KekId(*b"bench\0\0\0");
 const CTX: Context<'static> = Context::new(42, b"bench");
@@ -262,19 +264,6 @@ fn shipment_benches(c: &mut Criterion) {
     g.finish();
 }
 
-/// Median per-call time of `f` over `rounds` rounds of `per_round` calls.
-fn median_ns(rounds: &mut [f64], per_round: u32, f: &mut dyn FnMut()) -> f64 {
-    for slot in rounds.iter_mut() {
-        let t = Instant::now();
-        for _ in 0..per_round {
-            f();
-        }
-        *slot = t.elapsed().as_nanos() as f64 / f64::from(per_round);
-    }
-    rounds.sort_by(f64::total_cmp);
-    rounds[rounds.len() / 2]
-}
-
 fn ratio_report() {
     let (mut store, ring) = envelope_fixture();
     let mut rng = TestRng::new(5);
@@ -295,10 +284,6 @@ fn ratio_report() {
         raw_ns.push(r);
         ratios.push(r / e);
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let (e, r, ratio) = (
         median(&mut envelope_ns),
         median(&mut raw_ns),

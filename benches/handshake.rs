@@ -7,6 +7,8 @@
 //! signature) and 4 point decompressions (each side: the peer's ephemeral and the peer
 //! certificate's key, both sent compressed).
 
+#[path = "support/timing.rs"]
+mod timing;
 use criterion::{Criterion, criterion_group};
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::elliptic_curve::Generate;
@@ -18,6 +20,7 @@ use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 use provkit::testing::TestRng;
 use std::hint::black_box;
 use std::time::Instant;
+use timing::median;
 
 const NOW: u64 = 1_800_000_000;
 const KEY: KeyId = KeyId(1);
@@ -159,11 +162,6 @@ fn benches(c: &mut Criterion) {
         b.iter(|| unavoidable(&p, &mut rng))
     });
     g.finish();
-}
-
-fn median(samples: &mut [f64]) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    samples[samples.len() / 2]
 }
 
 fn ratio_report() {
