@@ -17,14 +17,17 @@ use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
 use provkit::cert::{self, CaCert, CompactCert};
 use provkit::handshake::{
-    CredentialMode, Initiator, PeerCredential, PeerPolicy, Responder, Session,
+    AwaitingFinish, AwaitingResponse, CredentialMode, Initiator, PeerCredential, PeerPolicy,
+    Responder, Session,
 };
 use provkit::secret::SecretBytes;
 use provkit::store::flash::{FlashStore, RamFlash};
 use provkit::store::{IdentityKeys, KeyId, RecordId, Records};
 use provkit::testing::{FixedRng, TestRng};
 
+mod dukpt;
 mod stack;
+mod telemetry;
 
 mod vectors {
     include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
@@ -38,26 +41,57 @@ const CHAIN_DEVICE: &[u8] = include_bytes!("../../../tests/data/cert/device.comp
 const CHAIN_NOW: u64 = 1_760_000_000;
 
 const IDENTITY: KeyId = KeyId(1);
+/// The issue's budget for the deepest stack of any step, from reset.
+const STACK_BUDGET: usize = 8 * 1024;
 type Flash = RamFlash<8192, 1024>;
 type Store = FlashStore<&'static mut Flash>;
 
-/// Counts passed steps and the deepest stack any of them used.
+/// Counts passed steps and the deepest stack they used: below each step's entry (what the
+/// library call needs) and from reset (that plus this harness, which holds two devices'
+/// state in one binary).
 struct Steps {
     passed: u32,
+    /// Deepest device step, below its entry.
     peak: usize,
+    /// Deepest device step, from reset.
+    peak_total: usize,
 }
 
 impl Steps {
-    fn run(&mut self, name: &str, step: &mut dyn FnMut() -> bool) {
-        stack::paint();
+    fn named(&mut self, device: &str, what: &str, step: &mut dyn FnMut() -> bool) {
+        let entry = stack::paint();
         let ok = step();
-        let used = stack::peak();
-        self.peak = self.peak.max(used);
+        self.finish(ok, device, what, entry, true);
+    }
+
+    fn run(&mut self, name: &str, step: &mut dyn FnMut() -> bool) {
+        let entry = stack::paint();
+        let ok = step();
+        self.finish(ok, "", name, entry, true);
+    }
+
+    /// A step that plays the server, not the device: checked like the others, but its
+    /// stack is not part of the device's budget.
+    fn server(&mut self, name: &str, step: &mut dyn FnMut() -> bool) {
+        let entry = stack::paint();
+        let ok = step();
+        self.finish(ok, "", name, entry, false);
+    }
+
+    fn finish(&mut self, ok: bool, device: &str, what: &str, entry: usize, counts: bool) {
+        let (used, total) = stack::peak(entry);
+        if counts {
+            self.peak = self.peak.max(used);
+            self.peak_total = self.peak_total.max(total);
+        }
         hprintln!(
-            "[{}] {} (stack {} B)",
+            "[{}] {}{}{} (stack {} B; {} B from reset)",
             if ok { " ok " } else { "FAIL" },
-            name,
-            used
+            device,
+            if device.is_empty() { "" } else { ": " },
+            what,
+            used,
+            total
         );
         if !ok {
             debug::exit(debug::EXIT_FAILURE);
@@ -72,11 +106,23 @@ fn main() -> ! {
     // The flash images live in .bss (as memory-mapped flash would), never on the stack.
     static mut FLASH_A: Flash = Flash::new();
     static mut FLASH_B: Flash = Flash::new();
-    // SAFETY: `main` runs once and never returns; these are its only references.
-    let (flash_a, flash_b) = unsafe { (&mut *addr_of_mut!(FLASH_A), &mut *addr_of_mut!(FLASH_B)) };
+    static mut FLASH_TERMINAL: Flash = Flash::new();
+    // SAFETY: `main` runs once and never returns; these are the only references.
+    let (flash_a, flash_b, flash_t) = unsafe {
+        (
+            &mut *addr_of_mut!(FLASH_A),
+            &mut *addr_of_mut!(FLASH_B),
+            &mut *addr_of_mut!(FLASH_TERMINAL),
+        )
+    };
     let mut a = FlashStore::mount(flash_a).unwrap_or_else(|_| fail("mount flash A"));
     let mut b = FlashStore::mount(flash_b).unwrap_or_else(|_| fail("mount flash B"));
-    let mut steps = Steps { passed: 0, peak: 0 };
+    let mut terminal = FlashStore::mount(flash_t).unwrap_or_else(|_| fail("mount flash T"));
+    let mut steps = Steps {
+        passed: 0,
+        peak: 0,
+        peak_total: 0,
+    };
 
     steps.run(
         "certificate chain verifies (root -> intermediate -> 111-byte device cert)",
@@ -90,35 +136,55 @@ fn main() -> ! {
         "identity keys stored in the NOR-flash key store",
         &mut || store_identities(&mut a, &mut b),
     );
-    steps.run("handshake, device A initiator: transcript identical to the host's vector; records; exporter", &mut || {
-        handshake_as_initiator(&mut a, &mut b)
-    });
-    steps.run(
-        "handshake, device A responder (fresh randomness); records both ways",
-        &mut || handshake_as_responder(&mut a, &mut b),
-    );
+
+    pair_with_vector(&mut steps, &mut a, &mut b);
+    pair_fresh(&mut steps, &mut a, &mut b);
     steps.run(
         "pinned peer persists across a remount of the flash store",
         &mut || pin_and_remount(&mut a),
     );
 
-    hprintln!(
-        "PROVKIT-FIRMWARE steps={} peak_stack={}",
-        steps.passed,
-        steps.peak
+    steps.run(
+        "DUKPT: X9.24-3 initial key injected into the terminal's flash store",
+        &mut || dukpt::inject(&mut terminal),
     );
-    if steps.peak > 8 * 1024 {
-        fail("peak stack above 8 KiB");
+    steps.run(
+        "DUKPT: transactions 1-8, flash remounted before each; PIN blocks and CMACs equal X9.24-3",
+        &mut || dukpt::transactions(&mut terminal),
+    );
+
+    let mut sealed = telemetry::Sealed::default();
+    steps.run(
+        "telemetry: HPKE-sealed to the server, signed by the identity key in flash",
+        &mut || telemetry::seal(&mut a, &mut sealed),
+    );
+    steps.server(
+        "server (simulated here): opens the telemetry; refuses it after a relay flips a byte",
+        &mut || telemetry::open(&mut a, &mut sealed),
+    );
+
+    hprintln!(
+        "PROVKIT-FIRMWARE steps={} peak_stack={} peak_stack_from_reset={}",
+        steps.passed,
+        steps.peak,
+        steps.peak_total
+    );
+    if steps.peak > STACK_BUDGET {
+        fail("peak stack above the 8 KiB budget");
     }
     hprintln!("all steps passed");
     debug::exit(debug::EXIT_SUCCESS);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 fn fail(what: &str) -> ! {
     hprintln!("[FAIL] {}", what);
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }
 
 #[inline(never)]
@@ -164,32 +230,6 @@ fn store_identities(a: &mut Store, b: &mut Store) -> bool {
 }
 
 #[inline(never)]
-fn handshake_as_initiator(a: &mut Store, b: &mut Store) -> bool {
-    let mut rng_a = FixedRng::new(&vectors::INITIATOR_EPHEMERAL);
-    let mut rng_b = FixedRng::new(&vectors::RESPONDER_EPHEMERAL);
-    let certs = (&vectors::INITIATOR_CERT, &vectors::RESPONDER_CERT);
-    let Ok((mut sa, mut sb)) = handshake(a, b, certs, &mut rng_a, &mut rng_b, true) else {
-        return false;
-    };
-    let mut exported = [0u8; 32];
-    records(&mut sa, &mut sb)
-        && sa.export(b"vector", b"", &mut exported).is_ok()
-        && exported == vectors::EXPORTED
-}
-
-#[inline(never)]
-fn handshake_as_responder(a: &mut Store, b: &mut Store) -> bool {
-    // QEMU has no TRNG: a seeded generator stands in (a real device passes its hardware RNG).
-    let mut drbg_a = TestRng::new(1);
-    let mut drbg_b = TestRng::new(2);
-    let certs = (&vectors::RESPONDER_CERT, &vectors::INITIATOR_CERT);
-    match handshake(b, a, certs, &mut drbg_b, &mut drbg_a, false) {
-        Ok((mut sb, mut sa)) => records(&mut sb, &mut sa),
-        Err(_) => false,
-    }
-}
-
-#[inline(never)]
 fn pin_and_remount(a: &mut Store) -> bool {
     let Ok(peer) = CompactCert::parse(&vectors::RESPONDER_CERT) else {
         return false;
@@ -207,56 +247,197 @@ fn pin_and_remount(a: &mut Store) -> bool {
         && buf == vectors::RESPONDER_CERT
 }
 
-/// One handshake between two flash-backed devices; with `check_vector`, each message
+/// Device A initiates with the host vector's fixed randomness: every message must be
+/// byte-identical to tests/data/handshake/transcripts.json.
+#[inline(never)]
+fn pair_with_vector(steps: &mut Steps, a: &mut Store, b: &mut Store) {
+    let mut rng_a = FixedRng::new(&vectors::INITIATOR_EPHEMERAL);
+    let mut rng_b = FixedRng::new(&vectors::RESPONDER_EPHEMERAL);
+    let certs = (&vectors::INITIATOR_CERT, &vectors::RESPONDER_CERT);
+    let (mut sa, mut sb) = handshake(steps, "A", "B", a, b, certs, &mut rng_a, &mut rng_b, true);
+    steps.run(
+        "records both ways; replay refused; exporter equals the host's",
+        &mut || {
+            let mut exported = [0u8; 32];
+            records(&mut sa, &mut sb)
+                && sa.export(b"vector", b"", &mut exported).is_ok()
+                && exported == vectors::EXPORTED
+        },
+    );
+}
+
+/// Device A responds, with fresh randomness. QEMU has no TRNG: a seeded generator stands
+/// in (a real device passes its hardware RNG).
+#[inline(never)]
+fn pair_fresh(steps: &mut Steps, a: &mut Store, b: &mut Store) {
+    let mut drbg_a = TestRng::new(1);
+    let mut drbg_b = TestRng::new(2);
+    let certs = (&vectors::RESPONDER_CERT, &vectors::INITIATOR_CERT);
+    let (mut sb, mut sa) = handshake(
+        steps,
+        "B",
+        "A",
+        b,
+        a,
+        certs,
+        &mut drbg_b,
+        &mut drbg_a,
+        false,
+    );
+    steps.run("records both ways; replay refused", &mut || {
+        records(&mut sb, &mut sa)
+    });
+}
+
+/// The messages on the wire between the two devices.
+struct Wire {
+    m1: [u8; 40],
+    m2: [u8; 232],
+    m3: [u8; 200],
+    n1: usize,
+    n2: usize,
+    n3: usize,
+}
+
+/// One handshake between two flash-backed devices, a step per message, as on two real
+/// devices: the state between messages is held by this caller (the application), and
+/// each step's stack is only what that message needs. With `check_vector`, each message
 /// must equal the committed host transcript.
+#[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn handshake<RA: rand_core::CryptoRng, RB: rand_core::CryptoRng>(
+    steps: &mut Steps,
+    name_i: &str,
+    name_r: &str,
     ini: &mut Store,
     res: &mut Store,
-    certs: (&[u8; cert::COMPACT_LEN], &[u8; cert::COMPACT_LEN]),
+    certs: (
+        &'static [u8; cert::COMPACT_LEN],
+        &'static [u8; cert::COMPACT_LEN],
+    ),
     rng_i: &mut RA,
     rng_r: &mut RB,
     check_vector: bool,
-) -> provkit::Result<(Session, Session)> {
-    let root = CaCert::from_der(&vectors::ROOT_DER)?;
+) -> (Session, Session) {
+    let root = CaCert::from_der(&vectors::ROOT_DER).unwrap_or_else(|_| fail("root"));
     let policy = PeerPolicy {
         root: &root,
         intermediate: None,
         revoked: &[],
         now: vectors::NOW,
     };
-    let (mut m1, mut m2, mut m3) = ([0u8; 40], [0u8; 232], [0u8; 200]);
-    let (hs_i, n1) = Initiator::new(
-        IDENTITY,
-        CompactCert::parse(certs.0)?,
-        CredentialMode::ByValue,
-    )
-    .start(rng_i, &mut m1)?;
-    let (hs_r, n2) = Responder::new(
-        IDENTITY,
-        CompactCert::parse(certs.1)?,
-        CredentialMode::ByValue,
-    )
-    .respond(res, rng_r, &m1[..n1], &mut m2)?;
-    let parsed = hs_i.parse_message_2(&m2[..n2])?;
+    let mut wire = Wire {
+        m1: [0; 40],
+        m2: [0; 232],
+        m3: [0; 200],
+        n1: 0,
+        n2: 0,
+        n3: 0,
+    };
+    let mut hs_i = None;
+    let mut hs_r = None;
+    let mut s_i = None;
+    let mut s_r = None;
+    steps.named(name_i, "initiator: message 1", &mut || {
+        hs_i = initiator_start(certs.0, rng_i, &mut wire).ok();
+        hs_i.is_some() && (!check_vector || wire.m1[..wire.n1] == vectors::MESSAGE_1[..])
+    });
+    steps.named(
+        name_r,
+        "responder: message 2 (signed, certificate by value)",
+        &mut || {
+            hs_r = responder_respond(res, certs.1, rng_r, &mut wire).ok();
+            hs_r.is_some() && (!check_vector || wire.m2[..wire.n2] == vectors::MESSAGE_2[..])
+        },
+    );
+    steps.named(
+        name_i,
+        "initiator: verifies responder's chain and signature; message 3",
+        &mut || {
+            s_i = hs_i
+                .take()
+                .and_then(|hs| initiator_finish(ini, hs, &policy, certs.1, &mut wire).ok());
+            s_i.is_some() && (!check_vector || wire.m3[..wire.n3] == vectors::MESSAGE_3[..])
+        },
+    );
+    steps.named(
+        name_r,
+        "responder: verifies initiator's chain and signature",
+        &mut || {
+            s_r = hs_r
+                .take()
+                .and_then(|hs| responder_finish(hs, &policy, certs.0, &wire).ok());
+            s_r.is_some()
+        },
+    );
+    match (s_i, s_r) {
+        (Some(i), Some(r)) => (i, r),
+        _ => fail("handshake"),
+    }
+}
+
+#[inline(never)]
+fn initiator_start<R: rand_core::CryptoRng>(
+    cert: &'static [u8; cert::COMPACT_LEN],
+    rng: &mut R,
+    wire: &mut Wire,
+) -> provkit::Result<AwaitingResponse<'static>> {
+    let cert = CompactCert::parse(cert)?;
+    let (hs, n) =
+        Initiator::new(IDENTITY, cert, CredentialMode::ByValue).start(rng, &mut wire.m1)?;
+    wire.n1 = n;
+    Ok(hs)
+}
+
+#[inline(never)]
+fn responder_respond<R: rand_core::CryptoRng>(
+    store: &mut Store,
+    cert: &'static [u8; cert::COMPACT_LEN],
+    rng: &mut R,
+    wire: &mut Wire,
+) -> provkit::Result<AwaitingFinish<'static>> {
+    let cert = CompactCert::parse(cert)?;
+    let (hs, n) = Responder::new(IDENTITY, cert, CredentialMode::ByValue).respond(
+        store,
+        rng,
+        &wire.m1[..wire.n1],
+        &mut wire.m2,
+    )?;
+    wire.n2 = n;
+    Ok(hs)
+}
+
+#[inline(never)]
+fn initiator_finish(
+    store: &mut Store,
+    hs: AwaitingResponse<'_>,
+    policy: &PeerPolicy<'_>,
+    known_peer: &[u8; cert::COMPACT_LEN],
+    wire: &mut Wire,
+) -> provkit::Result<Session> {
+    let parsed = hs.parse_message_2(&wire.m2[..wire.n2])?;
     let peer = match parsed.peer_credential() {
         PeerCredential::ByValue(c) => c,
-        PeerCredential::ByReference(_) => *certs.1,
+        PeerCredential::ByReference(_) => *known_peer,
     };
-    let (si, n3) = parsed
-        .verify_message_2(&CompactCert::parse(&peer)?, &policy)?
-        .finish(ini, &mut m3)?;
-    let parsed = hs_r.parse_message_3(&m3[..n3])?;
-    let peer = parsed.peer_certificate().unwrap_or(*certs.0);
-    let (sr, _) = parsed.verify_message_3(&CompactCert::parse(&peer)?, &policy)?;
-    if check_vector
-        && (m1[..n1] != vectors::MESSAGE_1[..]
-            || m2[..n2] != vectors::MESSAGE_2[..]
-            || m3[..n3] != vectors::MESSAGE_3[..])
-    {
-        return Err(provkit::Error::Crypto);
-    }
-    Ok((si, sr))
+    let (session, n) = parsed
+        .verify_message_2(&CompactCert::parse(&peer)?, policy)?
+        .finish(store, &mut wire.m3)?;
+    wire.n3 = n;
+    Ok(session)
+}
+
+#[inline(never)]
+fn responder_finish(
+    hs: AwaitingFinish<'_>,
+    policy: &PeerPolicy<'_>,
+    known_peer: &[u8; cert::COMPACT_LEN],
+    wire: &Wire,
+) -> provkit::Result<Session> {
+    let parsed = hs.parse_message_3(&wire.m3[..wire.n3])?;
+    let peer = parsed.peer_certificate().unwrap_or(*known_peer);
+    let (session, _) = parsed.verify_message_3(&CompactCert::parse(&peer)?, policy)?;
+    Ok(session)
 }
 
 #[inline(never)]
@@ -288,5 +469,7 @@ fn records(a: &mut Session, b: &mut Session) -> bool {
 fn panic(info: &PanicInfo<'_>) -> ! {
     hprintln!("panic: {}", info);
     debug::exit(debug::EXIT_FAILURE);
-    loop {}
+    loop {
+        cortex_m::asm::wfi();
+    }
 }

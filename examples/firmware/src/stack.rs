@@ -1,5 +1,5 @@
-//! Peak stack measurement by painting: fill the free stack with a pattern at boot, and
-//! find the deepest word that no longer holds it at the end.
+//! Peak stack measurement by painting: fill the free stack below the current frame with
+//! a pattern, run a step, and find the deepest word that no longer holds it.
 
 use core::ptr::{addr_of, read_volatile, write_volatile};
 
@@ -18,25 +18,27 @@ fn bounds() -> (usize, usize) {
     )
 }
 
-/// Paints from the stack's lowest address up to a little below the current stack pointer.
-pub fn paint() {
+/// Paints from the stack's lowest address up to a little below the current stack pointer,
+/// and returns that stack pointer: the step's entry.
+pub fn paint() -> usize {
     let (low, _) = bounds();
-    let sp = cortex_m::register::msp::read() as usize - 64;
+    let entry = cortex_m::register::msp::read() as usize;
     let mut at = low;
-    while at < sp {
-        // SAFETY: [low, sp) is unused stack memory below the live frames.
+    while at < entry - 64 {
+        // SAFETY: [low, entry - 64) is unused stack memory below the live frames.
         unsafe { write_volatile(at as *mut u32, PAINT) };
         at += 4;
     }
+    entry
 }
 
-/// Bytes of stack used since `paint`, at the deepest point.
-pub fn peak() -> usize {
+/// The deepest point reached since `paint`: `(bytes below entry, bytes from reset)`.
+pub fn peak(entry: usize) -> (usize, usize) {
     let (low, high) = bounds();
     let mut at = low;
     // SAFETY: reads words of the stack region, which is mapped RAM.
     while at < high && unsafe { read_volatile(at as *const u32) } == PAINT {
         at += 4;
     }
-    high - at
+    (entry.saturating_sub(at), high - at)
 }

@@ -1,0 +1,70 @@
+//! The terminal's DUKPT side: key injection into the flash store, then transactions whose
+//! registers and counter live in flash and survive a remount (a reset).
+
+use crate::{Store, vectors};
+use provkit::dukpt::{AesDevice, InitialKey, InitialKeyId, KeyType};
+use provkit::store::RecordId;
+use provkit::store::flash::FlashStore;
+use provkit::testing::FixedRng;
+
+/// Where the terminal's 33 DUKPT records start.
+const BASE: RecordId = RecordId(0x100);
+
+/// Key injection: the initial key of the X9.24-3 AES-128 test BDK.
+#[inline(never)]
+pub fn inject(store: &mut Store) -> bool {
+    let ikid = InitialKeyId::new(vectors::DUKPT_IKID);
+    InitialKey::from_bytes(ikid, &vectors::DUKPT_IK)
+        .and_then(|ik| AesDevice::load_initial_key(store, BASE, &ik))
+        .is_ok()
+}
+
+/// Counters 1..=8, remounting the flash before each as after a reset; at each counter the
+/// supplement has vectors for, the PIN block and request CMAC must equal them.
+#[inline(never)]
+pub fn transactions(store: &mut Store) -> bool {
+    let last = vectors::DUKPT.iter().map(|v| v.0).max().unwrap_or(0);
+    let mut checked = 0;
+    for counter in 1..=last {
+        let Ok(mut flash) = FlashStore::mount(&mut **store.flash_mut()) else {
+            return false;
+        };
+        let Some(ok) = transaction(&mut flash, counter) else {
+            return false;
+        };
+        if !ok {
+            return false;
+        }
+        checked += usize::from(vectors::DUKPT.iter().any(|v| v.0 == counter));
+    }
+    checked == vectors::DUKPT.len()
+}
+
+/// One transaction; `None` if it failed, `Some(false)` if it disagreed with a vector.
+#[inline(never)]
+fn transaction<F: embedded_storage::nor_flash::NorFlash>(
+    flash: &mut FlashStore<F>,
+    counter: u32,
+) -> Option<bool> {
+    let mut device = AesDevice::open(flash, BASE).ok()?;
+    let txn = device.next_transaction(flash).ok()?;
+    if txn.ksn().counter() != counter {
+        return Some(false);
+    }
+    let mut fill = FixedRng::new(&vectors::DUKPT_FILL);
+    let pin_block = txn
+        .encrypt_pin_block(
+            KeyType::Aes128,
+            vectors::DUKPT_PIN,
+            vectors::DUKPT_PAN,
+            &mut fill,
+        )
+        .ok()?;
+    let mac = txn
+        .request_cmac(KeyType::Aes128, vectors::DUKPT_MESSAGE)
+        .ok()?;
+    Some(match vectors::DUKPT.iter().find(|v| v.0 == counter) {
+        Some((_, want_pin, want_mac)) => pin_block == *want_pin && mac == *want_mac,
+        None => true,
+    })
+}

@@ -1,0 +1,65 @@
+//! Telemetry: the device seals a reading to the server's HPKE key, signed by its identity
+//! key in the flash store; the server (simulated here, with its key in a memory store)
+//! opens it, and refuses it once a relay flips a byte.
+
+use crate::{IDENTITY, Store};
+use provkit::ec::EcPublicKey;
+use provkit::envelope::telemetry::{open_telemetry, seal_telemetry_signed, telemetry_len};
+use provkit::store::{IdentityKeys, KeyId, MemoryStore};
+use provkit::testing::TestRng;
+
+const SERVER: KeyId = KeyId(7);
+const SERIAL: u64 = 0x8000_0000_0000_002a;
+const READING: &[u8] = b"temp=21.5C;rssi=-67;fw=1.0.3";
+const LEN: usize = telemetry_len(READING.len(), true);
+
+/// What crosses the relay, and the server's key.
+#[derive(Default)]
+pub struct Sealed {
+    server: Option<MemoryStore<1, 0, 0>>,
+    message: Option<[u8; LEN]>,
+}
+
+/// The device side: seal to the server's public key (provisioned with the firmware).
+#[inline(never)]
+pub fn seal(device: &mut Store, out: &mut Sealed) -> bool {
+    let mut rng = TestRng::new(3);
+    let mut server = MemoryStore::<1, 0, 0>::new();
+    let Ok(server_pk) = server.generate_p256(SERVER, &mut rng) else {
+        return false;
+    };
+    out.server = Some(server);
+    let mut message = [0u8; LEN];
+    let sealed = seal_to(device, &server_pk, &mut message, &mut rng);
+    out.message = Some(message);
+    sealed
+}
+
+#[inline(never)]
+fn seal_to(
+    device: &mut Store,
+    server: &EcPublicKey,
+    message: &mut [u8; LEN],
+    rng: &mut TestRng,
+) -> bool {
+    seal_telemetry_signed(device, IDENTITY, server, SERIAL, READING, message, rng) == Ok(LEN)
+}
+
+/// The server side: opens the message, and refuses a copy with one flipped byte.
+#[inline(never)]
+pub fn open(device: &mut Store, sealed: &mut Sealed) -> bool {
+    let (Some(server), Some(message), Ok(device_pk)) = (
+        sealed.server.as_mut(),
+        sealed.message.as_mut(),
+        device.public_key(IDENTITY),
+    ) else {
+        return false;
+    };
+    let mut tampered = *message;
+    tampered[LEN - 1] ^= 1;
+    let opened = matches!(
+        open_telemetry(server, SERVER, Some(&device_pk), message),
+        Ok(payload) if payload == READING
+    );
+    opened && open_telemetry(server, SERVER, Some(&device_pk), &mut tampered).is_err()
+}
