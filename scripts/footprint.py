@@ -1,0 +1,235 @@
+#!/usr/bin/env python3
+"""Footprint report for provkit's device side: writes docs/footprint.md, checks budgets.
+
+Builds examples/firmware's `footprint` probe (opt-level "z", LTO, codegen-units 1, panic
+abort; see examples/firmware/Cargo.toml) once per capability set, measures .text+.rodata
+(flash) and .data+.bss (static RAM) with llvm-size, attributes the full build's symbols to
+crates with llvm-nm, and runs the QEMU proof (examples/firmware, `cargo run --release`)
+for the peak stack measured by painting.
+
+usage: scripts/footprint.py [--check all|stack|none] [--no-write]
+Exit status 1 when a checked budget is exceeded or the QEMU proof fails.
+"""
+import argparse
+import collections
+import os
+import re
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FW = os.path.join(ROOT, "examples", "firmware")
+TARGET = "thumbv7em-none-eabihf"
+TARGET_DIR = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "..", "provkit-target")) + "-firmware"
+LLVM = os.path.join(
+    subprocess.check_output(["rustc", "--print", "sysroot"], text=True).strip(),
+    "lib", "rustlib", "x86_64-unknown-linux-gnu", "bin")
+
+KIB = 1024
+BUDGET_FULL = 48 * KIB
+BUDGET_PROTOCOL = 12 * KIB
+BUDGET_STACK = 8 * KIB
+
+# (cargo feature, name, text that marks the capability's steps in the QEMU proof)
+CAPS = [
+    ("cap-cert", "certificate chain verify", "certificate chain"),
+    ("cap-initiator", "handshake, initiator", ": initiator:"),
+    ("cap-responder", "handshake, responder", ": responder:"),
+    ("cap-dukpt", "DUKPT device (AES)", "DUKPT"),
+    ("cap-seal", "HPKE telemetry seal", "telemetry: HPKE-sealed"),
+]
+STORE_STEPS = ("identity keys", "pinned peer")
+# Crates that are "the RustCrypto primitives" (and Rust/cortex-m runtime), as opposed to
+# provkit's protocol code.
+P256 = {"p256", "primeorder", "crypto_bigint", "elliptic_curve", "ecdsa", "rfc6979", "ff", "group"}
+RUNTIME = {"core", "compiler_builtins", "cortex_m", "cortex_m_rt", "__INTERRUPTS"}
+# The probe's own functions: after LTO they hold the library code inlined at its call
+# sites (protocol and primitives alike).
+PROBE = "footprint"
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def build(features):
+    env = dict(os.environ, CARGO_TARGET_DIR=TARGET_DIR)
+    cmd = ["cargo", "build", "--release", "--bin", "footprint"]
+    if features:
+        cmd += ["--features", ",".join(features)]
+    subprocess.run(cmd, cwd=FW, env=env, check=True, capture_output=True)
+    return os.path.join(TARGET_DIR, TARGET, "release", "footprint")
+
+
+def sections(elf):
+    sizes = {}
+    for line in run([os.path.join(LLVM, "llvm-size"), "-A", elf]).splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    flash = sizes.get(".text", 0) + sizes.get(".rodata", 0)
+    ram = sizes.get(".data", 0) + sizes.get(".bss", 0)
+    return flash, ram
+
+
+def crates(elf):
+    """Bytes of .text/.rodata symbols per crate (legacy-mangled, demangled by c++filt)."""
+    out = run([os.path.join(LLVM, "llvm-nm"), "--print-size", "--size-sort", elf])
+    rows = [l.split(None, 3) for l in out.splitlines()]
+    rows = [r for r in rows if len(r) == 4 and r[2].lower() in "tr"]
+    names = subprocess.run(["c++filt"], input="\n".join(r[3] for r in rows), text=True,
+                           capture_output=True, check=True).stdout.splitlines()
+    agg = collections.Counter()
+    for r, name in zip(rows, names):
+        m = re.match(r"<?(?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9a-f]+\])?::", name)
+        crate = m.group(1) if m else ("compiler_builtins" if name.startswith(("__aeabi", "mem"))
+                                      else name)
+        agg[crate] += int(r[1], 16)
+    return agg
+
+
+def qemu_proof():
+    env = dict(os.environ, CARGO_TARGET_DIR=TARGET_DIR)
+    p = subprocess.run(["cargo", "run", "--release", "--bin", "provkit-firmware"], cwd=FW,
+                       env=env, text=True, capture_output=True, timeout=900)
+    steps = []
+    for line in p.stdout.splitlines():
+        m = re.match(r"\[( ok |FAIL)\] (.*) \(stack (\d+) B; (\d+) B from reset\)", line)
+        if m:
+            steps.append((m.group(1).strip(), m.group(2), int(m.group(3)), int(m.group(4))))
+    summary = re.search(r"PROVKIT-FIRMWARE steps=(\d+) peak_stack=(\d+) peak_stack_from_reset=(\d+)",
+                        p.stdout)
+    return p.returncode == 0 and "all steps passed" in p.stdout, steps, summary, p.stdout + p.stderr
+
+
+def kib(n):
+    return f"{n / KIB:.1f} KiB"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", choices=["all", "stack", "none"], default="all")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+
+    base_flash, base_ram = sections(build([]))
+    rows = []
+    for feat, name, marker in CAPS:
+        flash, ram = sections(build([feat]))
+        rows.append((name, flash - base_flash, ram, marker))
+    full_elf = build([f for f, _, _ in CAPS])
+    full_flash, full_ram = sections(full_elf)
+    per_crate = crates(full_elf)
+    p256 = sum(v for k, v in per_crate.items() if k in P256)
+    protocol = per_crate.get("provkit", 0)
+    probe = per_crate.get(PROBE, 0)
+    runtime = sum(v for k, v in per_crate.items() if k in RUNTIME)
+    primitives = sum(per_crate.values()) - protocol - runtime - probe
+
+    ok, steps, summary, log = qemu_proof()
+    peak = int(summary.group(2)) if summary else None
+    peak_reset = int(summary.group(3)) if summary else None
+
+    checks = [
+        ("full device side, flash", full_flash, BUDGET_FULL, args.check == "all"),
+        ("protocol code above the primitives", protocol, BUDGET_PROTOCOL, args.check == "all"),
+        ("peak stack (deepest library call)", peak or 10**9, BUDGET_STACK, args.check != "none"),
+    ]
+
+    md = []
+    md.append("# Footprint of the device side\n")
+    md.append("Generated by `scripts/footprint.py` (do not edit by hand); CI runs it. Target "
+              "`thumbv7em-none-eabihf` (Cortex-M4F), release profile of `examples/firmware`: "
+              "opt-level \"z\", LTO, codegen-units 1, panic abort, with RustCrypto's size knobs "
+              "`cpubits=\"32\"`, `sha2_backend_soft=\"compact\"`, `aes_backend_soft=\"compact\"` "
+              "(`examples/firmware/.cargo/config.toml`) and provkit's `small-stack` feature.\n")
+    md.append("Flash is `.text + .rodata` of the `footprint` probe (`examples/firmware/src/bin/"
+              "footprint.rs`), which links only the selected capabilities, with no output and a "
+              "halting panic handler. The NOR-flash key store is in every build (it is the "
+              "device's key store), so each capability's figure is what it adds to that.\n")
+    md.append("## Budgets\n")
+    md.append("| what | measured | budget | status |")
+    md.append("|---|---:|---:|---|")
+    for name, value, budget, enforced in checks:
+        status = "within" if value <= budget else "**over**"
+        if not enforced:
+            status += " (reported, not enforced in CI)"
+        md.append(f"| {name} | {kib(value)} | {kib(budget)} | {status} |")
+    md.append("")
+    def stack_of(markers):
+        used = [u for st, n, u, _ in steps if any(m in n for m in markers)]
+        return f"{max(used)} B" if used else "n/a"
+
+    md.append("## Flash and RAM per capability\n")
+    md.append("| build | flash (.text+.rodata) | static RAM (.data+.bss) | peak stack |")
+    md.append("|---|---:|---:|---:|")
+    md.append(f"| runtime + NOR-flash key store (identity key, records) | {kib(base_flash)} | "
+              f"{base_ram} B | {stack_of(STORE_STEPS)} |")
+    for name, flash, ram, marker in rows:
+        md.append(f"| + {name} | +{kib(flash)} | {ram} B | {stack_of([marker])} |")
+    md.append(f"| **full device side** (all of the above) | **{kib(full_flash)}** | {full_ram} B "
+              f"| {peak} B |")
+    md.append("")
+    md.append("Static RAM includes the probe's 8 KiB RAM-backed stand-in for the NOR flash "
+              "(`RamFlash`), which a real part replaces with its memory-mapped flash; the "
+              "library itself keeps no statics, so a capability's RAM is its stack (the "
+              "deepest of its steps in the QEMU run below) plus the state the application "
+              "holds between calls (a handshake state is 76-80 B, a session 208 B).\n")
+    md.append("## Where the full build's flash goes\n")
+    md.append("| part | bytes | share |")
+    md.append("|---|---:|---:|")
+    total = sum(per_crate.values())
+    for name, value in [
+        ("P-256 arithmetic (p256, primeorder, crypto-bigint, elliptic-curve, ecdsa, rfc6979)", p256),
+        ("other primitives (AES, GCM, SHA-256, HMAC, HKDF, CMAC, HPKE, DER, ...)", primitives - p256),
+        ("provkit protocol code (symbols in the provkit crate)", protocol),
+        ("library code inlined into the probe's call sites (protocol and primitives)", probe),
+        ("runtime (core, compiler-builtins, cortex-m-rt, vector table)", runtime),
+    ]:
+        md.append(f"| {name} | {value} | {100 * value / total:.0f} % |")
+    md.append("")
+    md.append("Symbols are attributed to the crate that defines them, after LTO: primitive code "
+              "inlined into a provkit function counts as provkit's, so the protocol figure is "
+              "only roughly the protocol code, and LTO also inlines provkit code into the "
+              "probe's call sites. The protocol budget is compared with the provkit symbols. "
+              "A hardware or assembly P-256 backend behind the key-store "
+              "trait (signing and ECDH by handle) replaces the P-256 share, except "
+              "verification and point decompression, which stay in software.\n")
+    md.append("Largest crates in the full build:\n")
+    md.append("| crate | bytes |")
+    md.append("|---|---:|")
+    for crate, value in per_crate.most_common(14):
+        md.append(f"| {crate} | {value} |")
+    md.append("")
+    md.append("## Stack, painted in the QEMU run\n")
+    md.append("`cd examples/firmware && cargo run --release` on QEMU `mps2-an386`: each step "
+              "paints the free stack, runs, and reports the deepest point reached below its "
+              "entry (what the library call needs) and from reset (plus this harness, which "
+              "holds two devices' handshake state and sessions in one binary).\n")
+    md.append("| step | stack | from reset |")
+    md.append("|---|---:|---:|")
+    for status, name, used, total_ in steps:
+        md.append(f"| {name}{'' if status == 'ok' else ' **FAILED**'} | {used} B | {total_} B |")
+    md.append("")
+    if summary:
+        md.append(f"Peak over device steps: **{peak} B** below the step entry, {peak_reset} B "
+                  "from reset (the server step is not device code and is not counted).\n")
+
+    text = "\n".join(md)
+    if not args.no_write:
+        with open(os.path.join(ROOT, "docs", "footprint.md"), "w") as f:
+            f.write(text)
+    print(text)
+    failed = not ok
+    if not ok:
+        print(log[-4000:], file=sys.stderr)
+        print("QEMU firmware proof FAILED", file=sys.stderr)
+    for name, value, budget, enforced in checks:
+        if enforced and value > budget:
+            print(f"BUDGET EXCEEDED: {name}: {value} B > {budget} B", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
