@@ -126,6 +126,17 @@ fn policy_root() -> provkit::Result<provkit::cert::CaCert<'static>> {
     provkit::cert::CaCert::from_der(input(400))
 }
 
+/// Peers must chain to `root`; nothing revoked.
+#[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
+fn policy<'a>(root: &'a provkit::cert::CaCert<'a>) -> provkit::handshake::PeerPolicy<'a> {
+    provkit::handshake::PeerPolicy {
+        root,
+        intermediate: None,
+        revoked: &[],
+        now: black_box(1_760_000_000),
+    }
+}
+
 #[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
 fn records(session: &mut provkit::handshake::Session) -> provkit::Result<()> {
     let mut rec = [0u8; 96];
@@ -137,20 +148,15 @@ fn records(session: &mut provkit::handshake::Session) -> provkit::Result<()> {
 
 #[cfg(feature = "cap-initiator")]
 mod initiator {
-    use super::{IDENTITY, Store, Trng, input, policy_root, records};
+    use super::{IDENTITY, Store, Trng, input, policy, policy_root, records};
     use provkit::cert::CompactCert;
-    use provkit::handshake::{CredentialMode, Initiator, PeerCredential, PeerPolicy};
+    use provkit::handshake::{CredentialMode, Initiator, PeerCredential};
 
     /// Both initiator messages, the responder's verification, and a record each way.
     #[inline(never)]
     pub fn run(store: &mut Store, rng: &mut Trng) -> provkit::Result<()> {
         let root = policy_root()?;
-        let policy = PeerPolicy {
-            root: &root,
-            intermediate: None,
-            revoked: &[],
-            now: core::hint::black_box(1_760_000_000),
-        };
+        let policy = policy(&root);
         let mut m1 = [0u8; 40];
         let mut m3 = [0u8; 200];
         let mine = CompactCert::parse(input(111))?;
@@ -170,20 +176,15 @@ mod initiator {
 
 #[cfg(feature = "cap-responder")]
 mod responder {
-    use super::{IDENTITY, Store, Trng, input, policy_root, records};
+    use super::{IDENTITY, Store, Trng, input, policy, policy_root, records};
     use provkit::cert::CompactCert;
-    use provkit::handshake::{CredentialMode, PeerPolicy, Responder};
+    use provkit::handshake::{CredentialMode, Responder};
 
     /// The responder's message, the initiator's verification, and a record each way.
     #[inline(never)]
     pub fn run(store: &mut Store, rng: &mut Trng) -> provkit::Result<()> {
         let root = policy_root()?;
-        let policy = PeerPolicy {
-            root: &root,
-            intermediate: None,
-            revoked: &[],
-            now: core::hint::black_box(1_760_000_000),
-        };
+        let policy = policy(&root);
         let mut m2 = [0u8; 232];
         let mine = CompactCert::parse(input(111))?;
         let (hs, _) = Responder::new(IDENTITY, mine, CredentialMode::ByValue).respond(
