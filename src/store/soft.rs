@@ -64,6 +64,7 @@ impl SoftKey {
     }
 
     /// The raw key material (crate-internal: persistence of software stores only).
+    #[cfg(feature = "embedded-storage")]
     pub(crate) fn material(&self) -> SecretBytes<32> {
         match self {
             Self::P256(k) => {
