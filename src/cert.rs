@@ -16,11 +16,13 @@
 //! | X.509 expansion and import | [`expand`], [`import_x509`], [`to_pem`] (`alloc`) |
 //! | CA side | [`create_root`], [`create_intermediate`], [`issue_device`] |
 //! | device side | [`verify_device`], [`verify_issued`], [`verify_ca`] |
-//! | foreign certificates | [`X509Cert`], [`CaCert`] |
+//! | compact CA certificates (devices' roots and intermediates) | [`CaCert::from_compact`], [`CaCert::write_compact`], [`CaCert::write_der`] |
+//! | foreign certificates | [`X509Cert`], [`CaCert::from_der`] |
 
 mod ca;
 mod chain;
 mod compact;
+mod compact_ca;
 pub(crate) mod der;
 mod expand;
 mod template;
@@ -34,6 +36,7 @@ pub use chain::{VerifiedDevice, verify_device, verify_issued};
 pub use compact::{
     COMPACT_LEN, CompactCert, CompactFields, DeviceUsage, FORMAT_VERSION, day_to_unix, unix_to_day,
 };
+pub use compact_ca::{CA_FORMAT_VERSION, COMPACT_CA_MAX_LEN};
 pub use expand::{expand, expanded_len, import_x509};
 #[cfg(feature = "alloc")]
 pub use expand::{expand_to_pem, to_pem};

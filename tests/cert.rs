@@ -308,11 +308,18 @@ fn pem_output() {
 fn cert_vectors_are_stable() {
     let pki = Pki::new(1);
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/cert");
-    let files: [(&str, Vec<u8>); 4] = [
+    let compact_ca = |ca: CaCert<'_>| {
+        let mut out = [0u8; cert::COMPACT_CA_MAX_LEN];
+        let n = ca.write_compact(&mut out).unwrap();
+        out[..n].to_vec()
+    };
+    let files: [(&str, Vec<u8>); 6] = [
         ("root.der", pki.root_der.clone()),
         ("intermediate.der", pki.intermediate_der.clone()),
         ("device.compact", pki.device.to_vec()),
         ("device.der", pki.device_der()),
+        ("root.compact", compact_ca(pki.root())),
+        ("intermediate.compact", compact_ca(pki.intermediate())),
     ];
     if std::env::var_os("PROVKIT_REGENERATE").is_some() {
         std::fs::create_dir_all(&dir).unwrap();

@@ -556,6 +556,11 @@ fn transcript(modes: (CredentialMode, CredentialMode)) -> serde_json::Value {
         "responder_ephemeral_scalar": hex(&y),
         "now": 1_760_000_000u64,
         "root_certificate_der": hex(&root_der),
+        "root_certificate_compact": hex(&{
+            let mut c = [0u8; cert::COMPACT_CA_MAX_LEN];
+            let n = root.write_compact(&mut c).unwrap();
+            c[..n].to_vec()
+        }),
         "initiator_compact_certificate": hex(&ci),
         "responder_compact_certificate": hex(&cr),
         "message_1": hex(&b1[..n1]),

@@ -142,6 +142,12 @@ fn devices_issued_under_an_openssl_made_ca_verify_everywhere() {
     assert!(ok, "{text}");
     let ca_der = std::fs::read(dir.join("ca.crt.der")).unwrap();
     let ca = CaCert::from_der(&ca_der).unwrap();
+    // It issues compact device certificates, but it is not in provkit's CA profile (its
+    // extensions and key ids differ), so it has no compact form.
+    assert!(matches!(
+        ca.write_compact(&mut [0u8; cert::COMPACT_CA_MAX_LEN]),
+        Err(provkit::Error::Decode(d)) if d.kind == provkit::error::DecodeErrorKind::OutsideProfile
+    ));
     let mut device_store = Store::new();
     let mut rng = provkit::testing::TestRng::new(3);
     let device_public = device_store.generate_p256(DEVICE_KEY, &mut rng).unwrap();

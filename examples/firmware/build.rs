@@ -26,7 +26,7 @@ fn main() {
         .unwrap_or(json.len())];
     let mut rs = String::new();
     for (name, konst) in [
-        ("root_certificate_der", "ROOT_DER"),
+        ("root_certificate_compact", "ROOT_COMPACT"),
         ("initiator_compact_certificate", "INITIATOR_CERT"),
         ("responder_compact_certificate", "RESPONDER_CERT"),
         ("initiator_private_scalar", "INITIATOR_SCALAR"),

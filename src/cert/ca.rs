@@ -4,12 +4,15 @@
 //! the CA never sees a device private key — a device sends only its public key.
 
 use crate::cert::compact::{COMPACT_LEN, CompactFields, DeviceUsage, unix_to_day};
-use crate::cert::der::{Sink, SliceSink, prim, tag, tlv};
-use crate::cert::template::{CaTbs, DeviceTbs, IssuerRef, key_identifier, write_certificate};
+use crate::cert::compact_ca::{COMPACT_CA_MAX_LEN, CompactCa, CompactCaFields};
+use crate::cert::der::{Compare, Sink, SliceSink, prim, tag, tlv};
+use crate::cert::template::{
+    CaTbs, DeviceTbs, IssuerRef, SubjectName, key_identifier, write_certificate,
+};
 use crate::cert::time::UnixTime;
 use crate::cert::x509::{X509Cert, key_usage, oid};
 use crate::ec::EcPublicKey;
-use crate::error::{CertError, Error, Result};
+use crate::error::{CertError, DecodeErrorKind, Error, Result};
 use crate::store::{IdentityKeys, KeyId};
 
 /// The subject of a CA certificate: `O=<organization>, CN=<common name>` as UTF8Strings.
@@ -58,10 +61,58 @@ pub struct CaProfile<'a> {
 
 /// A CA certificate that passed the checks a certificate issuer needs: X.509 v3 with a
 /// P-256 key, basicConstraints cA, keyUsage keyCertSign and a subjectKeyIdentifier.
+///
+/// It comes either as DER ([`from_der`](Self::from_der): any issuer's) or as a compact
+/// CA certificate ([`from_compact`](Self::from_compact): this crate's CA profile, 136 to
+/// 392 bytes), which is how a device holds its root and intermediate: a firmware that
+/// only calls `from_compact` links no X.509 parser. Both forms verify, issue and expand
+/// alike, and convert into each other byte-exactly ([`write_compact`](Self::write_compact),
+/// [`write_der`](Self::write_der)).
+///
+/// ```
+/// use provkit::cert::{self, CaCert, CaName, CaProfile, COMPACT_CA_MAX_LEN};
+/// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
+/// use provkit::testing::TestRng;
+///
+/// # fn main() -> provkit::Result<()> {
+/// let mut ca_store = MemoryStore::<1, 0, 0>::new();
+/// ca_store.generate_p256(KeyId(1), &mut TestRng::new(1))?;
+/// let profile = CaProfile {
+///     name: CaName { organization: Some("Example"), common_name: "Example Root" },
+///     serial: [1; 16],
+///     not_before: 1_700_000_000,
+///     not_after: 2_500_000_000,
+///     path_len: Some(0),
+/// };
+/// let mut der = [0u8; 512];
+/// let der_len = cert::create_root(&mut ca_store, KeyId(1), &profile, &mut der)?;
+/// let root = CaCert::from_der(&der[..der_len])?;
+///
+/// // What goes into the device's firmware image:
+/// let mut compact = [0u8; COMPACT_CA_MAX_LEN];
+/// let compact_len = root.write_compact(&mut compact)?;
+/// assert!(compact_len < der_len / 2);
+///
+/// // On the device, and back to the very same DER anywhere:
+/// let on_device = CaCert::from_compact(&compact[..compact_len])?;
+/// let mut again = [0u8; 512];
+/// let n = on_device.write_der(&on_device, &mut again)?;
+/// assert_eq!(&again[..n], &der[..der_len]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct CaCert<'a> {
-    cert: X509Cert<'a>,
-    key_id: &'a [u8],
+    form: Form<'a>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Form<'a> {
+    Der {
+        cert: X509Cert<'a>,
+        key_id: &'a [u8],
+    },
+    Compact(CompactCa<'a>),
 }
 
 impl<'a> CaCert<'a> {
@@ -79,48 +130,202 @@ impl<'a> CaCert<'a> {
             .key_usage
             .is_some_and(|ku| ku & key_usage::KEY_CERT_SIGN != 0);
         match ext.subject_key_id {
-            Some(key_id) if is_ca && can_sign && key_id.len() >= 4 => Ok(Self { cert, key_id }),
+            Some(key_id) if is_ca && can_sign && key_id.len() >= 4 => Ok(Self {
+                form: Form::Der { cert, key_id },
+            }),
             _ => Err(CertError::NotACa.into()),
         }
     }
 
-    /// The underlying certificate.
+    /// Parses a compact CA certificate (layout in `docs/cert-format.md`); decompresses
+    /// its key. Does not verify its signature: that is the chain's job ([`verify_ca`]).
+    ///
+    /// # Errors
+    /// `Decode` with `Truncated`, `TrailingData`, `UnknownVersion`, `UnexpectedTag` or
+    /// `InvalidLength` (subject Name), `InvalidValue` (serial, pathLen, a time after
+    /// 9999, or a self-signed certificate naming another key) or `InvalidPoint`.
+    pub fn from_compact(bytes: &'a [u8]) -> Result<Self> {
+        Ok(Self {
+            form: Form::Compact(CompactCa::parse(bytes)?),
+        })
+    }
+
+    /// The underlying X.509 certificate, when this was parsed from DER.
     #[must_use]
-    pub const fn x509(&self) -> &X509Cert<'a> {
-        &self.cert
+    pub const fn x509(&self) -> Option<&X509Cert<'a>> {
+        match &self.form {
+            Form::Der { cert, .. } => Some(cert),
+            Form::Compact(_) => None,
+        }
     }
 
     /// The CA's public key.
     #[must_use]
     pub const fn public_key(&self) -> &EcPublicKey {
-        self.cert.public_key()
+        match &self.form {
+            Form::Der { cert, .. } => cert.public_key(),
+            Form::Compact(c) => c.public_key(),
+        }
+    }
+
+    fn key_id(&self) -> &[u8] {
+        match &self.form {
+            Form::Der { key_id, .. } => key_id,
+            Form::Compact(c) => c.key_id(),
+        }
+    }
+
+    /// The subject Name, DER.
+    #[must_use]
+    pub fn subject_name(&self) -> &'a [u8] {
+        match &self.form {
+            Form::Der { cert, .. } => cert.subject_name(),
+            Form::Compact(c) => c.name(),
+        }
     }
 
     /// The first 4 bytes of the subjectKeyIdentifier, as compact certificates name it.
     #[must_use]
     pub fn short_key_id(&self) -> [u8; 4] {
         let mut id = [0u8; 4];
-        id.copy_from_slice(self.key_id.get(..4).unwrap_or(&[0; 4]));
+        id.copy_from_slice(self.key_id().get(..4).unwrap_or(&[0; 4]));
         id
     }
 
     /// How this CA appears in certificates it issues.
     #[must_use]
-    pub const fn as_issuer(&self) -> IssuerRef<'a> {
+    pub fn as_issuer(&self) -> IssuerRef<'_> {
         IssuerRef {
-            name: self.cert.subject_name(),
-            key_id: self.key_id,
+            name: self.subject_name(),
+            key_id: self.key_id(),
         }
     }
 
     /// pathLenConstraint, if any.
     #[must_use]
     pub fn path_len(&self) -> Option<u8> {
-        self.cert
-            .extensions()
-            .basic_constraints
-            .and_then(|(_, n)| n)
+        match &self.form {
+            Form::Der { cert, .. } => cert.extensions().basic_constraints.and_then(|(_, n)| n),
+            Form::Compact(c) => c.path_len(),
+        }
     }
+
+    /// notBefore and notAfter.
+    #[must_use]
+    pub fn validity(&self) -> (UnixTime, UnixTime) {
+        match &self.form {
+            Form::Der { cert, .. } => (cert.not_before(), cert.not_after()),
+            Form::Compact(c) => (c.not_before(), c.not_after()),
+        }
+    }
+
+    /// Writes the compact form into `out` (at most [`COMPACT_CA_MAX_LEN`] bytes); returns
+    /// its length. A DER certificate converts only if it is in this crate's CA profile:
+    /// the compact result is re-expanded and compared with the DER byte for byte.
+    ///
+    /// # Errors
+    /// `Decode(OutsideProfile)` at the first byte where the DER departs from the profile
+    /// (a foreign CA: other extensions, name longer than 255 bytes, SHA-1 key ids, ...);
+    /// [`Error::BufferTooSmall`].
+    pub fn write_compact(&self, out: &mut [u8]) -> Result<usize> {
+        let (x, key_id) = match &self.form {
+            Form::Compact(c) => {
+                let raw = c.as_bytes();
+                out.get_mut(..raw.len())
+                    .ok_or(Error::BufferTooSmall { needed: raw.len() })?
+                    .copy_from_slice(raw);
+                return Ok(raw.len());
+            }
+            Form::Der { cert, key_id } => (cert, *key_id),
+        };
+        let outside = Error::decode(DecodeErrorKind::OutsideProfile, 0);
+        let aki = x.extensions().authority_key_id;
+        let self_signed = aki.is_none() && x.issuer_name() == x.subject_name();
+        let issuer = IssuerRef {
+            name: x.issuer_name(),
+            key_id: if self_signed {
+                key_id
+            } else {
+                aki.ok_or(outside)?
+            },
+        };
+        let fields = CompactCaFields {
+            self_signed,
+            path_len: self.path_len(),
+            serial: x.serial().try_into().map_err(|_| outside)?,
+            not_before: x.not_before(),
+            not_after: x.not_after(),
+            issuer_key_id: issuer
+                .key_id
+                .get(..4)
+                .ok_or(outside)?
+                .try_into()
+                .map_err(|_| outside)?,
+            public_key: *x.public_key(),
+            signature: *x.signature(),
+            name: x.subject_name(),
+        };
+        let mut buf = [0u8; COMPACT_CA_MAX_LEN];
+        let len = fields.encode(&mut buf).map_err(|_| outside)?;
+        let compact = CompactCa::parse(buf.get(..len).ok_or(outside)?).map_err(|_| outside)?;
+        let mut cmp = Compare::new(x.der());
+        let tbs = compact.tbs(issuer);
+        write_certificate(&mut cmp, &|s| tbs.write(s), &compact.signature());
+        cmp.finish()?;
+        out.get_mut(..len)
+            .ok_or(Error::BufferTooSmall { needed: len })?
+            .copy_from_slice(buf.get(..len).ok_or(outside)?);
+        Ok(len)
+    }
+
+    /// Writes the X.509 DER certificate into `out`; returns its length. A compact
+    /// certificate expands under `issuer` (pass the certificate itself for a root); a DER
+    /// one is copied.
+    ///
+    /// # Errors
+    /// `Cert(IssuerMismatch)` if `issuer`'s key id is not the one the compact certificate
+    /// names; [`Error::BufferTooSmall`].
+    pub fn write_der(&self, issuer: &CaCert<'_>, out: &mut [u8]) -> Result<usize> {
+        let mut sink = SliceSink::new(out);
+        match &self.form {
+            Form::Der { cert, .. } => sink.put(cert.der()),
+            Form::Compact(c) => {
+                let tbs = compact_tbs(c, issuer)?;
+                write_certificate(&mut sink, &|s| tbs.write(s), &c.signature());
+            }
+        }
+        sink.finish()
+    }
+
+    /// Checks `not_before <= now <= not_after`.
+    ///
+    /// # Errors
+    /// `Cert(NotYetValid)` or `Cert(Expired)`.
+    pub fn check_validity(&self, now: UnixTime) -> Result<()> {
+        let (not_before, not_after) = self.validity();
+        if now < not_before {
+            Err(CertError::NotYetValid.into())
+        } else if now > not_after {
+            Err(CertError::Expired.into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The TBSCertificate of a compact CA certificate issued by `issuer`.
+fn compact_tbs<'t>(c: &'t CompactCa<'_>, issuer: &'t CaCert<'_>) -> Result<CaTbs<'t>> {
+    if c.issuer_key_id() != issuer.short_key_id() {
+        return Err(CertError::IssuerMismatch.into());
+    }
+    Ok(c.tbs(if c.self_signed() {
+        IssuerRef {
+            name: c.name(),
+            key_id: c.key_id(),
+        }
+    } else {
+        issuer.as_issuer()
+    }))
 }
 
 /// Verifies that `issuer` signed `ca`, names match, `ca` is valid at `now`, and the
@@ -129,20 +334,26 @@ impl<'a> CaCert<'a> {
 /// # Errors
 /// `Cert(IssuerMismatch)`, `Cert(PathTooLong)`, `Cert(NotYetValid|Expired)`, `Crypto`.
 pub fn verify_ca(issuer: &CaCert<'_>, ca: &CaCert<'_>, now: UnixTime) -> Result<()> {
-    let x = ca.x509();
-    if x.issuer_name() != issuer.x509().subject_name() {
-        return Err(CertError::IssuerMismatch.into());
-    }
-    if let Some(aki) = x.extensions().authority_key_id {
-        if aki != issuer.key_id {
+    if let Form::Der { cert: x, .. } = &ca.form {
+        if x.issuer_name() != issuer.subject_name() {
             return Err(CertError::IssuerMismatch.into());
+        }
+        if let Some(aki) = x.extensions().authority_key_id {
+            if aki != issuer.key_id() {
+                return Err(CertError::IssuerMismatch.into());
+            }
         }
     }
     if issuer.path_len() == Some(0) {
         return Err(CertError::PathTooLong.into());
     }
-    x.check_validity(now)?;
-    x.verify_signature(issuer.public_key())
+    ca.check_validity(now)?;
+    match &ca.form {
+        Form::Der { cert, .. } => cert.verify_signature(issuer.public_key()),
+        Form::Compact(c) => issuer
+            .public_key()
+            .verify_digest(&compact_tbs(c, issuer)?.digest(), &c.signature()),
+    }
 }
 
 fn check_key<S: IdentityKeys>(store: &mut S, key: KeyId, expected: &EcPublicKey) -> Result<()> {
@@ -194,7 +405,7 @@ pub fn create_root<S: IdentityKeys>(
         self_signed: true,
         not_before: profile.not_before,
         not_after: profile.not_after,
-        subject: &profile.name,
+        subject: SubjectName::Parts(&profile.name),
         point: public.to_uncompressed(),
         key_id,
         path_len: profile.path_len,
@@ -226,7 +437,7 @@ pub fn create_intermediate<S: IdentityKeys>(
         self_signed: false,
         not_before: profile.not_before,
         not_after: profile.not_after,
-        subject: &profile.name,
+        subject: SubjectName::Parts(&profile.name),
         point: subject_key.to_uncompressed(),
         key_id: key_identifier(subject_key),
         path_len: profile.path_len,
@@ -286,10 +497,7 @@ pub fn issue_device<S: IdentityKeys>(
 ) -> Result<[u8; COMPACT_LEN]> {
     check_key(store, ca_key, ca.public_key())?;
     if serial == 0 {
-        return Err(Error::decode(
-            crate::error::DecodeErrorKind::InvalidValue,
-            1,
-        ));
+        return Err(Error::decode(DecodeErrorKind::InvalidValue, 1));
     }
     let issued_day = unix_to_day(issued_at)?;
     let tbs = DeviceTbs::new(

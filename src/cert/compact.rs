@@ -20,7 +20,7 @@ pub const COMPACT_LEN: usize = 111;
 /// The format version this crate writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
 
-const EPOCH_2000_DAYS: i64 = days_from_civil(2000, 1, 1);
+const EPOCH_2000_DAYS: i64 = days_from_civil(2000, 1, 1) as i64;
 
 /// What a device key is certified for, beyond `digitalSignature` and `clientAuth`,
 /// which every device certificate carries.

@@ -89,6 +89,51 @@ impl Sink for SliceSink<'_> {
     }
 }
 
+/// Compares what is written with `expected`: how an import proves that re-expanding its
+/// compact result reproduces the DER byte for byte, without a buffer.
+pub(crate) struct Compare<'a> {
+    expected: &'a [u8],
+    pos: usize,
+    first_diff: Option<usize>,
+}
+
+impl<'a> Compare<'a> {
+    pub(crate) const fn new(expected: &'a [u8]) -> Self {
+        Self {
+            expected,
+            pos: 0,
+            first_diff: None,
+        }
+    }
+
+    /// `Ok` if exactly `expected` was written; otherwise `Decode(OutsideProfile)` at the
+    /// first byte that differs (or where the output ended early or ran on).
+    pub(crate) fn finish(self) -> Result<()> {
+        match self.first_diff {
+            None if self.pos == self.expected.len() => Ok(()),
+            None => Err(Error::decode(
+                DecodeErrorKind::OutsideProfile,
+                self.pos.min(self.expected.len()),
+            )),
+            Some(at) => Err(Error::decode(DecodeErrorKind::OutsideProfile, at)),
+        }
+    }
+}
+
+impl Sink for Compare<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.first_diff.is_none() {
+            for (i, b) in bytes.iter().enumerate() {
+                if self.expected.get(self.pos + i) != Some(b) {
+                    self.first_diff = Some(self.pos + i);
+                    break;
+                }
+            }
+        }
+        self.pos += bytes.len();
+    }
+}
+
 impl Sink for sha2::Sha256 {
     fn put(&mut self, bytes: &[u8]) {
         sha2::Digest::update(self, bytes);

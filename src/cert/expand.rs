@@ -1,7 +1,7 @@
 //! Expansion of a compact certificate into X.509 DER, and the reverse import.
 
 use crate::cert::compact::{COMPACT_LEN, CompactCert, CompactFields, DeviceUsage, unix_to_day};
-use crate::cert::der::{Counter, Sink, SliceSink};
+use crate::cert::der::{Compare, Counter, Sink, SliceSink};
 use crate::cert::template::{DeviceTbs, IssuerRef, write_certificate};
 use crate::cert::x509::{X509Cert, key_usage};
 use crate::error::{DecodeErrorKind, Error, Result};
@@ -88,38 +88,10 @@ pub fn import_x509(der: &[u8], issuer: IssuerRef<'_>) -> Result<[u8; COMPACT_LEN
 
     // Byte-exact check: re-expand and compare as a stream, no buffer needed.
     let parsed = CompactCert::parse(&compact)?;
-    let mut cmp = Compare {
-        expected: der,
-        pos: 0,
-        first_diff: None,
-    };
+    let mut cmp = Compare::new(der);
     write(&parsed, issuer, &mut cmp)?;
-    match cmp.first_diff {
-        None if cmp.pos == der.len() => Ok(compact),
-        None => Err(outside(cmp.pos.min(der.len()))),
-        Some(at) => Err(outside(at)),
-    }
-}
-
-/// A sink that compares its input with `expected` and records the first difference.
-struct Compare<'a> {
-    expected: &'a [u8],
-    pos: usize,
-    first_diff: Option<usize>,
-}
-
-impl Sink for Compare<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        if self.first_diff.is_none() {
-            for (i, b) in bytes.iter().enumerate() {
-                if self.expected.get(self.pos + i) != Some(b) {
-                    self.first_diff = Some(self.pos + i);
-                    break;
-                }
-            }
-        }
-        self.pos += bytes.len();
-    }
+    cmp.finish()?;
+    Ok(compact)
 }
 
 /// PEM encoding of a DER certificate (`-----BEGIN CERTIFICATE-----`, LF line endings).

@@ -200,6 +200,23 @@ pub(crate) fn write_key_usage(s: &mut dyn Sink, mask: u16) {
     extension(s, oid::KEY_USAGE, true, &|s| write_bits(s, mask));
 }
 
+/// A CA's subject Name: built from its parts when a CA is created, or copied verbatim
+/// (DER) from a compact CA certificate.
+#[derive(Clone, Copy)]
+pub(crate) enum SubjectName<'a> {
+    Parts(&'a crate::cert::ca::CaName<'a>),
+    Der(&'a [u8]),
+}
+
+impl SubjectName<'_> {
+    fn write(&self, s: &mut dyn Sink) {
+        match self {
+            Self::Parts(name) => name.write(s),
+            Self::Der(der) => s.put(der),
+        }
+    }
+}
+
 /// Everything that goes into a CA TBSCertificate.
 pub(crate) struct CaTbs<'a> {
     pub(crate) serial: [u8; 16],
@@ -207,7 +224,7 @@ pub(crate) struct CaTbs<'a> {
     pub(crate) self_signed: bool,
     pub(crate) not_before: UnixTime,
     pub(crate) not_after: UnixTime,
-    pub(crate) subject: &'a crate::cert::ca::CaName<'a>,
+    pub(crate) subject: SubjectName<'a>,
     pub(crate) point: [u8; UNCOMPRESSED_LEN],
     pub(crate) key_id: [u8; KEY_ID_LEN],
     pub(crate) path_len: Option<u8>,

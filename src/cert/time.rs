@@ -12,33 +12,44 @@ pub const DAY: u64 = 86_400;
 /// Unix time of 9999-12-31T23:59:59Z, the "no well-defined expiration" notAfter.
 pub const NO_EXPIRY: UnixTime = 253_402_300_799;
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub(crate) const fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm), for
+/// years 0 to 9999.
+///
+/// Calendar arithmetic is 32-bit throughout: on a 32-bit microcontroller a 64-bit
+/// division is a library call of about a kilobyte, a 32-bit one an instruction.
+pub(crate) const fn days_from_civil(y: i32, m: u32, d: u32) -> i32 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = if y >= 0 { y } else { y - 399 } / 400;
     let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let mp = (m as i32 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i32 - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
 }
 
 /// (year, month, day) of a day count since 1970-01-01.
-#[allow(clippy::cast_possible_truncation)] // day and month are in 1..=31 and 1..=12
-pub(crate) const fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+pub(crate) const fn civil_from_days(days: u32) -> (u32, u32, u32) {
+    let z = days + 719_468;
+    let era = z / 146_097;
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let y = yoe + era * 400;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-fn digits<const N: usize>(mut v: u64) -> [u8; N] {
+/// Splits `t` (at most [`NO_EXPIRY`]) into days since 1970 and seconds into the day with
+/// 32-bit divisions: `t >> 7` fits in 32 bits, and 86,400 = 128 × 675.
+#[allow(clippy::cast_possible_truncation)] // t <= NO_EXPIRY < 2^39, and secs < 86,400
+const fn split_days(t: UnixTime) -> (u32, u32) {
+    let days = (t >> 7) as u32 / 675;
+    (days, (t - days as u64 * DAY) as u32)
+}
+
+fn digits<const N: usize>(mut v: u32) -> [u8; N] {
     let mut out = [b'0'; N];
     for slot in out.iter_mut().rev() {
         *slot = b'0' + (v % 10) as u8;
@@ -48,13 +59,12 @@ fn digits<const N: usize>(mut v: u64) -> [u8; N] {
 }
 
 /// Writes `t` as UTCTime for years 1950–2049 and GeneralizedTime otherwise, as
-/// RFC 5280 requires.
+/// RFC 5280 requires. Times after 9999-12-31T23:59:59Z, which X.509 cannot express, are
+/// written as that instant ([`NO_EXPIRY`]).
 pub(crate) fn write_time(s: &mut dyn Sink, t: UnixTime) {
-    let days = (t / DAY) as i64;
-    let secs = t % DAY;
+    let (days, secs) = split_days(if t > NO_EXPIRY { NO_EXPIRY } else { t });
     let (y, m, d) = civil_from_days(days);
     let mut buf = [0u8; 15];
-    let y = y as u64;
     let (tag, year_len) = if (1950..2050).contains(&y) {
         (tag::UTC_TIME, 2)
     } else {
@@ -72,8 +82,8 @@ pub(crate) fn write_time(s: &mut dyn Sink, t: UnixTime) {
     } else {
         push(&digits::<4>(y));
     }
-    push(&digits::<2>(u64::from(m)));
-    push(&digits::<2>(u64::from(d)));
+    push(&digits::<2>(m));
+    push(&digits::<2>(d));
     push(&digits::<2>(secs / 3600));
     push(&digits::<2>(secs / 60 % 60));
     push(&digits::<2>(secs % 60));
@@ -113,21 +123,18 @@ pub(crate) fn parse_time(tag_byte: u8, value: &[u8], at: usize) -> Result<UnixTi
     {
         return Err(bad);
     }
-    let (mo, d) = (
-        u32::try_from(mo).map_err(|_| bad)?,
-        u32::try_from(d).map_err(|_| bad)?,
-    );
-    let days = days_from_civil(year as i64, mo, d);
+    let year = i32::try_from(year).map_err(|_| bad)?;
+    let days = u32::try_from(days_from_civil(year, mo, d)).map_err(|_| bad)?;
     let (_, m2, d2) = civil_from_days(days);
-    if m2 != mo || d2 != d || days < 0 {
+    if m2 != mo || d2 != d {
         return Err(bad); // e.g. February 30th
     }
-    Ok(days as u64 * DAY + h * 3600 + mi * 60 + se)
+    Ok(u64::from(days) * DAY + u64::from(h * 3600 + mi * 60 + se))
 }
 
-fn num(ascii: &[u8]) -> Option<u64> {
-    ascii.iter().try_fold(0u64, |acc, c| {
-        c.is_ascii_digit().then(|| acc * 10 + u64::from(c - b'0'))
+fn num(ascii: &[u8]) -> Option<u32> {
+    ascii.iter().try_fold(0u32, |acc, c| {
+        c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
     })
 }
 
@@ -157,6 +164,25 @@ mod tests {
         assert_eq!(&b[..n], b"\x18\x0f99991231235959Z");
         let (b, n) = enc(1_700_000_000);
         assert_eq!(&b[..n], b"\x17\x0d231114221320Z");
+    }
+
+    #[test]
+    #[allow(clippy::cast_possible_truncation)] // every value is below 2^32
+    fn thirty_two_bit_arithmetic_matches_64_bit() {
+        let mut t = 0u64;
+        while t <= NO_EXPIRY {
+            for t in [t, t.saturating_sub(1), t + DAY - 1] {
+                let t = t.min(NO_EXPIRY);
+                assert_eq!(split_days(t), ((t / DAY) as u32, (t % DAY) as u32), "{t}");
+            }
+            t += 86_399_993;
+        }
+        for days in 0..=(NO_EXPIRY / DAY) as u32 {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y as i32, m, d), days as i32);
+        }
+        // X.509 cannot say "after 9999": such times are written as the last second.
+        assert_eq!(enc(u64::MAX), enc(NO_EXPIRY));
     }
 
     #[test]

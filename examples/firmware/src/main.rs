@@ -33,9 +33,11 @@ mod vectors {
     include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
 }
 
-/// The test PKI of tests/cert.rs: root -> factory intermediate -> device.
-const CHAIN_ROOT: &[u8] = include_bytes!("../../../tests/data/cert/root.der");
-const CHAIN_INTERMEDIATE: &[u8] = include_bytes!("../../../tests/data/cert/intermediate.der");
+/// The test PKI of tests/cert.rs: root -> factory intermediate -> device. The device holds
+/// its CA certificates in compact form (182 and 187 bytes instead of 420 and 457 of DER),
+/// so the firmware links no X.509 parser.
+const CHAIN_ROOT: &[u8] = include_bytes!("../../../tests/data/cert/root.compact");
+const CHAIN_INTERMEDIATE: &[u8] = include_bytes!("../../../tests/data/cert/intermediate.compact");
 const CHAIN_DEVICE: &[u8] = include_bytes!("../../../tests/data/cert/device.compact");
 /// 2025-10-09, when the test chain is valid.
 const CHAIN_NOW: u64 = 1_760_000_000;
@@ -190,8 +192,8 @@ fn fail(what: &str) -> ! {
 #[inline(never)]
 fn verify_chain() -> bool {
     (|| -> provkit::Result<bool> {
-        let root = CaCert::from_der(CHAIN_ROOT)?;
-        let int = CaCert::from_der(CHAIN_INTERMEDIATE)?;
+        let root = CaCert::from_compact(CHAIN_ROOT)?;
+        let int = CaCert::from_compact(CHAIN_INTERMEDIATE)?;
         let v = cert::verify_device(
             &root,
             Some(&int),
@@ -208,9 +210,9 @@ fn reject_tampered() -> bool {
     let mut tampered = [0u8; cert::COMPACT_LEN];
     tampered.copy_from_slice(CHAIN_DEVICE);
     tampered[100] ^= 1;
-    CaCert::from_der(CHAIN_ROOT)
+    CaCert::from_compact(CHAIN_ROOT)
         .and_then(|root| {
-            let int = CaCert::from_der(CHAIN_INTERMEDIATE)?;
+            let int = CaCert::from_compact(CHAIN_INTERMEDIATE)?;
             cert::verify_device(
                 &root,
                 Some(&int),
@@ -319,7 +321,7 @@ fn handshake<RA: rand_core::CryptoRng, RB: rand_core::CryptoRng>(
     rng_r: &mut RB,
     check_vector: bool,
 ) -> (Session, Session) {
-    let root = CaCert::from_der(&vectors::ROOT_DER).unwrap_or_else(|_| fail("root"));
+    let root = CaCert::from_compact(&vectors::ROOT_COMPACT).unwrap_or_else(|_| fail("root"));
     let policy = PeerPolicy {
         root: &root,
         intermediate: None,

@@ -1,0 +1,236 @@
+//! The compact CA certificate: a CA certificate in this crate's profile in 136 to 392
+//! bytes, so that a device can hold its root and intermediate without an X.509 parser.
+//!
+//! Layout (format version 1, integers big-endian; full spec in `docs/cert-format.md`):
+//!
+//! | offset | len | field |
+//! |---:|---:|---|
+//! | 0 | 1 | header: version (bits 7–4) = 1, self-signed (bit 3), pathLen present (bit 2), reserved (bit 1) = 0, y parity (bit 0) |
+//! | 1 | 1 | pathLenConstraint (0 when absent) |
+//! | 2 | 16 | serial (the INTEGER's 16 content bytes, first byte 0x01–0x7f) |
+//! | 18 | 8 | notBefore, Unix seconds |
+//! | 26 | 8 | notAfter, Unix seconds |
+//! | 34 | 4 | issuer key id: the first 4 bytes of the issuer's subjectKeyIdentifier |
+//! | 38 | 32 | public key: x coordinate |
+//! | 70 | 64 | issuer's signature `r ‖ s` over the TBSCertificate |
+//! | 134 | n | subject Name, DER (a SEQUENCE, at most 255 content bytes), copied verbatim |
+//!
+//! Everything else in the certificate is fixed by the CA template
+//! ([`CaTbs`](crate::cert::template)): the subjectKeyIdentifier is RFC 7093 method 1 of the
+//! key, and the issuer Name and authorityKeyIdentifier come from the issuer.
+
+use crate::cert::der::tag;
+use crate::cert::template::{CaTbs, IssuerRef, KEY_ID_LEN, SubjectName, key_identifier};
+use crate::cert::time::{NO_EXPIRY, UnixTime};
+use crate::ec::{EcPublicKey, EcdsaSignature, UNCOMPRESSED_LEN};
+use crate::error::{DecodeErrorKind, Error, Result};
+
+/// Format version of compact CA certificates.
+pub const CA_FORMAT_VERSION: u8 = 1;
+/// Bytes before the subject Name.
+pub(crate) const FIXED_LEN: usize = 134;
+/// Largest compact CA certificate: a subject Name of 255 content bytes.
+pub const COMPACT_CA_MAX_LEN: usize = FIXED_LEN + 3 + 255;
+
+const SELF_SIGNED: u8 = 0x08;
+const HAS_PATH_LEN: u8 = 0x04;
+const RESERVED: u8 = 0x02;
+const OFF_SERIAL: usize = 2;
+const OFF_NOT_BEFORE: usize = 18;
+const OFF_NOT_AFTER: usize = 26;
+const OFF_ISSUER_ID: usize = 34;
+const OFF_X: usize = 38;
+const OFF_SIGNATURE: usize = 70;
+
+/// The fields of a compact CA certificate, to encode one.
+pub(crate) struct CompactCaFields<'a> {
+    pub(crate) self_signed: bool,
+    pub(crate) path_len: Option<u8>,
+    pub(crate) serial: [u8; 16],
+    pub(crate) not_before: UnixTime,
+    pub(crate) not_after: UnixTime,
+    pub(crate) issuer_key_id: [u8; 4],
+    pub(crate) public_key: EcPublicKey,
+    pub(crate) signature: EcdsaSignature,
+    pub(crate) name: &'a [u8],
+}
+
+impl CompactCaFields<'_> {
+    /// Writes the encoding into `out`; returns its length.
+    pub(crate) fn encode(&self, out: &mut [u8]) -> Result<usize> {
+        let len = FIXED_LEN + self.name.len();
+        let out = out
+            .get_mut(..len)
+            .ok_or(Error::BufferTooSmall { needed: len })?;
+        let mut header = (CA_FORMAT_VERSION << 4) | u8::from(self.public_key.y_is_odd());
+        if self.self_signed {
+            header |= SELF_SIGNED;
+        }
+        if self.path_len.is_some() {
+            header |= HAS_PATH_LEN;
+        }
+        let parts: [&[u8]; 8] = [
+            &[header, self.path_len.unwrap_or(0)],
+            &self.serial,
+            &self.not_before.to_be_bytes(),
+            &self.not_after.to_be_bytes(),
+            &self.issuer_key_id,
+            &self.public_key.x(),
+            &self.signature.0,
+            self.name,
+        ];
+        let mut at = 0;
+        for p in parts {
+            out.get_mut(at..at + p.len())
+                .ok_or(Error::Unsupported)?
+                .copy_from_slice(p);
+            at += p.len();
+        }
+        Ok(len)
+    }
+}
+
+/// A parsed compact CA certificate, borrowing its bytes; its key decompressed and its
+/// subjectKeyIdentifier computed once, at parse time.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompactCa<'a> {
+    raw: &'a [u8],
+    public_key: EcPublicKey,
+    key_id: [u8; KEY_ID_LEN],
+}
+
+impl<'a> CompactCa<'a> {
+    /// Parses and checks the structure; the signature is the chain's job.
+    pub(crate) fn parse(raw: &'a [u8]) -> Result<Self> {
+        let decode = Error::decode;
+        let header = *raw.first().ok_or(decode(DecodeErrorKind::Truncated, 0))?;
+        if header >> 4 != CA_FORMAT_VERSION || header & RESERVED != 0 {
+            return Err(decode(DecodeErrorKind::UnknownVersion, 0));
+        }
+        let name = raw
+            .get(FIXED_LEN..)
+            .ok_or(decode(DecodeErrorKind::Truncated, raw.len()))?;
+        check_name(name)?;
+        let field = |at: usize| -> u8 { raw.get(at).copied().unwrap_or(0) };
+        if header & HAS_PATH_LEN == 0 && field(1) != 0 {
+            return Err(decode(DecodeErrorKind::InvalidValue, 1));
+        }
+        if !(1..=0x7f).contains(&field(OFF_SERIAL)) {
+            return Err(decode(DecodeErrorKind::InvalidValue, OFF_SERIAL));
+        }
+        let ca = Self {
+            raw,
+            public_key: EcPublicKey::from_x_and_parity(&array(raw, OFF_X), header & 1 == 1)
+                .map_err(|_| decode(DecodeErrorKind::InvalidPoint, OFF_X))?,
+            key_id: [0; KEY_ID_LEN],
+        };
+        for (at, t) in [
+            (OFF_NOT_BEFORE, ca.not_before()),
+            (OFF_NOT_AFTER, ca.not_after()),
+        ] {
+            if t > NO_EXPIRY {
+                return Err(decode(DecodeErrorKind::InvalidValue, at));
+            }
+        }
+        let key_id = key_identifier(&ca.public_key);
+        if ca.self_signed() && key_id.get(..4) != Some(&ca.issuer_key_id()[..]) {
+            return Err(decode(DecodeErrorKind::InvalidValue, OFF_ISSUER_ID));
+        }
+        Ok(Self { key_id, ..ca })
+    }
+
+    pub(crate) const fn as_bytes(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    fn header(&self) -> u8 {
+        self.raw.first().copied().unwrap_or(0)
+    }
+
+    pub(crate) fn self_signed(&self) -> bool {
+        self.header() & SELF_SIGNED != 0
+    }
+
+    pub(crate) fn path_len(&self) -> Option<u8> {
+        (self.header() & HAS_PATH_LEN != 0).then(|| self.raw.get(1).copied().unwrap_or(0))
+    }
+
+    pub(crate) fn not_before(&self) -> UnixTime {
+        u64::from_be_bytes(array(self.raw, OFF_NOT_BEFORE))
+    }
+
+    pub(crate) fn not_after(&self) -> UnixTime {
+        u64::from_be_bytes(array(self.raw, OFF_NOT_AFTER))
+    }
+
+    pub(crate) fn issuer_key_id(&self) -> [u8; 4] {
+        array(self.raw, OFF_ISSUER_ID)
+    }
+
+    pub(crate) fn signature(&self) -> EcdsaSignature {
+        EcdsaSignature(array(self.raw, OFF_SIGNATURE))
+    }
+
+    pub(crate) fn name(&self) -> &'a [u8] {
+        self.raw.get(FIXED_LEN..).unwrap_or(&[])
+    }
+
+    pub(crate) const fn public_key(&self) -> &EcPublicKey {
+        &self.public_key
+    }
+
+    pub(crate) const fn key_id(&self) -> &[u8; KEY_ID_LEN] {
+        &self.key_id
+    }
+
+    /// The TBSCertificate this stands for, with `issuer` (itself, when self-signed).
+    pub(crate) fn tbs<'t>(&'t self, issuer: IssuerRef<'t>) -> CaTbs<'t> {
+        let point: [u8; UNCOMPRESSED_LEN] = self.public_key.to_uncompressed();
+        CaTbs {
+            serial: array(self.raw, OFF_SERIAL),
+            issuer,
+            self_signed: self.self_signed(),
+            not_before: self.not_before(),
+            not_after: self.not_after(),
+            subject: SubjectName::Der(self.name()),
+            point,
+            key_id: self.key_id,
+            path_len: self.path_len(),
+        }
+    }
+}
+
+/// The subject Name must be one DER SEQUENCE filling the rest of the input, with a
+/// minimal length of at most 255.
+fn check_name(name: &[u8]) -> Result<()> {
+    let at = |i: usize| FIXED_LEN + i;
+    match name {
+        [] => Err(Error::decode(DecodeErrorKind::Truncated, at(0))),
+        [t, ..] if *t != tag::SEQUENCE => Err(Error::decode(DecodeErrorKind::UnexpectedTag, at(0))),
+        [_, len, body @ ..] if *len < 0x80 => exact(usize::from(*len), body.len(), at(2)),
+        [_, 0x81, len, body @ ..] if *len >= 0x80 => exact(usize::from(*len), body.len(), at(3)),
+        [_] => Err(Error::decode(DecodeErrorKind::Truncated, at(1))),
+        _ => Err(Error::decode(DecodeErrorKind::InvalidLength, at(1))),
+    }
+}
+
+fn exact(declared: usize, present: usize, body_at: usize) -> Result<()> {
+    match present.cmp(&declared) {
+        core::cmp::Ordering::Less => {
+            Err(Error::decode(DecodeErrorKind::Truncated, body_at + present))
+        }
+        core::cmp::Ordering::Greater => Err(Error::decode(
+            DecodeErrorKind::TrailingData,
+            body_at + declared,
+        )),
+        core::cmp::Ordering::Equal => Ok(()),
+    }
+}
+
+fn array<const N: usize>(raw: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(src) = raw.get(at..at + N) {
+        out.copy_from_slice(src);
+    }
+    out
+}
