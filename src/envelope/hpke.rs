@@ -132,8 +132,13 @@ fn suite_id(aead: HpkeAead) -> [u8; SUITE_ID_LEN] {
     [b'H', b'P', b'K', b'E', k0, k1, f0, f1, a0, a1]
 }
 
-/// `LabeledExtract(salt, label, ikm)`; returns the PRK's bytes and its HKDF state.
-fn labeled_extract(suite: &[u8], salt: &[u8], label: &[u8], ikm: &[u8]) -> (SecretBytes<32>, Prk) {
+/// `LabeledExtract(salt, label, ikm)`: the PRK's bytes.
+fn labeled_extract(
+    suite: &[u8],
+    salt: &[u8],
+    label: &[u8],
+    ikm: &[u8],
+) -> Result<SecretBytes<SECRET_LEN>> {
     Prk::extract_parts(salt, &[VERSION_LABEL, suite, label, ikm])
 }
 
@@ -161,7 +166,7 @@ fn labeled_expand(
 
 /// DHKEM `ExtractAndExpand(dh, kem_context)`: the KEM shared secret.
 fn extract_and_expand(dh: &[u8], kem_context: &[&[u8]]) -> Result<SecretBytes<SECRET_LEN>> {
-    let (_, eae_prk) = labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh);
+    let eae_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh)?)?;
     let mut ss = SecretBytes::zero();
     labeled_expand(
         &eae_prk,
@@ -175,7 +180,7 @@ fn extract_and_expand(dh: &[u8], kem_context: &[&[u8]]) -> Result<SecretBytes<SE
 
 /// DHKEM(P-256) `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): the private scalar and the key.
 fn derive_p256(ikm: &[u8]) -> Result<(SecretBytes<SECRET_LEN>, SoftKey)> {
-    let (_, dkp_prk) = labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm);
+    let dkp_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm)?)?;
     for counter in 0..=u8::MAX {
         let mut sk = SecretBytes::zero();
         labeled_expand(
@@ -214,10 +219,15 @@ impl Context {
         info: &[u8],
     ) -> Result<Self> {
         let suite = suite_id(aead);
-        let (psk_id_hash, _) = labeled_extract(&suite, b"", b"psk_id_hash", b"");
-        let (info_hash, _) = labeled_extract(&suite, b"", b"info_hash", info);
+        let psk_id_hash = labeled_extract(&suite, b"", b"psk_id_hash", b"")?;
+        let info_hash = labeled_extract(&suite, b"", b"info_hash", info)?;
         let ks_context: [&[u8]; 3] = [&[mode], psk_id_hash.expose(), info_hash.expose()];
-        let (_, secret) = labeled_extract(&suite, shared_secret.expose(), b"secret", b"");
+        let secret = Prk::from_prk(&labeled_extract(
+            &suite,
+            shared_secret.expose(),
+            b"secret",
+            b"",
+        )?)?;
         let mut ctx = Self {
             aead,
             key: SecretBytes::zero(),
@@ -270,6 +280,10 @@ impl Context {
         Ok((nonce, next))
     }
 
+    // Not inlined (nor `open`): inlined, the AES-GCM states of both AEADs sit in the
+    // caller's frame under everything else it calls (telemetry: the signature), about
+    // 1 KiB more peak stack on Cortex-M.
+    #[inline(never)]
     fn seal(&mut self, aad: &[u8], buf: InOutBuf<'_, '_, u8>) -> Result<[u8; TAG_LEN]> {
         let key = self.key()?;
         let (nonce, next) = self.nonce()?;
@@ -278,6 +292,7 @@ impl Context {
         Ok(tag)
     }
 
+    #[inline(never)]
     fn open(&mut self, aad: &[u8], buf: InOutBuf<'_, '_, u8>, tag: &[u8; TAG_LEN]) -> Result<()> {
         let key = self.key()?;
         let (nonce, next) = self.nonce()?;
@@ -324,6 +339,9 @@ fn parse_enc(enc: &[u8]) -> Result<EcPublicKey> {
 
 /// A fresh ephemeral key pair (DeriveKeyPair of 32 random bytes, as RFC 9180's
 /// GenerateKeyPair) and its DH with `recipient`. The ephemeral secret is dropped here.
+/// Not inlined, so that the key and its scalar multiplications leave the stack before the
+/// caller goes on (telemetry signs next).
+#[inline(never)]
 fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
     recipient: &EcPublicKey,
     rng: &mut R,

@@ -34,8 +34,7 @@ pub(crate) fn gcm_seal(
     let nonce = Array::from(*nonce);
     macro_rules! go {
         ($c:ty) => {
-            <$c>::new_from_slice(key)
-                .map_err(|_| Error::Unsupported)?
+            <$c>::new(key.try_into().map_err(|_| Error::Unsupported)?)
                 .encrypt_inout_detached(&nonce, aad, buf)
                 .map(Into::into)
                 .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, 0))
@@ -63,8 +62,7 @@ pub(crate) fn gcm_open(
     let tag = Array::from(*tag);
     macro_rules! go {
         ($c:ty) => {
-            <$c>::new_from_slice(key)
-                .map_err(|_| Error::Unsupported)?
+            <$c>::new(key.try_into().map_err(|_| Error::Unsupported)?)
                 .decrypt_inout_detached(&nonce, aad, buf, &tag)
                 .map_err(|_| Error::Crypto)
         };
@@ -86,17 +84,20 @@ impl Prk {
         Self(hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), ikm))
     }
 
-    /// HKDF-Extract(salt, IKM) with `ikm` given in parts (concatenated); also returns the
-    /// PRK's bytes (RFC 9180 uses some extracts as hashes).
-    pub(crate) fn extract_parts(salt: &[u8], ikm: &[&[u8]]) -> (SecretBytes<32>, Self) {
-        let mut ctx = hkdf::HkdfExtract::<sha2::Sha256>::new(Some(salt));
+    /// HKDF-Extract(salt, IKM) = HMAC-SHA256(salt, IKM), with `ikm` given in parts
+    /// (concatenated): the PRK's bytes only (RFC 9180 uses some extracts as hashes), for
+    /// [`from_prk`](Self::from_prk) where it is expanded.
+    pub(crate) fn extract_parts(salt: &[u8], ikm: &[&[u8]]) -> Result<SecretBytes<32>> {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(salt).map_err(|_| Error::Unsupported)?;
         for part in ikm {
-            ctx.input_ikm(part);
+            mac.update(part);
         }
-        let (mut prk, hkdf) = ctx.finalize();
+        let mut prk = mac.finalize().into_bytes();
         let bytes = SecretBytes::new(prk.into());
         prk.as_mut_slice().zeroize();
-        (bytes, Self(hkdf))
+        Ok(bytes)
     }
 
     /// The HKDF state of an existing 32-byte PRK.
