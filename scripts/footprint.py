@@ -181,7 +181,7 @@ def main():
     total = sum(per_crate.values())
     for name, value in [
         ("P-256 arithmetic (p256, primeorder, crypto-bigint, elliptic-curve, ecdsa, rfc6979)", p256),
-        ("other primitives (AES, GCM, SHA-256, HMAC, HKDF, CMAC, HPKE, DER, ...)", primitives - p256),
+        ("other primitives (AES, GCM, SHA-256, HMAC, HKDF, CMAC, DER, ...)", primitives - p256),
         ("provkit protocol code (symbols in the provkit crate)", protocol),
         ("library code inlined into the probe's call sites (protocol and primitives)", probe),
         ("runtime (core, compiler-builtins, cortex-m-rt, vector table)", runtime),

@@ -50,6 +50,7 @@ pub mod suite;
 
 pub use crate::error::StoreError;
 pub use memory::MemoryStore;
+pub(crate) use soft::SoftKey;
 
 /// A key handle: an opaque number the store maps to a key slot, HSM object or row.
 ///

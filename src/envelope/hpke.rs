@@ -1,11 +1,15 @@
 //! HPKE (RFC 9180): DHKEM(P-256, HKDF-SHA256), HKDF-SHA256, AES-128-GCM, AES-256-GCM and
 //! export-only; base and auth modes; single-shot and multi-message contexts; exporter.
 //!
-//! The key schedule, AEAD contexts and exporter are the `hpke` crate's. The DHKEM's
-//! Diffie-Hellman with a long-term key runs **in the key store, by handle**
-//! ([`IdentityKeys::ecdh`]): a recipient's private key (and an auth-mode sender's) may
-//! live in an HSM or secure element. Only the sender's ephemeral key is in memory, and it
-//! is consumed by the setup.
+//! A small implementation of exactly this suite, on the primitives the rest of provkit
+//! already links: HKDF-SHA256 and AES-GCM from `envelope::primitives` (the same
+//! `hkdf::Hkdf<Sha256>`, `aes_gcm::Aes128Gcm` and `Aes256Gcm` as the handshake and
+//! envelopes), P-256 through the software key type the stores use. One non-generic context
+//! type serves every AEAD. The DHKEM's Diffie-Hellman with a long-term key runs **in the
+//! key store, by handle** ([`IdentityKeys::ecdh`]): a recipient's private key (and an
+//! auth-mode sender's) may live in an HSM or secure element. Only the sender's ephemeral
+//! key is in memory, and it is dropped (zeroized) by the setup. The shared secret, AEAD
+//! key, base nonce and exporter secret live in zeroizing buffers and never print.
 //!
 //! This layer is RFC 9180 exactly (every vector in `tests/data/hpke/` passes through it)
 //! and therefore, like RFC 9180's AEADs, **not key-committing**. The telemetry and
@@ -33,23 +37,13 @@
 //! # }
 //! ```
 
-use crate::ec::{EcPublicKey, UNCOMPRESSED_LEN};
-use crate::envelope::primitives::sha256_parts;
+use crate::ec::EcPublicKey;
+use crate::envelope::primitives::{NONCE_LEN, Prk, gcm_open, gcm_seal, sha256_parts};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::secret::SecretBytes;
-use crate::store::{IdentityKeys, KeyId};
+use crate::store::{IdentityKeys, KeyId, SoftKey};
+use aes_gcm::aead::inout::InOutBuf;
 use core::fmt;
-use hpke::aead::{AeadCtx, AeadCtxR, AeadCtxS, AeadTag, AesGcm128, AesGcm256, ExportOnlyAead};
-use hpke::inout::InOutBuf;
-use hpke::kdf::{HkdfSha256, Kdf as _};
-use hpke::kem::{DhP256HkdfSha256, SharedSecret};
-use hpke::{Deserializable, HpkeError, Kem as _, OpModeR, Serializable};
-
-// `combine_secrets`, `extract_and_expand`, `SharedSecret` and `AeadCtx` are public but
-// `#[doc(hidden)]` in `hpke` 0.15: they let the DHKEM's static-key DH run in the key store
-// while the key schedule and AEAD contexts stay the crate's. The RFC 9180 vectors in
-// `tests/hpke.rs` pin their behaviour; re-check them when moving off hpke 0.15.1.
-type Kem = DhP256HkdfSha256;
 
 /// Length of the encapsulated key `enc` (an uncompressed P-256 point).
 pub const ENC_LEN: usize = 65;
@@ -62,8 +56,17 @@ pub const KDF_ID: u16 = 0x0001;
 /// Length of a [`key_fingerprint`].
 pub const FINGERPRINT_LEN: usize = 8;
 
+/// RFC 9180 §4: the version label of every labeled extract and expand.
+const VERSION_LABEL: &[u8] = b"HPKE-v1";
 /// `"KEM" || I2OSP(kem_id, 2)`.
 const KEM_SUITE_ID: [u8; 5] = [b'K', b'E', b'M', 0x00, 0x10];
+/// Length of `"HPKE" || kem_id || kdf_id || aead_id`.
+const SUITE_ID_LEN: usize = 10;
+/// `mode_base` and `mode_auth` (RFC 9180 §5, Table 1).
+const MODE_BASE: u8 = 0x00;
+const MODE_AUTH: u8 = 0x02;
+/// `Nsecret`, `Nh` of HKDF-SHA256, and `Nsk` of P-256.
+const SECRET_LEN: usize = 32;
 
 /// The AEAD of an HPKE context.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +101,15 @@ impl HpkeAead {
             _ => None,
         }
     }
+
+    /// `Nk`: the AEAD key length (0 for export-only).
+    const fn key_len(self) -> usize {
+        match self {
+            Self::Aes128Gcm => 16,
+            Self::Aes256Gcm => 32,
+            Self::ExportOnly => 0,
+        }
+    }
 }
 
 /// A short, public name for a P-256 public key: the first 8 bytes of SHA-256 of its
@@ -112,34 +124,198 @@ pub fn key_fingerprint(public: &EcPublicKey) -> [u8; FINGERPRINT_LEN] {
         .unwrap_or([0; FINGERPRINT_LEN])
 }
 
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no heap: the context lives in place"
-)]
-enum SenderInner {
-    Aes128(AeadCtxS<AesGcm128, HkdfSha256, Kem>),
-    Aes256(AeadCtxS<AesGcm256, HkdfSha256, Kem>),
-    ExportOnly(AeadCtxS<ExportOnlyAead, HkdfSha256, Kem>),
+/// `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2)`.
+fn suite_id(aead: HpkeAead) -> [u8; SUITE_ID_LEN] {
+    let [k0, k1] = KEM_ID.to_be_bytes();
+    let [f0, f1] = KDF_ID.to_be_bytes();
+    let [a0, a1] = aead.id().to_be_bytes();
+    [b'H', b'P', b'K', b'E', k0, k1, f0, f1, a0, a1]
 }
 
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no heap: the context lives in place"
-)]
-enum ReceiverInner {
-    Aes128(AeadCtxR<AesGcm128, HkdfSha256, Kem>),
-    Aes256(AeadCtxR<AesGcm256, HkdfSha256, Kem>),
-    ExportOnly(AeadCtxR<ExportOnlyAead, HkdfSha256, Kem>),
+/// `LabeledExtract(salt, label, ikm)`: the PRK's bytes.
+fn labeled_extract(
+    suite: &[u8],
+    salt: &[u8],
+    label: &[u8],
+    ikm: &[u8],
+) -> Result<SecretBytes<SECRET_LEN>> {
+    Prk::extract_parts(salt, &[VERSION_LABEL, suite, label, ikm])
+}
+
+/// `LabeledExpand(prk, label, info, L)` with `L = out.len()` and `info` the concatenation
+/// of up to three parts.
+fn labeled_expand(
+    prk: &Prk,
+    suite: &[u8],
+    label: &[u8],
+    info: &[&[u8]],
+    out: &mut [u8],
+) -> Result<()> {
+    if info.len() > 3 {
+        return Err(Error::Unsupported);
+    }
+    let len = u16::try_from(out.len())
+        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))?
+        .to_be_bytes();
+    let mut parts: [&[u8]; 7] = [&len, VERSION_LABEL, suite, label, &[], &[], &[]];
+    for (slot, part) in parts.iter_mut().skip(4).zip(info) {
+        *slot = part;
+    }
+    prk.expand(&parts, out)
+}
+
+/// DHKEM `ExtractAndExpand(dh, kem_context)`: the KEM shared secret.
+fn extract_and_expand(dh: &[u8], kem_context: &[&[u8]]) -> Result<SecretBytes<SECRET_LEN>> {
+    let eae_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh)?)?;
+    let mut ss = SecretBytes::zero();
+    labeled_expand(
+        &eae_prk,
+        &KEM_SUITE_ID,
+        b"shared_secret",
+        kem_context,
+        ss.expose_mut(),
+    )?;
+    Ok(ss)
+}
+
+/// DHKEM(P-256) `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): the private scalar and the key.
+fn derive_p256(ikm: &[u8]) -> Result<(SecretBytes<SECRET_LEN>, SoftKey)> {
+    let dkp_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm)?)?;
+    for counter in 0..=u8::MAX {
+        let mut sk = SecretBytes::zero();
+        labeled_expand(
+            &dkp_prk,
+            &KEM_SUITE_ID,
+            b"candidate",
+            &[&[counter]],
+            sk.expose_mut(),
+        )?;
+        // The bitmask is 0xFF for P-256: nothing to clear. The key type rejects 0 and ≥ n.
+        if let Ok(key) = SoftKey::p256_from_scalar(&sk) {
+            return Ok((sk, key));
+        }
+    }
+    // 256 candidates out of range: probability about 2⁻⁸¹⁹².
+    Err(Error::Crypto)
+}
+
+/// An HPKE encryption context (RFC 9180 §5.2), either role: the key, base nonce and
+/// exporter secret (zeroized on drop) and the next sequence number.
+struct Context {
+    aead: HpkeAead,
+    /// The first `aead.key_len()` bytes are the key.
+    key: SecretBytes<32>,
+    base_nonce: SecretBytes<NONCE_LEN>,
+    exporter_secret: SecretBytes<SECRET_LEN>,
+    seq: u64,
+}
+
+impl Context {
+    /// `KeySchedule<ROLE>(mode, shared_secret, info, "", "")` (RFC 9180 §5.1).
+    fn new(
+        aead: HpkeAead,
+        mode: u8,
+        shared_secret: &SecretBytes<SECRET_LEN>,
+        info: &[u8],
+    ) -> Result<Self> {
+        let suite = suite_id(aead);
+        let psk_id_hash = labeled_extract(&suite, b"", b"psk_id_hash", b"")?;
+        let info_hash = labeled_extract(&suite, b"", b"info_hash", info)?;
+        let ks_context: [&[u8]; 3] = [&[mode], psk_id_hash.expose(), info_hash.expose()];
+        let secret = Prk::from_prk(&labeled_extract(
+            &suite,
+            shared_secret.expose(),
+            b"secret",
+            b"",
+        )?)?;
+        let mut ctx = Self {
+            aead,
+            key: SecretBytes::zero(),
+            base_nonce: SecretBytes::zero(),
+            exporter_secret: SecretBytes::zero(),
+            seq: 0,
+        };
+        if aead != HpkeAead::ExportOnly {
+            let key = ctx
+                .key
+                .expose_mut()
+                .get_mut(..aead.key_len())
+                .ok_or(Error::Unsupported)?;
+            labeled_expand(&secret, &suite, b"key", &ks_context, key)?;
+            let nonce = ctx.base_nonce.expose_mut();
+            labeled_expand(&secret, &suite, b"base_nonce", &ks_context, nonce)?;
+        }
+        let exp = ctx.exporter_secret.expose_mut();
+        labeled_expand(&secret, &suite, b"exp", &ks_context, exp)?;
+        Ok(ctx)
+    }
+
+    /// The AEAD key, or `Unsupported` for an export-only context.
+    fn key(&self) -> Result<&[u8]> {
+        match self.aead {
+            HpkeAead::ExportOnly => Err(Error::Unsupported),
+            aead => self
+                .key
+                .expose()
+                .get(..aead.key_len())
+                .ok_or(Error::Unsupported),
+        }
+    }
+
+    /// `ComputeNonce(seq)` and the sequence number after it. The last sequence number,
+    /// 2⁶⁴ − 1, is never used: the context is then finished (no nonce is ever repeated).
+    fn nonce(&self) -> Result<([u8; NONCE_LEN], u64)> {
+        let next = self
+            .seq
+            .checked_add(1)
+            .ok_or(Error::Envelope(EnvelopeError::StreamFinished))?;
+        let mut nonce = *self.base_nonce.expose();
+        for (n, s) in nonce
+            .iter_mut()
+            .skip(NONCE_LEN - 8)
+            .zip(self.seq.to_be_bytes())
+        {
+            *n ^= s;
+        }
+        Ok((nonce, next))
+    }
+
+    // Not inlined (nor `open`): inlined, the AES-GCM states of both AEADs sit in the
+    // caller's frame under everything else it calls (telemetry: the signature), about
+    // 1 KiB more peak stack on Cortex-M.
+    #[inline(never)]
+    fn seal(&mut self, aad: &[u8], buf: InOutBuf<'_, '_, u8>) -> Result<[u8; TAG_LEN]> {
+        let key = self.key()?;
+        let (nonce, next) = self.nonce()?;
+        let tag = gcm_seal(key, &nonce, aad, buf)?;
+        self.seq = next;
+        Ok(tag)
+    }
+
+    #[inline(never)]
+    fn open(&mut self, aad: &[u8], buf: InOutBuf<'_, '_, u8>, tag: &[u8; TAG_LEN]) -> Result<()> {
+        let key = self.key()?;
+        let (nonce, next) = self.nonce()?;
+        gcm_open(key, &nonce, aad, buf, tag)?;
+        self.seq = next;
+        Ok(())
+    }
+
+    /// `Context.Export(exporter_context, L)` (RFC 9180 §5.3).
+    fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<()> {
+        let prk = Prk::from_prk(&self.exporter_secret)?;
+        labeled_expand(&prk, &suite_id(self.aead), b"sec", &[exporter_context], out)
+    }
 }
 
 /// A sender's HPKE context: seals a sequence of messages (the nonce of each is derived
 /// from its sequence number, which the context advances and never repeats) and exports
 /// secrets.
-pub struct SenderContext(SenderInner);
+pub struct SenderContext(Context);
 
 /// A recipient's HPKE context: opens the sender's messages in order, and exports the same
 /// secrets.
-pub struct ReceiverContext(ReceiverInner);
+pub struct ReceiverContext(Context);
 
 impl fmt::Debug for SenderContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,19 +329,6 @@ impl fmt::Debug for ReceiverContext {
     }
 }
 
-fn map_hpke(e: HpkeError) -> Error {
-    match e {
-        HpkeError::MessageLimitReached => EnvelopeError::StreamFinished.into(),
-        HpkeError::KdfOutputTooLong => Error::decode(DecodeErrorKind::InvalidLength, 0),
-        _ => Error::Crypto,
-    }
-}
-
-fn hpke_public(pk: &EcPublicKey) -> Result<<Kem as hpke::Kem>::PublicKey> {
-    <Kem as hpke::Kem>::PublicKey::from_bytes(&pk.to_uncompressed())
-        .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, 0))
-}
-
 /// Parses `enc`: exactly 65 bytes, uncompressed, on the curve, not the identity.
 fn parse_enc(enc: &[u8]) -> Result<EcPublicKey> {
     if enc.len() != ENC_LEN || enc.first() != Some(&0x04) {
@@ -174,98 +337,29 @@ fn parse_enc(enc: &[u8]) -> Result<EcPublicKey> {
     EcPublicKey::from_sec1(enc)
 }
 
-/// DHKEM ExtractAndExpand: `shared_secret` from `dh` and `kem_context`.
-fn extract_and_expand(dh: &[u8], kem_context: &[&[u8]]) -> Result<SecretBytes<32>> {
-    // kem_context is at most enc || pkR || pkS.
-    let mut context = [0u8; 3 * UNCOMPRESSED_LEN];
-    let mut len = 0;
-    for part in kem_context {
-        context
-            .get_mut(len..len + part.len())
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(part);
-        len += part.len();
-    }
-    let mut ss = SecretBytes::<32>::zero();
-    HkdfSha256::extract_and_expand(
-        dh,
-        &KEM_SUITE_ID,
-        context.get(..len).ok_or(Error::Unsupported)?,
-        ss.expose_mut(),
-    )
-    .map_err(map_hpke)?;
-    Ok(ss)
-}
-
-/// The RFC 9180 key schedule (the `hpke` crate's), from a DHKEM shared secret.
-fn key_schedule<A: hpke::aead::Aead>(
-    shared_secret: &SecretBytes<32>,
-    sender: Option<&EcPublicKey>,
-    info: &[u8],
-) -> Result<AeadCtx<A, HkdfSha256, Kem>> {
-    let ss = SharedSecret::<Kem>(hpke::hybrid_array::Array::from(*shared_secret.expose()));
-    Ok(match sender {
-        None => HkdfSha256::combine_secrets(&OpModeR::<Kem>::Base, ss, info),
-        Some(pk) => HkdfSha256::combine_secrets(&OpModeR::<Kem>::Auth(hpke_public(pk)?), ss, info),
-    })
-}
-
-fn sender_context(
-    aead: HpkeAead,
-    shared_secret: &SecretBytes<32>,
-    sender: Option<&EcPublicKey>,
-    info: &[u8],
-) -> Result<SenderContext> {
-    Ok(SenderContext(match aead {
-        HpkeAead::Aes128Gcm => {
-            SenderInner::Aes128(key_schedule(shared_secret, sender, info)?.into())
-        }
-        HpkeAead::Aes256Gcm => {
-            SenderInner::Aes256(key_schedule(shared_secret, sender, info)?.into())
-        }
-        HpkeAead::ExportOnly => {
-            SenderInner::ExportOnly(key_schedule(shared_secret, sender, info)?.into())
-        }
-    }))
-}
-
-fn receiver_context(
-    aead: HpkeAead,
-    shared_secret: &SecretBytes<32>,
-    sender: Option<&EcPublicKey>,
-    info: &[u8],
-) -> Result<ReceiverContext> {
-    Ok(ReceiverContext(match aead {
-        HpkeAead::Aes128Gcm => {
-            ReceiverInner::Aes128(key_schedule(shared_secret, sender, info)?.into())
-        }
-        HpkeAead::Aes256Gcm => {
-            ReceiverInner::Aes256(key_schedule(shared_secret, sender, info)?.into())
-        }
-        HpkeAead::ExportOnly => {
-            ReceiverInner::ExportOnly(key_schedule(shared_secret, sender, info)?.into())
-        }
-    }))
-}
-
 /// A fresh ephemeral key pair (DeriveKeyPair of 32 random bytes, as RFC 9180's
 /// GenerateKeyPair) and its DH with `recipient`. The ephemeral secret is dropped here.
+/// Not inlined, so that the key and its scalar multiplications leave the stack before the
+/// caller goes on (telemetry signs next).
+#[inline(never)]
 fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
     recipient: &EcPublicKey,
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], SecretBytes<32>)> {
     let ikm = SecretBytes::<32>::random(rng);
-    let (sk, pk) = Kem::derive_keypair(ikm.expose());
-    let mut enc = [0u8; ENC_LEN];
-    pk.write_exact(&mut enc);
-    let mut scalar = SecretBytes::<32>::zero();
-    sk.write_exact(scalar.expose_mut());
-    drop(sk);
-    let secret = p256::SecretKey::from_slice(scalar.expose()).map_err(|_| Error::Crypto)?;
-    let shared =
-        p256::ecdh::diffie_hellman(secret.to_nonzero_scalar(), recipient.inner().as_affine());
-    let dh = SecretBytes::<32>::from_slice(shared.raw_secret_bytes())?;
+    let (_, sk) = derive_p256(ikm.expose())?;
+    let enc = sk.public_key()?.to_uncompressed();
+    let dh = sk.ecdh(recipient)?;
     Ok((enc, dh))
+}
+
+/// `dh_eph || dh_static`, the auth-mode DH input.
+fn concat_dh(eph: &SecretBytes<32>, stat: &SecretBytes<32>) -> SecretBytes<64> {
+    let mut dh = SecretBytes::<64>::zero();
+    let (a, b) = dh.expose_mut().split_at_mut(32);
+    a.copy_from_slice(eph.expose());
+    b.copy_from_slice(stat.expose());
+    dh
 }
 
 /// SetupBaseS: a sender context to `recipient`, and the encapsulated key to send.
@@ -280,7 +374,10 @@ pub fn setup_sender_base<R: rand_core::CryptoRng + ?Sized>(
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
     let (enc, dh) = ephemeral_dh(recipient, rng)?;
     let ss = extract_and_expand(dh.expose(), &[&enc, &recipient.to_uncompressed()])?;
-    Ok((enc, sender_context(aead, &ss, None, info)?))
+    Ok((
+        enc,
+        SenderContext(Context::new(aead, MODE_BASE, &ss, info)?),
+    ))
 }
 
 /// SetupAuthS: as [`setup_sender_base`], authenticated by the sender's static P-256 key
@@ -299,12 +396,7 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
     let sender_pk = store.public_key(sender)?;
     let dh_static = store.ecdh(sender, recipient)?;
     let (enc, dh_eph) = ephemeral_dh(recipient, rng)?;
-    let mut dh = SecretBytes::<64>::zero();
-    {
-        let (a, b) = dh.expose_mut().split_at_mut(32);
-        a.copy_from_slice(dh_eph.expose());
-        b.copy_from_slice(dh_static.expose());
-    }
+    let dh = concat_dh(&dh_eph, &dh_static);
     let ss = extract_and_expand(
         dh.expose(),
         &[
@@ -313,7 +405,10 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
             &sender_pk.to_uncompressed(),
         ],
     )?;
-    Ok((enc, sender_context(aead, &ss, Some(&sender_pk), info)?))
+    Ok((
+        enc,
+        SenderContext(Context::new(aead, MODE_AUTH, &ss, info)?),
+    ))
 }
 
 /// SetupBaseR: the recipient's context for `enc`, with its private key `recipient` in
@@ -333,7 +428,7 @@ pub fn setup_receiver_base<S: IdentityKeys + ?Sized>(
     let pk_r = store.public_key(recipient)?;
     let dh = store.ecdh(recipient, &pk_e)?;
     let ss = extract_and_expand(dh.expose(), &[enc, &pk_r.to_uncompressed()])?;
-    receiver_context(aead, &ss, None, info)
+    Ok(ReceiverContext(Context::new(aead, MODE_BASE, &ss, info)?))
 }
 
 /// SetupAuthR: as [`setup_receiver_base`], checking that the sender holds the private key
@@ -353,17 +448,12 @@ pub fn setup_receiver_auth<S: IdentityKeys + ?Sized>(
     let pk_r = store.public_key(recipient)?;
     let dh_eph = store.ecdh(recipient, &pk_e)?;
     let dh_static = store.ecdh(recipient, sender)?;
-    let mut dh = SecretBytes::<64>::zero();
-    {
-        let (a, b) = dh.expose_mut().split_at_mut(32);
-        a.copy_from_slice(dh_eph.expose());
-        b.copy_from_slice(dh_static.expose());
-    }
+    let dh = concat_dh(&dh_eph, &dh_static);
     let ss = extract_and_expand(
         dh.expose(),
         &[enc, &pk_r.to_uncompressed(), &sender.to_uncompressed()],
     )?;
-    receiver_context(aead, &ss, Some(sender), info)
+    Ok(ReceiverContext(Context::new(aead, MODE_AUTH, &ss, info)?))
 }
 
 /// RFC 9180 DeriveKeyPair(`ikm`) for DHKEM(P-256): imports the derived private key into
@@ -380,30 +470,8 @@ pub fn derive_key_pair<S: IdentityKeys + ?Sized>(
     if ikm.len() < 32 {
         return Err(Error::decode(DecodeErrorKind::InvalidLength, ikm.len()));
     }
-    let (sk, _) = Kem::derive_keypair(ikm);
-    let mut scalar = SecretBytes::<32>::zero();
-    sk.write_exact(scalar.expose_mut());
+    let (scalar, _) = derive_p256(ikm)?;
     store.import_p256(id, &scalar)
-}
-
-macro_rules! seal_inner {
-    ($ctx:expr, $aad:expr, $buf:expr) => {
-        match $ctx {
-            SenderInner::Aes128(c) => {
-                let tag = c.seal_inout_detached($buf, $aad).map_err(map_hpke)?;
-                let mut out = [0u8; TAG_LEN];
-                tag.write_exact(&mut out);
-                Ok(out)
-            }
-            SenderInner::Aes256(c) => {
-                let tag = c.seal_inout_detached($buf, $aad).map_err(map_hpke)?;
-                let mut out = [0u8; TAG_LEN];
-                tag.write_exact(&mut out);
-                Ok(out)
-            }
-            SenderInner::ExportOnly(_) => Err(Error::Unsupported),
-        }
-    };
 }
 
 impl SenderContext {
@@ -414,7 +482,7 @@ impl SenderContext {
     /// [`Error::Unsupported`] for an export-only context;
     /// [`EnvelopeError::StreamFinished`] after 2⁶⁴ − 1 messages.
     pub fn seal_in_place_detached(&mut self, aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-        seal_inner!(&mut self.0, aad, InOutBuf::from(buf))
+        self.0.seal(aad, buf.into())
     }
 
     /// Seals `plaintext` into `out` as `ciphertext ‖ tag`; returns the length written.
@@ -430,8 +498,7 @@ impl SenderContext {
             .split_last_chunk_mut::<TAG_LEN>()
             .ok_or(Error::BufferTooSmall { needed: len })?;
         let buf = InOutBuf::new(plaintext, ct).map_err(|_| Error::Unsupported)?;
-        let tag: [u8; TAG_LEN] = seal_inner!(&mut self.0, aad, buf)?;
-        tag_out.copy_from_slice(&tag);
+        *tag_out = self.0.seal(aad, buf)?;
         Ok(len)
     }
 
@@ -440,12 +507,7 @@ impl SenderContext {
     /// # Errors
     /// `Decode(InvalidLength)` for more than 255 × 32 bytes.
     pub fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<()> {
-        match &self.0 {
-            SenderInner::Aes128(c) => c.export(exporter_context, out),
-            SenderInner::Aes256(c) => c.export(exporter_context, out),
-            SenderInner::ExportOnly(c) => c.export(exporter_context, out),
-        }
-        .map_err(map_hpke)
+        self.0.export(exporter_context, out)
     }
 
     /// Seals `plaintext` into a new `Vec` (`ciphertext ‖ tag`).
@@ -460,36 +522,21 @@ impl SenderContext {
     }
 }
 
-macro_rules! open_inner {
-    ($ctx:expr, $aad:expr, $buf:expr, $tag:expr) => {
-        match $ctx {
-            ReceiverInner::Aes128(c) => {
-                let tag = AeadTag::<AesGcm128>::from_bytes($tag).map_err(|_| Error::Crypto)?;
-                c.open_inout_detached($buf, $aad, &tag).map_err(map_hpke)
-            }
-            ReceiverInner::Aes256(c) => {
-                let tag = AeadTag::<AesGcm256>::from_bytes($tag).map_err(|_| Error::Crypto)?;
-                c.open_inout_detached($buf, $aad, &tag).map_err(map_hpke)
-            }
-            ReceiverInner::ExportOnly(_) => Err(Error::Unsupported),
-        }
-    };
-}
-
 impl ReceiverContext {
     /// Opens `buf` in place, checking `tag`; the context moves to the next sequence number
     /// only on success.
     ///
     /// # Errors
     /// [`Error::Crypto`] when the tag does not verify (`buf` is left as it was);
-    /// [`Error::Unsupported`] for an export-only context.
+    /// [`Error::Unsupported`] for an export-only context;
+    /// [`EnvelopeError::StreamFinished`] after 2⁶⁴ − 1 messages.
     pub fn open_in_place_detached(
         &mut self,
         aad: &[u8],
         buf: &mut [u8],
         tag: &[u8; TAG_LEN],
     ) -> Result<()> {
-        open_inner!(&mut self.0, aad, InOutBuf::from(buf), tag)
+        self.0.open(aad, buf.into(), tag)
     }
 
     /// Opens `ciphertext ‖ tag` in place and returns the plaintext (a prefix of `buf`).
@@ -502,7 +549,7 @@ impl ReceiverContext {
         let (ct, tag) = buf
             .split_last_chunk_mut::<TAG_LEN>()
             .ok_or(Error::decode(DecodeErrorKind::Truncated, len))?;
-        open_inner!(&mut self.0, aad, InOutBuf::from(&mut *ct), tag)?;
+        self.0.open(aad, (&mut *ct).into(), tag)?;
         Ok(ct)
     }
 
@@ -518,7 +565,7 @@ impl ReceiverContext {
             .get_mut(..ct.len())
             .ok_or(Error::BufferTooSmall { needed: ct.len() })?;
         let buf = InOutBuf::new(ct, out).map_err(|_| Error::Unsupported)?;
-        open_inner!(&mut self.0, aad, buf, tag)?;
+        self.0.open(aad, buf, tag)?;
         Ok(ct.len())
     }
 
@@ -527,12 +574,7 @@ impl ReceiverContext {
     /// # Errors
     /// `Decode(InvalidLength)` for more than 255 × 32 bytes.
     pub fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<()> {
-        match &self.0 {
-            ReceiverInner::Aes128(c) => c.export(exporter_context, out),
-            ReceiverInner::Aes256(c) => c.export(exporter_context, out),
-            ReceiverInner::ExportOnly(c) => c.export(exporter_context, out),
-        }
-        .map_err(map_hpke)
+        self.0.export(exporter_context, out)
     }
 
     /// Opens `ciphertext ‖ tag` into a new `Vec`.
@@ -571,7 +613,7 @@ pub fn seal_base<R: rand_core::CryptoRng + ?Sized>(
     let (enc_out, rest) = out
         .split_first_chunk_mut::<ENC_LEN>()
         .ok_or(Error::BufferTooSmall { needed })?;
-    enc_out.copy_from_slice(&enc);
+    *enc_out = enc;
     Ok(ENC_LEN + ctx.seal(aad, plaintext, rest)?)
 }
 
@@ -599,7 +641,7 @@ pub fn seal_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let (enc_out, rest) = out
         .split_first_chunk_mut::<ENC_LEN>()
         .ok_or(Error::BufferTooSmall { needed })?;
-    enc_out.copy_from_slice(&enc);
+    *enc_out = enc;
     Ok(ENC_LEN + ctx.seal(aad, plaintext, rest)?)
 }
 
@@ -643,4 +685,94 @@ pub fn open_auth<S: IdentityKeys + ?Sized>(
         .split_first_chunk::<ENC_LEN>()
         .ok_or(Error::decode(DecodeErrorKind::Truncated, sealed.len()))?;
     setup_receiver_auth(store, recipient, sender, enc, aead, info)?.open(aad, rest, out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use std::format;
+
+    fn pair(aead: HpkeAead) -> (Context, Context) {
+        let ss = SecretBytes::new([7u8; 32]);
+        (
+            Context::new(aead, MODE_BASE, &ss, b"info").unwrap(),
+            Context::new(aead, MODE_BASE, &ss, b"info").unwrap(),
+        )
+    }
+
+    #[test]
+    fn sequence_number_exhaustion_is_an_error_and_reuses_no_nonce() {
+        for aead in [HpkeAead::Aes128Gcm, HpkeAead::Aes256Gcm] {
+            let (s, r) = pair(aead);
+            let (mut s, mut r) = (SenderContext(s), ReceiverContext(r));
+            s.0.seq = u64::MAX - 2;
+            r.0.seq = u64::MAX - 2;
+            for _ in 0..2 {
+                let mut buf = *b"msg";
+                let tag = s.seal_in_place_detached(b"", &mut buf).unwrap();
+                r.open_in_place_detached(b"", &mut buf, &tag).unwrap();
+                assert_eq!(&buf, b"msg");
+            }
+            assert_eq!(s.0.seq, u64::MAX);
+            let mut buf = *b"msg";
+            assert_eq!(
+                s.seal_in_place_detached(b"", &mut buf),
+                Err(EnvelopeError::StreamFinished.into())
+            );
+            assert_eq!(&buf, b"msg", "nothing sealed");
+            assert_eq!(
+                r.open_in_place_detached(b"", &mut buf, &[0; TAG_LEN]),
+                Err(EnvelopeError::StreamFinished.into())
+            );
+            assert_eq!(s.0.seq, u64::MAX);
+            assert_eq!(r.0.seq, u64::MAX);
+        }
+    }
+
+    #[test]
+    fn failed_open_keeps_the_sequence_number() {
+        let (s, r) = pair(HpkeAead::Aes128Gcm);
+        let (mut s, mut r) = (SenderContext(s), ReceiverContext(r));
+        let mut sealed = [0u8; 2 + TAG_LEN];
+        s.seal(b"a", b"hi", &mut sealed).unwrap();
+        let mut bad = sealed;
+        bad[0] ^= 1;
+        assert_eq!(r.open_in_place(b"a", &mut bad), Err(Error::Crypto));
+        assert_eq!(r.0.seq, 0);
+        assert_eq!(r.open_in_place(b"a", &mut sealed).unwrap(), b"hi");
+        assert_eq!(r.0.seq, 1);
+    }
+
+    #[test]
+    fn export_only_and_export_limits() {
+        let (s, r) = pair(HpkeAead::ExportOnly);
+        let (mut s, mut r) = (SenderContext(s), ReceiverContext(r));
+        assert_eq!(s.0.key.expose(), &[0u8; 32], "no key derived");
+        assert_eq!(s.0.base_nonce.expose(), &[0u8; NONCE_LEN]);
+        assert_eq!(
+            s.seal_in_place_detached(b"", &mut [0u8; 4]),
+            Err(Error::Unsupported)
+        );
+        assert_eq!(
+            r.open_in_place_detached(b"", &mut [0u8; 4], &[0; TAG_LEN]),
+            Err(Error::Unsupported)
+        );
+        let (mut a, mut b) = ([0u8; 255 * 32], [0u8; 255 * 32]);
+        s.export(b"x", &mut a).unwrap();
+        r.export(b"x", &mut b).unwrap();
+        assert_eq!(a, b);
+        let mut too_long = [0u8; 255 * 32 + 1];
+        assert!(matches!(
+            s.export(b"x", &mut too_long),
+            Err(Error::Decode(e)) if e.kind == DecodeErrorKind::InvalidLength
+        ));
+    }
+
+    #[test]
+    fn debug_shows_no_secrets() {
+        let (s, r) = pair(HpkeAead::Aes256Gcm);
+        assert_eq!(format!("{:?}", SenderContext(s)), "SenderContext(..)");
+        assert_eq!(format!("{:?}", ReceiverContext(r)), "ReceiverContext(..)");
+    }
 }

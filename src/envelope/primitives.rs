@@ -1,18 +1,20 @@
 //! The symmetric primitives under the envelope layer: AES-GCM with a 96-bit nonce,
 //! HKDF-SHA256 and AES-CMAC.
 //!
-//! The crate-internal functions here are the only place the envelope, telemetry and
-//! shipment code touch AES-GCM, HKDF and CMAC directly (HPKE's AEAD runs inside the
-//! `hpke` crate on the same `aes-gcm`). With the `hazmat` feature, the `dangerous_`
+//! The crate-internal functions here are the only place the envelope, HPKE, telemetry and
+//! shipment code touch AES-GCM, HKDF and CMAC directly (HPKE's key schedule, AEAD and
+//! exporter in `envelope::hpke` run on them). With the `hazmat` feature, the `dangerous_`
 //! wrappers expose exactly these functions so that external vector suites (Wycheproof
 //! AES-GCM and HKDF, RFC 5869) can check them; they take raw keys and caller-chosen
 //! nonces, which the rest of the API never does.
 
 use crate::error::{DecodeErrorKind, Error, Result};
+use crate::secret::SecretBytes;
 use aes_gcm::aead::array::Array;
 use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
+use zeroize::Zeroize;
 
 /// Length of an AES-GCM tag.
 pub(crate) const TAG_LEN: usize = 16;
@@ -32,8 +34,7 @@ pub(crate) fn gcm_seal(
     let nonce = Array::from(*nonce);
     macro_rules! go {
         ($c:ty) => {
-            <$c>::new_from_slice(key)
-                .map_err(|_| Error::Unsupported)?
+            <$c>::new(key.try_into().map_err(|_| Error::Unsupported)?)
                 .encrypt_inout_detached(&nonce, aad, buf)
                 .map(Into::into)
                 .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, 0))
@@ -61,8 +62,7 @@ pub(crate) fn gcm_open(
     let tag = Array::from(*tag);
     macro_rules! go {
         ($c:ty) => {
-            <$c>::new_from_slice(key)
-                .map_err(|_| Error::Unsupported)?
+            <$c>::new(key.try_into().map_err(|_| Error::Unsupported)?)
                 .decrypt_inout_detached(&nonce, aad, buf, &tag)
                 .map_err(|_| Error::Crypto)
         };
@@ -82,6 +82,29 @@ impl Prk {
     /// HKDF-Extract(salt, IKM).
     pub(crate) fn extract(salt: &[u8], ikm: &[u8]) -> Self {
         Self(hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), ikm))
+    }
+
+    /// HKDF-Extract(salt, IKM) = HMAC-SHA256(salt, IKM), with `ikm` given in parts
+    /// (concatenated): the PRK's bytes only (RFC 9180 uses some extracts as hashes), for
+    /// [`from_prk`](Self::from_prk) where it is expanded.
+    pub(crate) fn extract_parts(salt: &[u8], ikm: &[&[u8]]) -> Result<SecretBytes<32>> {
+        use hmac::{KeyInit as _, Mac as _};
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(salt).map_err(|_| Error::Unsupported)?;
+        for part in ikm {
+            mac.update(part);
+        }
+        let mut prk = mac.finalize().into_bytes();
+        let bytes = SecretBytes::new(prk.into());
+        prk.as_mut_slice().zeroize();
+        Ok(bytes)
+    }
+
+    /// The HKDF state of an existing 32-byte PRK.
+    pub(crate) fn from_prk(prk: &SecretBytes<32>) -> Result<Self> {
+        hkdf::Hkdf::<sha2::Sha256>::from_prk(prk.expose())
+            .map(Self)
+            .map_err(|_| Error::Crypto)
     }
 
     /// HKDF-Expand(PRK, info, L) with `info` given in parts (concatenated), `L = out.len()`.
