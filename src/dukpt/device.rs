@@ -424,7 +424,9 @@ impl AesDevice {
         ik: &InitialKey,
         counter: u32,
     ) -> Result<Self> {
-        let size = ik.size();
+        // Every constructor of `InitialKey` already refuses a size this build leaves
+        // out; checked again before the store is touched.
+        let size = ik.size().supported()?;
         let ikid = ik.initial_key_id();
         let ik_bytes = ik
             .key()
@@ -447,7 +449,9 @@ impl AesDevice {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when nothing is stored there; [`StoreError::Corrupt`] when
-    /// it is not a complete AES DUKPT state.
+    /// it is not a complete AES DUKPT state; [`Error::Unsupported`] for a device with an
+    /// AES-192 or AES-256 initial key when the `dukpt-aes192` or `dukpt-aes256` feature
+    /// is off.
     pub fn open<S: Records + ?Sized>(store: &mut S, base: RecordId) -> Result<Self> {
         let header = read_header(store, base)?;
         let size = match header.tag {
@@ -459,6 +463,7 @@ impl AesDevice {
         if header.status == STATUS_LOADING {
             return Err(StoreError::Corrupt.into());
         }
+        let size = size.supported()?;
         let [a, b, c, d, e, f, g, h, ..] = header.id;
         Ok(Self {
             base,

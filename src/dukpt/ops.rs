@@ -2,7 +2,7 @@
 //! HMAC-SHA256 and CBC data encryption, plus the request/response convention helpers on
 //! [`TransactionKey`].
 
-use super::kdf::{aes_decrypt, aes_encrypt};
+use super::kdf::{AesDec, AesEnc};
 use super::keys::{KeyType, KeyUsage, TransactionKey, WorkingKey};
 use super::pin::{digits, parse_pin_field, require, set_nibble};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
@@ -88,12 +88,13 @@ pub fn encrypt_pin_block_with_fill(
     pin_key(key)?;
     let pan_field = format4_pan_field(pan)?;
     let mut block = format4_pin_field(pin, fill)?;
+    let cipher = AesEnc::new(key.bytes())?;
     let b = block.expose_mut();
-    aes_encrypt(key.bytes(), b)?;
+    cipher.encrypt(b);
     for (x, p) in b.iter_mut().zip(pan_field) {
         *x ^= p;
     }
-    aes_encrypt(key.bytes(), b)?;
+    cipher.encrypt(b);
     Ok(*b)
 }
 
@@ -106,13 +107,14 @@ pub fn encrypt_pin_block_with_fill(
 pub fn decrypt_pin_block(key: &WorkingKey, block: &[u8; 16], pan: &[u8]) -> Result<SecretBuf<12>> {
     pin_key(key)?;
     let pan_field = format4_pan_field(pan)?;
+    let cipher = AesDec::new(key.bytes())?;
     let mut b = SecretBytes::new(*block);
     let buf = b.expose_mut();
-    aes_decrypt(key.bytes(), buf)?;
+    cipher.decrypt(buf);
     for (x, p) in buf.iter_mut().zip(pan_field) {
         *x ^= p;
     }
-    aes_decrypt(key.bytes(), buf)?;
+    cipher.decrypt(buf);
     parse_pin_field(buf, 4, 0xA)
 }
 
@@ -126,21 +128,12 @@ fn mac_key(key: &WorkingKey) -> Result<()> {
 /// # Errors
 /// [`DukptError::WrongKeyUsage`] for another usage or type.
 pub fn cmac(key: &WorkingKey, msg: &[u8]) -> Result<[u8; 16]> {
-    mac_key(key)?;
-    macro_rules! go {
-        ($c:ty) => {{
-            let mut m = <cmac::Cmac<$c> as cmac::KeyInit>::new_from_slice(key.bytes())
-                .map_err(|_| Error::from(DukptError::WrongKeyUsage))?;
-            m.update(msg);
-            Ok(m.finalize().into_bytes().into())
-        }};
-    }
-    match key.key_type() {
-        KeyType::Aes128 => go!(aes::Aes128),
-        KeyType::Aes192 => go!(aes::Aes192),
-        KeyType::Aes256 => go!(aes::Aes256),
-        _ => Err(DukptError::WrongKeyUsage.into()),
-    }
+    require(key.usage().is_mac() && key.key_type().is_aes())?;
+    let mut m = <cmac::Cmac<AesEnc> as cmac::digest::common::InnerInit>::inner_init(AesEnc::new(
+        key.bytes(),
+    )?);
+    m.update(msg);
+    Ok(m.finalize().into_bytes().into())
 }
 
 /// Verifies an AES-CMAC tag in constant time. `tag` may be truncated to its leftmost 4
@@ -218,13 +211,14 @@ pub fn cbc_encrypt(key: &WorkingKey, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         #[cfg(feature = "tdes")]
         return super::tdes::tdes_cbc(key.bytes(), iv, buf, true);
     }
+    let cipher = AesEnc::new(key.bytes())?;
     let mut chain = [0u8; 16];
     chain.copy_from_slice(iv);
     for chunk in buf.chunks_exact_mut(16) {
         for (c, x) in chain.iter_mut().zip(chunk.iter()) {
             *c ^= x;
         }
-        aes_encrypt(key.bytes(), &mut chain)?;
+        cipher.encrypt(&mut chain);
         chunk.copy_from_slice(&chain);
     }
     Ok(())
@@ -241,13 +235,14 @@ pub fn cbc_decrypt(key: &WorkingKey, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         #[cfg(feature = "tdes")]
         return super::tdes::tdes_cbc(key.bytes(), iv, buf, false);
     }
+    let cipher = AesDec::new(key.bytes())?;
     let mut prev = [0u8; 16];
     prev.copy_from_slice(iv);
     for chunk in buf.chunks_exact_mut(16) {
         let mut b = [0u8; 16];
         b.copy_from_slice(chunk);
         let saved = b;
-        aes_decrypt(key.bytes(), &mut b)?;
+        cipher.decrypt(&mut b);
         for ((o, x), p) in chunk.iter_mut().zip(b).zip(prev) {
             *o = x ^ p;
         }
