@@ -4,7 +4,7 @@
 
 use super::kdf::{AesDec, AesEnc};
 use super::keys::{KeyType, KeyUsage, TransactionKey, WorkingKey};
-use super::pin::{digits, parse_pin_field, require, set_nibble};
+use super::pin::{digits, parse_pin_field, require};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
 use crate::secret::{SecretBuf, SecretBytes};
 use hmac::Mac;
@@ -17,18 +17,18 @@ use subtle::ConstantTimeEq;
 /// [`DukptError::InvalidPin`] unless `pin` is 4 to 12 ASCII digits.
 pub fn format4_pin_field(pin: &[u8], fill: &[u8; 8]) -> Result<SecretBytes<16>> {
     digits(pin, 4, 12, DukptError::InvalidPin)?;
+    // Nibble j of the first 8 bytes: 4, N, the PIN digits, then A.
+    let nibble = |j: usize| match j {
+        0 => 4,
+        1 => u8::try_from(pin.len()).unwrap_or(0),
+        _ => pin.get(j - 2).map_or(0xA, |d| d.wrapping_sub(b'0')),
+    };
     let mut field = SecretBytes::<16>::zero();
-    let f = field.expose_mut();
-    f[..8].fill(0xAA);
-    f[8..].copy_from_slice(fill);
-    set_nibble(f, 0, 4);
-    set_nibble(
-        f,
-        1,
-        u8::try_from(pin.len()).map_err(|_| DukptError::InvalidPin)?,
-    );
-    for (i, d) in pin.iter().enumerate() {
-        set_nibble(f, 2 + i, d - b'0');
+    for (i, b) in field.expose_mut().iter_mut().enumerate() {
+        *b = match fill.get(i.wrapping_sub(8)) {
+            Some(&x) => x,
+            None => (nibble(2 * i) << 4) | nibble(2 * i + 1),
+        };
     }
     Ok(field)
 }
@@ -40,16 +40,18 @@ pub fn format4_pin_field(pin: &[u8], fill: &[u8; 8]) -> Result<SecretBytes<16>> 
 /// [`DukptError::InvalidPan`] unless `pan` is 1 to 19 ASCII digits.
 pub fn format4_pan_field(pan: &[u8]) -> Result<[u8; 16]> {
     digits(pan, 1, 19, DukptError::InvalidPan)?;
-    let mut field = [0u8; 16];
-    let m = pan.len().saturating_sub(12);
-    set_nibble(
-        &mut field,
-        0,
-        u8::try_from(m).map_err(|_| DukptError::InvalidPan)?,
-    );
     let pad = 12usize.saturating_sub(pan.len());
-    for (i, d) in pan.iter().enumerate() {
-        set_nibble(&mut field, 1 + pad + i, d - b'0');
+    // Nibble 0 is M; then `pad` zeros, the PAN digits, and zeros.
+    let nibble = |j: usize| match j {
+        0 => u8::try_from(pan.len().saturating_sub(12)).unwrap_or(0),
+        _ => (j - 1)
+            .checked_sub(pad)
+            .and_then(|k| pan.get(k))
+            .map_or(0, |d| d.wrapping_sub(b'0')),
+    };
+    let mut field = [0u8; 16];
+    for (i, b) in field.iter_mut().enumerate() {
+        *b = (nibble(2 * i) << 4) | nibble(2 * i + 1);
     }
     Ok(field)
 }
@@ -371,5 +373,59 @@ impl TransactionKey {
             iv,
             buf,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// The fields nibble by nibble, as ISO 9564-1 lays them out.
+    fn reference(pin: &[u8], pan: &[u8], fill: &[u8; 8]) -> ([u8; 16], [u8; 16]) {
+        fn set(buf: &mut [u8; 16], i: usize, v: u8) {
+            let shift = if i % 2 == 0 { 4 } else { 0 };
+            buf[i / 2] = (buf[i / 2] & !(0xF << shift)) | (v << shift);
+        }
+        let mut p = [0xAA; 16];
+        p[8..].copy_from_slice(fill);
+        set(&mut p, 0, 4);
+        set(&mut p, 1, u8::try_from(pin.len()).unwrap());
+        for (i, d) in pin.iter().enumerate() {
+            set(&mut p, 2 + i, d - b'0');
+        }
+        let mut a = [0u8; 16];
+        set(
+            &mut a,
+            0,
+            u8::try_from(pan.len().saturating_sub(12)).unwrap(),
+        );
+        let pad = 12usize.saturating_sub(pan.len());
+        for (i, d) in pan.iter().enumerate() {
+            set(&mut a, 1 + pad + i, d - b'0');
+        }
+        (p, a)
+    }
+
+    #[test]
+    fn format4_fields_for_every_length() {
+        let digits = b"9876543210123456789";
+        let fill = [0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE];
+        for pin_len in 4..=12 {
+            for pan_len in 1..=19 {
+                let (pin, pan) = (&digits[..pin_len], &digits[19 - pan_len..]);
+                let (want_pin, want_pan) = reference(pin, pan, &fill);
+                assert_eq!(*format4_pin_field(pin, &fill).unwrap().expose(), want_pin);
+                assert_eq!(format4_pan_field(pan).unwrap(), want_pan);
+            }
+        }
+        let pin_err = Err(Error::Dukpt(DukptError::InvalidPin));
+        assert_eq!(format4_pin_field(b"123", &fill).map(|_| ()), pin_err);
+        assert_eq!(format4_pin_field(&digits[..13], &fill).map(|_| ()), pin_err);
+        assert_eq!(format4_pin_field(b"12a4", &fill).map(|_| ()), pin_err);
+        let pan_err = Err(Error::Dukpt(DukptError::InvalidPan));
+        assert_eq!(format4_pan_field(b""), pan_err);
+        assert_eq!(format4_pan_field(b"12345678901234567890"), pan_err);
+        assert_eq!(format4_pan_field(b"4111x"), pan_err);
     }
 }
