@@ -128,14 +128,11 @@ fn mac_key(key: &WorkingKey) -> Result<()> {
 /// verification or both ways) of an AES type.
 ///
 /// # Errors
-/// [`DukptError::WrongKeyUsage`] for another usage or type.
+/// [`DukptError::WrongKeyUsage`] for another usage or type; [`Error::Unsupported`] for
+/// an AES-192 or AES-256 key when the `dukpt-aes192` or `dukpt-aes256` feature is off.
 pub fn cmac(key: &WorkingKey, msg: &[u8]) -> Result<[u8; 16]> {
     require(key.usage().is_mac() && key.key_type().is_aes())?;
-    let mut m = <cmac::Cmac<AesEnc> as cmac::digest::common::InnerInit>::inner_init(AesEnc::new(
-        key.bytes(),
-    )?);
-    m.update(msg);
-    Ok(m.finalize().into_bytes().into())
+    Ok(AesEnc::new(key.bytes())?.cmac(msg))
 }
 
 /// Verifies an AES-CMAC tag in constant time. `tag` may be truncated to its leftmost 4
