@@ -18,7 +18,7 @@ use crate::secret::SecretBytes;
 use crate::store::{RecordId, Records};
 
 use super::counter::AES_RULE;
-use super::kdf::kdf;
+use super::kdf::{kdf, set_counter};
 use super::keys::{AesKeySize, InitialKey, TransactionKey, intermediate_derivation_data};
 use super::ksn::{AesKsn, InitialKeyId};
 use core::fmt;
@@ -372,12 +372,11 @@ fn aes_deriver(
     size: AesKeySize,
     ikid: InitialKeyId,
 ) -> impl Fn(&[u8], u32, &mut [u8]) -> Result<()> {
+    let dd = intermediate_derivation_data(size, ikid, 0);
     move |parent, counter, out| {
-        kdf(
-            parent,
-            intermediate_derivation_data(size, ikid, counter),
-            out,
-        )
+        let mut dd = dd;
+        set_counter(&mut dd, counter);
+        kdf(parent, dd, out)
     }
 }
 
