@@ -164,7 +164,7 @@ impl AesEnc {
 }
 
 /// `dst ^= src` over their common length.
-fn xor(dst: &mut [u8; 16], src: &[u8]) {
+pub(crate) fn xor(dst: &mut [u8; 16], src: &[u8]) {
     for (d, s) in dst.iter_mut().zip(src) {
         *d ^= s;
     }

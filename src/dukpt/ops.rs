@@ -2,7 +2,7 @@
 //! HMAC-SHA256 and CBC data encryption, plus the request/response convention helpers on
 //! [`TransactionKey`].
 
-use super::kdf::{AesDec, AesEnc};
+use super::kdf::{AesDec, AesEnc, xor};
 use super::keys::{KeyType, KeyUsage, TransactionKey, WorkingKey};
 use super::pin::{digits, parse_pin_field, require};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
@@ -17,19 +17,27 @@ use subtle::ConstantTimeEq;
 /// [`DukptError::InvalidPin`] unless `pin` is 4 to 12 ASCII digits.
 pub fn format4_pin_field(pin: &[u8], fill: &[u8; 8]) -> Result<SecretBytes<16>> {
     digits(pin, 4, 12, DukptError::InvalidPin)?;
-    // Nibble j of the first 8 bytes: 4, N, the PIN digits, then A.
-    let nibble = |j: usize| match j {
-        0 => 4,
-        1 => u8::try_from(pin.len()).unwrap_or(0),
-        _ => pin.get(j - 2).map_or(0xA, |d| d.wrapping_sub(b'0')),
-    };
-    let mut field = SecretBytes::<16>::zero();
-    for (i, b) in field.expose_mut().iter_mut().enumerate() {
-        *b = match fill.get(i.wrapping_sub(8)) {
-            Some(&x) => x,
-            None => (nibble(2 * i) << 4) | nibble(2 * i + 1),
-        };
-    }
+    let n = u8::try_from(pin.len()).unwrap_or(0);
+    let [f0, f1, f2, f3, f4, f5, f6, f7] = *fill;
+    let mut field = SecretBytes::new([
+        0x40 | n,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        f0,
+        f1,
+        f2,
+        f3,
+        f4,
+        f5,
+        f6,
+        f7,
+    ]);
+    put_digits(field.expose_mut(), 2, pin);
     Ok(field)
 }
 
@@ -40,20 +48,26 @@ pub fn format4_pin_field(pin: &[u8], fill: &[u8; 8]) -> Result<SecretBytes<16>> 
 /// [`DukptError::InvalidPan`] unless `pan` is 1 to 19 ASCII digits.
 pub fn format4_pan_field(pan: &[u8]) -> Result<[u8; 16]> {
     digits(pan, 1, 19, DukptError::InvalidPan)?;
-    let pad = 12usize.saturating_sub(pan.len());
-    // Nibble 0 is M; then `pad` zeros, the PAN digits, and zeros.
-    let nibble = |j: usize| match j {
-        0 => u8::try_from(pan.len().saturating_sub(12)).unwrap_or(0),
-        _ => (j - 1)
-            .checked_sub(pad)
-            .and_then(|k| pan.get(k))
-            .map_or(0, |d| d.wrapping_sub(b'0')),
-    };
-    let mut field = [0u8; 16];
-    for (i, b) in field.iter_mut().enumerate() {
-        *b = (nibble(2 * i) << 4) | nibble(2 * i + 1);
-    }
+    let m = u8::try_from(pan.len().saturating_sub(12)).unwrap_or(0);
+    let mut field = [m << 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    put_digits(&mut field, 1 + 12usize.saturating_sub(pan.len()), pan);
     Ok(field)
+}
+
+/// Writes the ASCII digits `d` (already checked) as nibbles of `buf` from nibble `at`
+/// (0 = high nibble of byte 0).
+fn put_digits(buf: &mut [u8; 16], at: usize, d: &[u8]) {
+    for (i, c) in d.iter().enumerate() {
+        let pos = at + i;
+        let v = c.wrapping_sub(b'0') & 0x0F;
+        if let Some(b) = buf.get_mut(pos / 2) {
+            *b = if pos.is_multiple_of(2) {
+                (*b & 0x0F) | (v << 4)
+            } else {
+                (*b & 0xF0) | v
+            };
+        }
+    }
 }
 
 fn pin_key(key: &WorkingKey) -> Result<()> {
@@ -93,9 +107,7 @@ pub fn encrypt_pin_block_with_fill(
     let cipher = AesEnc::new(key.bytes())?;
     let b = block.expose_mut();
     cipher.encrypt(b);
-    for (x, p) in b.iter_mut().zip(pan_field) {
-        *x ^= p;
-    }
+    xor(b, &pan_field);
     cipher.encrypt(b);
     Ok(*b)
 }
@@ -113,9 +125,7 @@ pub fn decrypt_pin_block(key: &WorkingKey, block: &[u8; 16], pan: &[u8]) -> Resu
     let mut b = SecretBytes::new(*block);
     let buf = b.expose_mut();
     cipher.decrypt(buf);
-    for (x, p) in buf.iter_mut().zip(pan_field) {
-        *x ^= p;
-    }
+    xor(buf, &pan_field);
     cipher.decrypt(buf);
     parse_pin_field(buf, 4, 0xA)
 }
