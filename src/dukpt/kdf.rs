@@ -69,6 +69,9 @@ const fn key_len_error(len: usize) -> Error {
 /// (KDF, PIN blocks, CMAC, CBC) shares one copy of each key size's code, and sizes left
 /// out by features (`dukpt-aes192`, `dukpt-aes256`) are not linked at all. The aes
 /// crate wipes the round keys on drop.
+// Sized for the largest key schedule built in; it only ever lives on the stack for one
+// operation (there is no heap to box it in).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum AesEnc {
     Aes128(aes::Aes128Enc),
     #[cfg(feature = "dukpt-aes192")]
@@ -184,6 +187,9 @@ fn dbl(b: &mut [u8; 16]) {
 
 /// An AES decryption key schedule whose size is chosen at run time (host-side
 /// operations: PIN block and CBC decryption).
+// Sized for the largest key schedule built in; it only ever lives on the stack for one
+// operation (there is no heap to box it in).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum AesDec {
     Aes128(aes::Aes128Dec),
     #[cfg(feature = "dukpt-aes192")]

@@ -391,7 +391,7 @@ mod tests {
     /// The fields nibble by nibble, as ISO 9564-1 lays them out.
     fn reference(pin: &[u8], pan: &[u8], fill: &[u8; 8]) -> ([u8; 16], [u8; 16]) {
         fn set(buf: &mut [u8; 16], i: usize, v: u8) {
-            let shift = if i % 2 == 0 { 4 } else { 0 };
+            let shift = if i.is_multiple_of(2) { 4 } else { 0 };
             buf[i / 2] = (buf[i / 2] & !(0xF << shift)) | (v << shift);
         }
         let mut p = [0xAA; 16];
