@@ -23,6 +23,13 @@
 //!     the request/response convention).
 //! - **TDES DUKPT** (ANSI X9.24-1-2009), feature `tdes`: see the `tdes` module.
 //!
+//! AES-192 and AES-256 DUKPT are behind the default features `dukpt-aes192` and
+//! `dukpt-aes256`. A firmware that only uses AES-128 builds without them and links no
+//! code for those key sizes; it refuses such keys with
+//! [`Error::Unsupported`](crate::Error::Unsupported) (when a BDK or initial key is
+//! imported or derived, when a device stored with one is opened, and when an AES working
+//! key of that size is used), never by panicking.
+//!
 //! Everything is `no_std` and heap-free. Keys are typed values ([`InitialKey`],
 //! [`TransactionKey`], [`WorkingKey`]) that zeroize on drop and are not `Clone`; a
 //! [`WorkingKey`] remembers its usage and type, and every helper checks them. Raw key

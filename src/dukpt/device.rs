@@ -18,7 +18,7 @@ use crate::secret::SecretBytes;
 use crate::store::{RecordId, Records};
 
 use super::counter::AES_RULE;
-use super::kdf::kdf;
+use super::kdf::{kdf, set_counter};
 use super::keys::{AesKeySize, InitialKey, TransactionKey, intermediate_derivation_data};
 use super::ksn::{AesKsn, InitialKeyId};
 use core::fmt;
@@ -372,12 +372,11 @@ fn aes_deriver(
     size: AesKeySize,
     ikid: InitialKeyId,
 ) -> impl Fn(&[u8], u32, &mut [u8]) -> Result<()> {
+    let dd = intermediate_derivation_data(size, ikid, 0);
     move |parent, counter, out| {
-        kdf(
-            parent,
-            intermediate_derivation_data(size, ikid, counter),
-            out,
-        )
+        let mut dd = dd;
+        set_counter(&mut dd, counter);
+        kdf(parent, dd, out)
     }
 }
 
@@ -424,7 +423,9 @@ impl AesDevice {
         ik: &InitialKey,
         counter: u32,
     ) -> Result<Self> {
-        let size = ik.size();
+        // Every constructor of `InitialKey` already refuses a size this build leaves
+        // out; checked again before the store is touched.
+        let size = ik.size().supported()?;
         let ikid = ik.initial_key_id();
         let ik_bytes = ik
             .key()
@@ -447,7 +448,9 @@ impl AesDevice {
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when nothing is stored there; [`StoreError::Corrupt`] when
-    /// it is not a complete AES DUKPT state.
+    /// it is not a complete AES DUKPT state; [`Error::Unsupported`] for a device with an
+    /// AES-192 or AES-256 initial key when the `dukpt-aes192` or `dukpt-aes256` feature
+    /// is off.
     pub fn open<S: Records + ?Sized>(store: &mut S, base: RecordId) -> Result<Self> {
         let header = read_header(store, base)?;
         let size = match header.tag {
@@ -459,6 +462,7 @@ impl AesDevice {
         if header.status == STATUS_LOADING {
             return Err(StoreError::Corrupt.into());
         }
+        let size = size.supported()?;
         let [a, b, c, d, e, f, g, h, ..] = header.id;
         Ok(Self {
             base,

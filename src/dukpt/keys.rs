@@ -77,6 +77,35 @@ impl AesKeySize {
     const fn algorithm(self) -> u16 {
         self.key_type().algorithm_code()
     }
+
+    /// Whether this build supports DUKPT with keys of this size: AES-128 always, AES-192
+    /// with the `dukpt-aes192` feature, AES-256 with `dukpt-aes256` (both default).
+    pub(crate) const fn is_supported(self) -> bool {
+        match self {
+            Self::Aes128 => true,
+            Self::Aes192 => cfg!(feature = "dukpt-aes192"),
+            Self::Aes256 => cfg!(feature = "dukpt-aes256"),
+        }
+    }
+
+    /// The size of a `len`-byte key, if this build supports it.
+    ///
+    /// # Errors
+    /// `Decode(InvalidLength)` unless `len` is 16, 24 or 32; [`Error::Unsupported`] for a
+    /// size left out of this build.
+    pub(crate) fn supported_from_len(len: usize) -> Result<Self> {
+        let size = Self::from_len(len).ok_or(Error::decode(DecodeErrorKind::InvalidLength, len))?;
+        size.supported()
+    }
+
+    /// `Ok(self)` if this build supports keys of this size, else [`Error::Unsupported`].
+    pub(crate) const fn supported(self) -> Result<Self> {
+        if self.is_supported() {
+            Ok(self)
+        } else {
+            Err(Error::Unsupported)
+        }
+    }
 }
 
 /// What a working key may be used for (X9.24-3-2017 key usage indicator).
@@ -309,16 +338,18 @@ impl AesBdk {
     /// Copies a 16-, 24- or 32-byte AES key.
     ///
     /// # Errors
-    /// `Decode(InvalidLength)` for another length.
+    /// `Decode(InvalidLength)` for another length; [`Error::Unsupported`] for a 24- or
+    /// 32-byte key when the `dukpt-aes192` or `dukpt-aes256` feature is off.
     pub fn from_bytes(key: &[u8]) -> Result<Self> {
-        let size = AesKeySize::from_len(key.len())
-            .ok_or(Error::decode(DecodeErrorKind::InvalidLength, key.len()))?;
+        let size = AesKeySize::supported_from_len(key.len())?;
         let mut out = SecretBytes::zero();
         copy_into(&mut out, key)?;
         Ok(Self { size, key: out })
     }
 
-    /// A fresh random BDK.
+    /// A fresh random BDK. A size this build leaves out (features `dukpt-aes192`,
+    /// `dukpt-aes256`) gives a BDK whose [`initial_key`](Self::initial_key) fails with
+    /// [`Error::Unsupported`].
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(size: AesKeySize, rng: &mut R) -> Self {
         let mut key = SecretBytes::<32>::zero();
         if let Some(k) = key.expose_mut().get_mut(..size.key_len()) {
@@ -337,8 +368,8 @@ impl AesBdk {
     /// `IK = KDF(BDK, 01 01 8001 alg len || IKID)`.
     ///
     /// # Errors
-    /// None in practice (the key length is checked at construction); the `Result` keeps
-    /// the signature of [`initial_key_from_store`].
+    /// [`Error::Unsupported`] for a BDK from [`generate`](Self::generate) of a size this
+    /// build leaves out; none otherwise (the key length is checked at construction).
     pub fn initial_key(&self, ikid: InitialKeyId) -> Result<InitialKey> {
         let mut key = SecretBytes::zero();
         let out = key
@@ -372,7 +403,9 @@ impl fmt::Debug for AesBdk {
 /// the store's AES block operation (one or two blocks), so the BDK can live in an HSM.
 ///
 /// # Errors
-/// [`StoreError::WrongKeyKind`] when `bdk` is not an AES key; the store's errors.
+/// [`StoreError::WrongKeyKind`] when `bdk` is not an AES key; [`Error::Unsupported`] for
+/// an AES-192 or AES-256 BDK when the `dukpt-aes192` or `dukpt-aes256` feature is off;
+/// the store's errors.
 pub fn initial_key_from_store<S: SymmetricKeys + ?Sized>(
     store: &mut S,
     bdk: KeyId,
@@ -383,7 +416,8 @@ pub fn initial_key_from_store<S: SymmetricKeys + ?Sized>(
         KeyKind::Aes192 => AesKeySize::Aes192,
         KeyKind::Aes256 => AesKeySize::Aes256,
         _ => return Err(StoreError::WrongKeyKind.into()),
-    };
+    }
+    .supported()?;
     let dd = initial_key_derivation_data(ikid, size);
     let mut key = SecretBytes::<32>::zero();
     let out = key
@@ -416,10 +450,10 @@ impl InitialKey {
     /// Imports an initial key (e.g. received in a key block at injection).
     ///
     /// # Errors
-    /// `Decode(InvalidLength)` unless `key` is 16, 24 or 32 bytes.
+    /// `Decode(InvalidLength)` unless `key` is 16, 24 or 32 bytes; [`Error::Unsupported`]
+    /// for a 24- or 32-byte key when the `dukpt-aes192` or `dukpt-aes256` feature is off.
     pub fn from_bytes(ikid: InitialKeyId, key: &[u8]) -> Result<Self> {
-        let size = AesKeySize::from_len(key.len())
-            .ok_or(Error::decode(DecodeErrorKind::InvalidLength, key.len()))?;
+        let size = AesKeySize::supported_from_len(key.len())?;
         let mut out = SecretBytes::zero();
         copy_into(&mut out, key)?;
         Ok(Self {
@@ -796,7 +830,29 @@ pub(crate) fn working_key_from(
     if !key_type.allowed_under(size) {
         return Err(DukptError::KeyTooStrong.into());
     }
-    let dd = working_key_derivation_data(ksn, usage, key_type);
+    let mut key = SecretBytes::<32>::zero();
+    kdf(
+        head(txn, size.key_len()),
+        working_key_derivation_data(ksn, usage, key_type),
+        head_mut(&mut key, key_type.key_len()),
+    )?;
+    Ok(WorkingKey {
+        ksn: *ksn,
+        usage,
+        key_type,
+        key,
+    })
+}
+
+/// [`working_key_from`] with the host's fast path for 128-bit working keys under an
+/// AES-128 initial key (one inlined AES-128 step, no key-size dispatch).
+pub(crate) fn working_key_from_fast(
+    txn: &SecretBytes<32>,
+    size: AesKeySize,
+    ksn: &AesKsn,
+    usage: KeyUsage,
+    key_type: KeyType,
+) -> Result<WorkingKey> {
     let mut key = SecretBytes::<32>::zero();
     if let (AesKeySize::Aes128, 16, Some(out), Some(cur)) = (
         size,
@@ -805,24 +861,26 @@ pub(crate) fn working_key_from(
         txn.expose().first_chunk::<16>(),
     ) {
         *out = *cur;
-        step128(out, &dd);
-    } else {
-        let cur = txn
-            .expose()
-            .get(..size.key_len())
-            .ok_or(Error::Unsupported)?;
-        let out = key
-            .expose_mut()
-            .get_mut(..key_type.key_len())
-            .ok_or(Error::Unsupported)?;
-        kdf(cur, dd, out)?;
+        step128(out, &working_key_derivation_data(ksn, usage, key_type));
+        return Ok(WorkingKey {
+            ksn: *ksn,
+            usage,
+            key_type,
+            key,
+        });
     }
-    Ok(WorkingKey {
-        ksn: *ksn,
-        usage,
-        key_type,
-        key,
-    })
+    working_key_from(txn, size, ksn, usage, key_type)
+}
+
+/// The first `len` bytes of a key buffer (`len` ≤ 32 at every call; a longer one gives
+/// an empty key, which the KDF refuses).
+fn head(key: &SecretBytes<32>, len: usize) -> &[u8] {
+    key.expose().get(..len).unwrap_or(&[])
+}
+
+/// The first `len` bytes of a key buffer, to fill (`len` ≤ 32 at every call).
+fn head_mut(key: &mut SecretBytes<32>, len: usize) -> &mut [u8] {
+    key.expose_mut().get_mut(..len).unwrap_or(&mut [])
 }
 
 /// An intermediate derivation key ("transaction key") for one KSN: what the device's

@@ -2,9 +2,9 @@
 //! HMAC-SHA256 and CBC data encryption, plus the request/response convention helpers on
 //! [`TransactionKey`].
 
-use super::kdf::{aes_decrypt, aes_encrypt};
+use super::kdf::{AesDec, AesEnc, xor};
 use super::keys::{KeyType, KeyUsage, TransactionKey, WorkingKey};
-use super::pin::{digits, parse_pin_field, require, set_nibble};
+use super::pin::{digits, parse_pin_field, require};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
 use crate::secret::{SecretBuf, SecretBytes};
 use hmac::Mac;
@@ -17,19 +17,27 @@ use subtle::ConstantTimeEq;
 /// [`DukptError::InvalidPin`] unless `pin` is 4 to 12 ASCII digits.
 pub fn format4_pin_field(pin: &[u8], fill: &[u8; 8]) -> Result<SecretBytes<16>> {
     digits(pin, 4, 12, DukptError::InvalidPin)?;
-    let mut field = SecretBytes::<16>::zero();
-    let f = field.expose_mut();
-    f[..8].fill(0xAA);
-    f[8..].copy_from_slice(fill);
-    set_nibble(f, 0, 4);
-    set_nibble(
-        f,
-        1,
-        u8::try_from(pin.len()).map_err(|_| DukptError::InvalidPin)?,
-    );
-    for (i, d) in pin.iter().enumerate() {
-        set_nibble(f, 2 + i, d - b'0');
-    }
+    let n = u8::try_from(pin.len()).unwrap_or(0);
+    let [f0, f1, f2, f3, f4, f5, f6, f7] = *fill;
+    let mut field = SecretBytes::new([
+        0x40 | n,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        0xAA,
+        f0,
+        f1,
+        f2,
+        f3,
+        f4,
+        f5,
+        f6,
+        f7,
+    ]);
+    put_digits(field.expose_mut(), 2, pin);
     Ok(field)
 }
 
@@ -40,18 +48,26 @@ pub fn format4_pin_field(pin: &[u8], fill: &[u8; 8]) -> Result<SecretBytes<16>> 
 /// [`DukptError::InvalidPan`] unless `pan` is 1 to 19 ASCII digits.
 pub fn format4_pan_field(pan: &[u8]) -> Result<[u8; 16]> {
     digits(pan, 1, 19, DukptError::InvalidPan)?;
-    let mut field = [0u8; 16];
-    let m = pan.len().saturating_sub(12);
-    set_nibble(
-        &mut field,
-        0,
-        u8::try_from(m).map_err(|_| DukptError::InvalidPan)?,
-    );
-    let pad = 12usize.saturating_sub(pan.len());
-    for (i, d) in pan.iter().enumerate() {
-        set_nibble(&mut field, 1 + pad + i, d - b'0');
-    }
+    let m = u8::try_from(pan.len().saturating_sub(12)).unwrap_or(0);
+    let mut field = [m << 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    put_digits(&mut field, 1 + 12usize.saturating_sub(pan.len()), pan);
     Ok(field)
+}
+
+/// Writes the ASCII digits `d` (already checked) as nibbles of `buf` from nibble `at`
+/// (0 = high nibble of byte 0).
+fn put_digits(buf: &mut [u8; 16], at: usize, d: &[u8]) {
+    for (i, c) in d.iter().enumerate() {
+        let pos = at + i;
+        let v = c.wrapping_sub(b'0') & 0x0F;
+        if let Some(b) = buf.get_mut(pos / 2) {
+            *b = if pos.is_multiple_of(2) {
+                (*b & 0x0F) | (v << 4)
+            } else {
+                (*b & 0xF0) | v
+            };
+        }
+    }
 }
 
 fn pin_key(key: &WorkingKey) -> Result<()> {
@@ -88,12 +104,11 @@ pub fn encrypt_pin_block_with_fill(
     pin_key(key)?;
     let pan_field = format4_pan_field(pan)?;
     let mut block = format4_pin_field(pin, fill)?;
+    let cipher = AesEnc::new(key.bytes())?;
     let b = block.expose_mut();
-    aes_encrypt(key.bytes(), b)?;
-    for (x, p) in b.iter_mut().zip(pan_field) {
-        *x ^= p;
-    }
-    aes_encrypt(key.bytes(), b)?;
+    cipher.encrypt(b);
+    xor(b, &pan_field);
+    cipher.encrypt(b);
     Ok(*b)
 }
 
@@ -106,13 +121,12 @@ pub fn encrypt_pin_block_with_fill(
 pub fn decrypt_pin_block(key: &WorkingKey, block: &[u8; 16], pan: &[u8]) -> Result<SecretBuf<12>> {
     pin_key(key)?;
     let pan_field = format4_pan_field(pan)?;
+    let cipher = AesDec::new(key.bytes())?;
     let mut b = SecretBytes::new(*block);
     let buf = b.expose_mut();
-    aes_decrypt(key.bytes(), buf)?;
-    for (x, p) in buf.iter_mut().zip(pan_field) {
-        *x ^= p;
-    }
-    aes_decrypt(key.bytes(), buf)?;
+    cipher.decrypt(buf);
+    xor(buf, &pan_field);
+    cipher.decrypt(buf);
     parse_pin_field(buf, 4, 0xA)
 }
 
@@ -124,23 +138,11 @@ fn mac_key(key: &WorkingKey) -> Result<()> {
 /// verification or both ways) of an AES type.
 ///
 /// # Errors
-/// [`DukptError::WrongKeyUsage`] for another usage or type.
+/// [`DukptError::WrongKeyUsage`] for another usage or type; [`Error::Unsupported`] for
+/// an AES-192 or AES-256 key when the `dukpt-aes192` or `dukpt-aes256` feature is off.
 pub fn cmac(key: &WorkingKey, msg: &[u8]) -> Result<[u8; 16]> {
-    mac_key(key)?;
-    macro_rules! go {
-        ($c:ty) => {{
-            let mut m = <cmac::Cmac<$c> as cmac::KeyInit>::new_from_slice(key.bytes())
-                .map_err(|_| Error::from(DukptError::WrongKeyUsage))?;
-            m.update(msg);
-            Ok(m.finalize().into_bytes().into())
-        }};
-    }
-    match key.key_type() {
-        KeyType::Aes128 => go!(aes::Aes128),
-        KeyType::Aes192 => go!(aes::Aes192),
-        KeyType::Aes256 => go!(aes::Aes256),
-        _ => Err(DukptError::WrongKeyUsage.into()),
-    }
+    require(key.usage().is_mac() && key.key_type().is_aes())?;
+    Ok(AesEnc::new(key.bytes())?.cmac(msg))
 }
 
 /// Verifies an AES-CMAC tag in constant time. `tag` may be truncated to its leftmost 4
@@ -218,13 +220,14 @@ pub fn cbc_encrypt(key: &WorkingKey, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         #[cfg(feature = "tdes")]
         return super::tdes::tdes_cbc(key.bytes(), iv, buf, true);
     }
+    let cipher = AesEnc::new(key.bytes())?;
     let mut chain = [0u8; 16];
     chain.copy_from_slice(iv);
     for chunk in buf.chunks_exact_mut(16) {
         for (c, x) in chain.iter_mut().zip(chunk.iter()) {
             *c ^= x;
         }
-        aes_encrypt(key.bytes(), &mut chain)?;
+        cipher.encrypt(&mut chain);
         chunk.copy_from_slice(&chain);
     }
     Ok(())
@@ -241,13 +244,14 @@ pub fn cbc_decrypt(key: &WorkingKey, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         #[cfg(feature = "tdes")]
         return super::tdes::tdes_cbc(key.bytes(), iv, buf, false);
     }
+    let cipher = AesDec::new(key.bytes())?;
     let mut prev = [0u8; 16];
     prev.copy_from_slice(iv);
     for chunk in buf.chunks_exact_mut(16) {
         let mut b = [0u8; 16];
         b.copy_from_slice(chunk);
         let saved = b;
-        aes_decrypt(key.bytes(), &mut b)?;
+        cipher.decrypt(&mut b);
         for ((o, x), p) in chunk.iter_mut().zip(b).zip(prev) {
             *o = x ^ p;
         }
@@ -376,5 +380,59 @@ impl TransactionKey {
             iv,
             buf,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    /// The fields nibble by nibble, as ISO 9564-1 lays them out.
+    fn reference(pin: &[u8], pan: &[u8], fill: &[u8; 8]) -> ([u8; 16], [u8; 16]) {
+        fn set(buf: &mut [u8; 16], i: usize, v: u8) {
+            let shift = if i.is_multiple_of(2) { 4 } else { 0 };
+            buf[i / 2] = (buf[i / 2] & !(0xF << shift)) | (v << shift);
+        }
+        let mut p = [0xAA; 16];
+        p[8..].copy_from_slice(fill);
+        set(&mut p, 0, 4);
+        set(&mut p, 1, u8::try_from(pin.len()).unwrap());
+        for (i, d) in pin.iter().enumerate() {
+            set(&mut p, 2 + i, d - b'0');
+        }
+        let mut a = [0u8; 16];
+        set(
+            &mut a,
+            0,
+            u8::try_from(pan.len().saturating_sub(12)).unwrap(),
+        );
+        let pad = 12usize.saturating_sub(pan.len());
+        for (i, d) in pan.iter().enumerate() {
+            set(&mut a, 1 + pad + i, d - b'0');
+        }
+        (p, a)
+    }
+
+    #[test]
+    fn format4_fields_for_every_length() {
+        let digits = b"9876543210123456789";
+        let fill = [0x10, 0x32, 0x54, 0x76, 0x98, 0xBA, 0xDC, 0xFE];
+        for pin_len in 4..=12 {
+            for pan_len in 1..=19 {
+                let (pin, pan) = (&digits[..pin_len], &digits[19 - pan_len..]);
+                let (want_pin, want_pan) = reference(pin, pan, &fill);
+                assert_eq!(*format4_pin_field(pin, &fill).unwrap().expose(), want_pin);
+                assert_eq!(format4_pan_field(pan).unwrap(), want_pan);
+            }
+        }
+        let pin_err = Err(Error::Dukpt(DukptError::InvalidPin));
+        assert_eq!(format4_pin_field(b"123", &fill).map(|_| ()), pin_err);
+        assert_eq!(format4_pin_field(&digits[..13], &fill).map(|_| ()), pin_err);
+        assert_eq!(format4_pin_field(b"12a4", &fill).map(|_| ()), pin_err);
+        let pan_err = Err(Error::Dukpt(DukptError::InvalidPan));
+        assert_eq!(format4_pan_field(b""), pan_err);
+        assert_eq!(format4_pan_field(b"12345678901234567890"), pan_err);
+        assert_eq!(format4_pan_field(b"4111x"), pan_err);
     }
 }

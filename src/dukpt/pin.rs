@@ -22,6 +22,7 @@ pub(super) fn digits(d: &[u8], min: usize, max: usize, err: DukptError) -> Resul
 }
 
 /// Sets nibble `i` (0 = high nibble of byte 0) of `buf`.
+#[cfg(feature = "tdes")]
 pub(super) fn set_nibble(buf: &mut [u8], i: usize, v: u8) {
     if let Some(b) = buf.get_mut(i / 2) {
         if i.is_multiple_of(2) {

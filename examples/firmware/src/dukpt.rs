@@ -2,13 +2,16 @@
 //! registers and counter live in flash and survive a remount (a reset).
 
 use crate::{Store, vectors};
-use provkit::dukpt::{AesDevice, InitialKey, InitialKeyId, KeyType};
-use provkit::store::RecordId;
+use provkit::dukpt::{AesBdk, AesDevice, InitialKey, InitialKeyId, KeyType};
 use provkit::store::flash::FlashStore;
+use provkit::store::{RecordId, Records};
 use provkit::testing::FixedRng;
 
 /// Where the terminal's 33 DUKPT records start.
 const BASE: RecordId = RecordId(0x100);
+
+/// Where the size-refusal check writes a foreign device header.
+const OTHER_BASE: RecordId = RecordId(0x200);
 
 /// Key injection: the initial key of the X9.24-3 AES-128 test BDK.
 #[inline(never)]
@@ -67,4 +70,30 @@ fn transaction<F: embedded_storage::nor_flash::NorFlash>(
         Some((_, want_pin, want_mac)) => pin_block == *want_pin && mac == *want_mac,
         None => true,
     })
+}
+
+/// This firmware builds provkit without `dukpt-aes192` and `dukpt-aes256` (it only uses
+/// AES-128): AES-192 and AES-256 keys must be refused with `Error::Unsupported`, never a
+/// panic, both at import and when opening a device whose stored header says AES-256.
+#[inline(never)]
+pub fn refuses_unbuilt_sizes(store: &mut Store) -> bool {
+    let unsupported = Err(provkit::Error::Unsupported);
+    let ikid = InitialKeyId::new(vectors::DUKPT_IKID);
+    let key = [0x11u8; 32];
+    let imports = [24, 32].iter().all(|&len| {
+        InitialKey::from_bytes(ikid, &key[..len]).map(|_| ()) == unsupported
+            && AesBdk::from_bytes(&key[..len]).map(|_| ()) == unsupported
+    });
+    // A complete device header (docs/dukpt.md) for an AES-256 initial key, counter 1.
+    let mut header = [0u8; 18];
+    header[..8].copy_from_slice(&[0x44, 0x01, 0x04, 0x00, 0, 0, 0, 1]);
+    header[8..16].copy_from_slice(&vectors::DUKPT_IKID);
+    // Mounted afresh, as `transactions` leaves the flash ahead of `store`'s view.
+    let Ok(mut flash) = FlashStore::mount(&mut **store.flash_mut()) else {
+        return false;
+    };
+    imports
+        && flash.write_record(OTHER_BASE, &header).is_ok()
+        && AesDevice::open(&mut flash, OTHER_BASE).map(|_| ()) == unsupported
+        && InitialKey::from_bytes(ikid, &key[..16]).is_ok()
 }

@@ -154,6 +154,10 @@ fn main() -> ! {
         "DUKPT: transactions 1-8, flash remounted before each; PIN blocks and CMACs equal X9.24-3",
         &mut || dukpt::transactions(&mut terminal),
     );
+    steps.run(
+        "DUKPT: AES-192/256 keys refused (Unsupported) in this AES-128-only build",
+        &mut || dukpt::refuses_unbuilt_sizes(&mut terminal),
+    );
 
     let mut sealed = telemetry::Sealed::default();
     steps.run(
