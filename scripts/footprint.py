@@ -42,7 +42,10 @@ STORE_STEPS = ("identity keys", "pinned peer")
 # Crates that are "the RustCrypto primitives" (and Rust/cortex-m runtime), as opposed to
 # provkit's protocol code.
 P256 = {"p256", "primeorder", "crypto_bigint", "elliptic_curve", "ecdsa", "rfc6979", "ff", "group"}
-RUNTIME = {"core", "compiler_builtins", "cortex_m", "cortex_m_rt", "__INTERRUPTS"}
+RUNTIME = {"core", "compiler_builtins", "cortex_m", "cortex_m_rt", "__INTERRUPTS", "Reset"}
+# Generic helpers whose inlined code belongs to whoever called them.
+UTILITY = {"core", "alloc", "hybrid_array", "subtle", "ctutils", "cmov", "zeroize", "typenum",
+           "generic_array"}
 # The probe's own functions: after LTO they hold the library code inlined at its call
 # sites (protocol and primitives alike).
 PROBE = "footprint"
@@ -72,20 +75,86 @@ def sections(elf):
     return flash, ram
 
 
-def crates(elf):
-    """Bytes of .text/.rodata symbols per crate (legacy-mangled, demangled by c++filt)."""
+def symbols(elf):
+    """(address, size, type, demangled name) of every sized .text/.rodata symbol."""
     out = run([os.path.join(LLVM, "llvm-nm"), "--print-size", "--size-sort", elf])
     rows = [l.split(None, 3) for l in out.splitlines()]
-    rows = [r for r in rows if len(r) == 4 and r[2].lower() in "tr"]
+    rows = [r for r in rows if len(r) == 4 and r[2].lower() in "tr" and int(r[1], 16) > 0]
     names = subprocess.run(["c++filt"], input="\n".join(r[3] for r in rows), text=True,
                            capture_output=True, check=True).stdout.splitlines()
+    return [(int(r[0], 16), int(r[1], 16), r[2].lower(), n) for r, n in zip(rows, names)]
+
+
+def crate_of_symbol(name):
+    m = re.match(r"<?(?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9a-f]+\])?::", name)
+    if m:
+        return m.group(1)
+    return "compiler_builtins" if name.startswith(("__aeabi", "mem", "__")) else name
+
+
+def crate_of_path(path):
+    """The crate a source file belongs to: provkit, the probe, a registry crate, or core."""
+    path = os.path.normpath(path)
+    if path.startswith(os.path.join(FW, "")):
+        return PROBE
+    if path.startswith(os.path.join(ROOT, "src", "")):
+        return "provkit"
+    m = re.search(r"/registry/src/[^/]+/([A-Za-z0-9_-]+?)-\d+\.\d+\.\d+[^/]*/", path)
+    if m:
+        return m.group(1).replace("-", "_")
+    m = re.search(r"/library/(core|alloc|compiler-builtins|compiler_builtins)/", path)
+    if m:
+        return m.group(1).replace("-", "_")
+    return None
+
+
+def crates(elf):
+    """Flash bytes per crate of the source code they were compiled from.
+
+    Code is attributed instruction by instruction (every 2 bytes, Thumb's granule) to the
+    innermost inlined frame in the DWARF line tables (binutils' addr2line) that is not a
+    generic utility (core's slice and integer helpers, hybrid-array, subtle, zeroize, ...:
+    those count for the code that called them). So a primitive inlined into a provkit
+    function counts as the primitive's, and provkit code inlined into the probe counts as
+    provkit's. Read-only data goes by symbol name.
+    """
+    syms = symbols(elf)
     agg = collections.Counter()
-    for r, name in zip(rows, names):
-        m = re.match(r"<?(?:&(?:mut )?)?([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9a-f]+\])?::", name)
-        crate = m.group(1) if m else ("compiler_builtins" if name.startswith(("__aeabi", "mem"))
-                                      else name)
-        agg[crate] += int(r[1], 16)
-    return agg
+    addrs = []
+    for addr, size, kind, name in syms:
+        if kind == "t":
+            addrs.extend(range(addr & ~1, (addr & ~1) + size, 2))
+        else:
+            agg[crate_of_symbol(name)] += size
+    out = subprocess.run(["addr2line", "-a", "-i", "-f", "-e", elf],
+                         input="\n".join(hex(a) for a in addrs), text=True,
+                         capture_output=True, check=True).stdout.splitlines()
+    # Per address: "0x...", then (function, file:line) pairs, innermost first.
+    i = 0
+    sym_at = {}
+    for addr, size, kind, name in syms:
+        if kind == "t":
+            for a in range(addr & ~1, (addr & ~1) + size, 2):
+                sym_at[a] = name
+    modules = collections.Counter()
+    while i < len(out):
+        addr = int(out[i], 16)
+        i += 1
+        frames = []
+        while i + 1 < len(out) and not out[i].startswith("0x"):
+            path = out[i + 1].rsplit(":", 1)[0]
+            frames.append((crate_of_path(path), path))
+            i += 2
+        known = [(c, p) for c, p in frames if c]
+        owner = next(((c, p) for c, p in known if c not in UTILITY), None)
+        if owner is None:
+            agg[known[0][0] if known else crate_of_symbol(sym_at.get(addr, "?"))] += 2
+            continue
+        agg[owner[0]] += 2
+        if owner[0] == "provkit":
+            rel = os.path.relpath(owner[1], os.path.join(ROOT, "src"))
+            modules[rel.split(os.sep)[0].removesuffix(".rs")] += 2
+    return agg, modules
 
 
 def qemu_proof():
@@ -119,7 +188,7 @@ def main():
         rows.append((name, flash - base_flash, ram, marker))
     full_elf = build([f for f, _, _ in CAPS])
     full_flash, full_ram = sections(full_elf)
-    per_crate = crates(full_elf)
+    per_crate, modules = crates(full_elf)
     p256 = sum(v for k, v in per_crate.items() if k in P256)
     protocol = per_crate.get("provkit", 0)
     probe = per_crate.get(PROBE, 0)
@@ -181,20 +250,29 @@ def main():
     total = sum(per_crate.values())
     for name, value in [
         ("P-256 arithmetic (p256, primeorder, crypto-bigint, elliptic-curve, ecdsa, rfc6979)", p256),
-        ("other primitives (AES, GCM, SHA-256, HMAC, HKDF, CMAC, DER, ...)", primitives - p256),
-        ("provkit protocol code (symbols in the provkit crate)", protocol),
-        ("library code inlined into the probe's call sites (protocol and primitives)", probe),
-        ("runtime (core, compiler-builtins, cortex-m-rt, vector table)", runtime),
+        ("other primitives (AES, GCM, SHA-256, HMAC, HKDF, CMAC, ...)", primitives - p256),
+        ("provkit protocol code (compiled from provkit's source)", protocol),
+        ("the probe's own glue (inputs, result checks)", probe),
+        ("runtime (core, compiler-builtins: memcpy, memset, ...; cortex-m-rt)", runtime),
     ]:
         md.append(f"| {name} | {value} | {100 * value / total:.0f} % |")
     md.append("")
-    md.append("Symbols are attributed to the crate that defines them, after LTO: primitive code "
-              "inlined into a provkit function counts as provkit's, so the protocol figure is "
-              "only roughly the protocol code, and LTO also inlines provkit code into the "
-              "probe's call sites. The protocol budget is compared with the provkit symbols. "
+    md.append("Code is attributed instruction by instruction to the source it was compiled "
+              "from, through the DWARF inline tables (binutils' `addr2line -i`): to the "
+              "innermost inlined frame that is not a generic helper (core's slice and integer "
+              "helpers, hybrid-array, subtle, zeroize count for their caller). So primitive "
+              "code inlined into a provkit function counts as the primitive's, and provkit "
+              "code inlined into the probe as provkit's; read-only data goes by symbol. "
+              "The protocol budget is compared with the provkit line. "
               "A hardware or assembly P-256 backend behind the key-store "
               "trait (signing and ECDH by handle) replaces the P-256 share, except "
               "verification and point decompression, which stay in software.\n")
+    md.append("provkit's share by module:\n")
+    md.append("| module | bytes |")
+    md.append("|---|---:|")
+    for module, value in modules.most_common():
+        md.append(f"| `{module}` | {value} |")
+    md.append("")
     md.append("Largest crates in the full build:\n")
     md.append("| crate | bytes |")
     md.append("|---|---:|")

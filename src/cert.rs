@@ -13,7 +13,7 @@
 //! | piece | where |
 //! |---|---|
 //! | 111-byte format | [`CompactCert`], [`CompactFields`], `docs/cert-format.md` |
-//! | X.509 expansion and import | [`expand`], [`import_x509`], [`to_pem`] (`alloc`) |
+//! | X.509 expansion and import | [`expand`], [`import_x509`], `to_pem` and `expand_to_pem` (feature `alloc`) |
 //! | CA side | [`create_root`], [`create_intermediate`], [`issue_device`] |
 //! | device side | [`verify_device`], [`verify_issued`], [`verify_ca`] |
 //! | compact CA certificates (devices' roots and intermediates) | [`CaCert::from_compact`], [`CaCert::write_compact`], [`CaCert::write_der`] |

@@ -35,7 +35,7 @@
 //! - **Valid points only.** [`IdentityKeys::ecdh`] receives an already validated
 //!   [`EcPublicKey`]; hardware stores that re-encode it must not skip their own checks.
 //!
-//! Run [`suite`] (feature `test-suite`) against a new implementation to check these.
+//! Run `store::suite` (feature `test-suite`) against a new implementation to check these.
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::Result;
@@ -279,7 +279,7 @@ pub trait SymmetricKeys: KeyInventory {
 /// Small opaque records, replaced atomically.
 pub trait Records {
     /// The largest record this store accepts, in bytes (at least 64 for any store that
-    /// passes the [`suite`]).
+    /// passes `store::suite`).
     fn max_record_len(&self) -> usize;
 
     /// Reads the record `id` into `out`; returns its length.
