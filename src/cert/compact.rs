@@ -90,15 +90,24 @@ impl CompactFields {
             &self.public_key.x(),
             &self.signature.0,
         ];
-        let mut at = 0;
-        for p in parts {
-            out.get_mut(at..at + p.len())
-                .ok_or(Error::Unsupported)?
-                .copy_from_slice(p);
-            at += p.len();
-        }
+        concat(&mut out, &parts)?;
         Ok(out)
     }
+}
+
+/// Writes `parts` one after another at the start of `out`; returns the length written.
+/// The compact formats are such concatenations of fixed fields.
+pub(crate) fn concat(out: &mut [u8], parts: &[&[u8]]) -> Result<usize> {
+    let mut at = 0;
+    for p in parts {
+        out.get_mut(at..at + p.len())
+            .ok_or(Error::BufferTooSmall {
+                needed: at + p.len(),
+            })?
+            .copy_from_slice(p);
+        at += p.len();
+    }
+    Ok(at)
 }
 
 /// Unix time of the start of day `day` (days since 2000-01-01).

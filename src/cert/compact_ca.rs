@@ -19,6 +19,7 @@
 //! ([`CaTbs`](crate::cert::template)): the subjectKeyIdentifier is RFC 7093 method 1 of the
 //! key, and the issuer Name and authorityKeyIdentifier come from the issuer.
 
+use crate::cert::compact::concat;
 use crate::cert::der::tag;
 use crate::cert::template::{CaTbs, IssuerRef, KEY_ID_LEN, SubjectName, key_identifier};
 use crate::cert::time::{NO_EXPIRY, UnixTime};
@@ -79,14 +80,7 @@ impl CompactCaFields<'_> {
             &self.signature.0,
             self.name,
         ];
-        let mut at = 0;
-        for p in parts {
-            out.get_mut(at..at + p.len())
-                .ok_or(Error::Unsupported)?
-                .copy_from_slice(p);
-            at += p.len();
-        }
-        Ok(len)
+        concat(out, &parts)
     }
 }
 
