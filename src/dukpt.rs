@@ -23,8 +23,8 @@
 //!     the request/response convention).
 //! - **TDES DUKPT** (ANSI X9.24-1-2009), feature `tdes`: see the `tdes` module.
 //!
-//! AES-192 and AES-256 DUKPT are behind the default features `dukpt-aes192` and
-//! `dukpt-aes256`. A firmware that only uses AES-128 builds without them and links no
+//! AES-192 and AES-256 DUKPT are behind the default features `aes192` and
+//! `aes256`. A firmware that only uses AES-128 builds without them and links no
 //! code for those key sizes; it refuses such keys with
 //! [`Error::Unsupported`](crate::Error::Unsupported) (when a BDK or initial key is
 //! imported or derived, when a device stored with one is opened, and when an AES working

@@ -449,7 +449,7 @@ impl AesDevice {
     /// # Errors
     /// [`StoreError::NotFound`] when nothing is stored there; [`StoreError::Corrupt`] when
     /// it is not a complete AES DUKPT state; [`Error::Unsupported`] for a device with an
-    /// AES-192 or AES-256 initial key when the `dukpt-aes192` or `dukpt-aes256` feature
+    /// AES-192 or AES-256 initial key when the `aes192` or `aes256` feature
     /// is off.
     pub fn open<S: Records + ?Sized>(store: &mut S, base: RecordId) -> Result<Self> {
         let header = read_header(store, base)?;

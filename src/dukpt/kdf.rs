@@ -67,16 +67,16 @@ const fn key_len_error(len: usize) -> Error {
 ///
 /// The one place the DUKPT code instantiates the AES ciphers, so that every operation
 /// (KDF, PIN blocks, CMAC, CBC) shares one copy of each key size's code, and sizes left
-/// out by features (`dukpt-aes192`, `dukpt-aes256`) are not linked at all. The aes
+/// out by features (`aes192`, `aes256`) are not linked at all. The aes
 /// crate wipes the round keys on drop.
 // Sized for the largest key schedule built in; it only ever lives on the stack for one
 // operation (there is no heap to box it in).
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum AesEnc {
     Aes128(aes::Aes128Enc),
-    #[cfg(feature = "dukpt-aes192")]
+    #[cfg(feature = "aes192")]
     Aes192(aes::Aes192Enc),
-    #[cfg(feature = "dukpt-aes256")]
+    #[cfg(feature = "aes256")]
     Aes256(aes::Aes256Enc),
 }
 
@@ -93,11 +93,11 @@ impl AesEnc {
             16 => aes::Aes128Enc::new_from_slice(key)
                 .map(Self::Aes128)
                 .map_err(err),
-            #[cfg(feature = "dukpt-aes192")]
+            #[cfg(feature = "aes192")]
             24 => aes::Aes192Enc::new_from_slice(key)
                 .map(Self::Aes192)
                 .map_err(err),
-            #[cfg(feature = "dukpt-aes256")]
+            #[cfg(feature = "aes256")]
             32 => aes::Aes256Enc::new_from_slice(key)
                 .map(Self::Aes256)
                 .map_err(err),
@@ -111,9 +111,9 @@ impl AesEnc {
         let block = block.into();
         match self {
             Self::Aes128(c) => c.encrypt_block(block),
-            #[cfg(feature = "dukpt-aes192")]
+            #[cfg(feature = "aes192")]
             Self::Aes192(c) => c.encrypt_block(block),
-            #[cfg(feature = "dukpt-aes256")]
+            #[cfg(feature = "aes256")]
             Self::Aes256(c) => c.encrypt_block(block),
         }
     }
@@ -192,9 +192,9 @@ fn dbl(b: &mut [u8; 16]) {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum AesDec {
     Aes128(aes::Aes128Dec),
-    #[cfg(feature = "dukpt-aes192")]
+    #[cfg(feature = "aes192")]
     Aes192(aes::Aes192Dec),
-    #[cfg(feature = "dukpt-aes256")]
+    #[cfg(feature = "aes256")]
     Aes256(aes::Aes256Dec),
 }
 
@@ -210,11 +210,11 @@ impl AesDec {
             16 => aes::Aes128Dec::new_from_slice(key)
                 .map(Self::Aes128)
                 .map_err(err),
-            #[cfg(feature = "dukpt-aes192")]
+            #[cfg(feature = "aes192")]
             24 => aes::Aes192Dec::new_from_slice(key)
                 .map(Self::Aes192)
                 .map_err(err),
-            #[cfg(feature = "dukpt-aes256")]
+            #[cfg(feature = "aes256")]
             32 => aes::Aes256Dec::new_from_slice(key)
                 .map(Self::Aes256)
                 .map_err(err),
@@ -228,9 +228,9 @@ impl AesDec {
         let block = block.into();
         match self {
             Self::Aes128(c) => c.decrypt_block(block),
-            #[cfg(feature = "dukpt-aes192")]
+            #[cfg(feature = "aes192")]
             Self::Aes192(c) => c.decrypt_block(block),
-            #[cfg(feature = "dukpt-aes256")]
+            #[cfg(feature = "aes256")]
             Self::Aes256(c) => c.decrypt_block(block),
         }
     }

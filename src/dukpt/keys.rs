@@ -79,12 +79,12 @@ impl AesKeySize {
     }
 
     /// Whether this build supports DUKPT with keys of this size: AES-128 always, AES-192
-    /// with the `dukpt-aes192` feature, AES-256 with `dukpt-aes256` (both default).
+    /// with the `aes192` feature, AES-256 with `aes256` (both default).
     pub(crate) const fn is_supported(self) -> bool {
         match self {
             Self::Aes128 => true,
-            Self::Aes192 => cfg!(feature = "dukpt-aes192"),
-            Self::Aes256 => cfg!(feature = "dukpt-aes256"),
+            Self::Aes192 => cfg!(feature = "aes192"),
+            Self::Aes256 => cfg!(feature = "aes256"),
         }
     }
 
@@ -339,7 +339,7 @@ impl AesBdk {
     ///
     /// # Errors
     /// `Decode(InvalidLength)` for another length; [`Error::Unsupported`] for a 24- or
-    /// 32-byte key when the `dukpt-aes192` or `dukpt-aes256` feature is off.
+    /// 32-byte key when the `aes192` or `aes256` feature is off.
     pub fn from_bytes(key: &[u8]) -> Result<Self> {
         let size = AesKeySize::supported_from_len(key.len())?;
         let mut out = SecretBytes::zero();
@@ -347,8 +347,8 @@ impl AesBdk {
         Ok(Self { size, key: out })
     }
 
-    /// A fresh random BDK. A size this build leaves out (features `dukpt-aes192`,
-    /// `dukpt-aes256`) gives a BDK whose [`initial_key`](Self::initial_key) fails with
+    /// A fresh random BDK. A size this build leaves out (features `aes192`,
+    /// `aes256`) gives a BDK whose [`initial_key`](Self::initial_key) fails with
     /// [`Error::Unsupported`].
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(size: AesKeySize, rng: &mut R) -> Self {
         let mut key = SecretBytes::<32>::zero();
@@ -404,7 +404,7 @@ impl fmt::Debug for AesBdk {
 ///
 /// # Errors
 /// [`StoreError::WrongKeyKind`] when `bdk` is not an AES key; [`Error::Unsupported`] for
-/// an AES-192 or AES-256 BDK when the `dukpt-aes192` or `dukpt-aes256` feature is off;
+/// an AES-192 or AES-256 BDK when the `aes192` or `aes256` feature is off;
 /// the store's errors.
 pub fn initial_key_from_store<S: SymmetricKeys + ?Sized>(
     store: &mut S,
@@ -451,7 +451,7 @@ impl InitialKey {
     ///
     /// # Errors
     /// `Decode(InvalidLength)` unless `key` is 16, 24 or 32 bytes; [`Error::Unsupported`]
-    /// for a 24- or 32-byte key when the `dukpt-aes192` or `dukpt-aes256` feature is off.
+    /// for a 24- or 32-byte key when the `aes192` or `aes256` feature is off.
     pub fn from_bytes(ikid: InitialKeyId, key: &[u8]) -> Result<Self> {
         let size = AesKeySize::supported_from_len(key.len())?;
         let mut out = SecretBytes::zero();

@@ -139,7 +139,7 @@ fn mac_key(key: &WorkingKey) -> Result<()> {
 ///
 /// # Errors
 /// [`DukptError::WrongKeyUsage`] for another usage or type; [`Error::Unsupported`] for
-/// an AES-192 or AES-256 key when the `dukpt-aes192` or `dukpt-aes256` feature is off.
+/// an AES-192 or AES-256 key when the `aes192` or `aes256` feature is off.
 pub fn cmac(key: &WorkingKey, msg: &[u8]) -> Result<[u8; 16]> {
     require(key.usage().is_mac() && key.key_type().is_aes())?;
     Ok(AesEnc::new(key.bytes())?.cmac(msg))

@@ -218,6 +218,9 @@ impl Context {
         shared_secret: &SecretBytes<SECRET_LEN>,
         info: &[u8],
     ) -> Result<Self> {
+        if aead == HpkeAead::Aes256Gcm && !cfg!(feature = "aes256") {
+            return Err(Error::Unsupported); // built without AES-256 (feature `aes256`)
+        }
         let suite = suite_id(aead);
         let psk_id_hash = labeled_extract(&suite, b"", b"psk_id_hash", b"")?;
         let info_hash = labeled_extract(&suite, b"", b"info_hash", info)?;

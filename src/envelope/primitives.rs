@@ -11,7 +11,6 @@
 use crate::error::{DecodeErrorKind, Error, Result};
 use crate::secret::SecretBytes;
 use aes_gcm::aead::array::Array;
-use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 use zeroize::Zeroize;
@@ -21,10 +20,11 @@ pub(crate) const TAG_LEN: usize = 16;
 /// Length of an AES-GCM nonce (96 bits, the only size this crate uses).
 pub(crate) const NONCE_LEN: usize = 12;
 
-type Aes192Gcm = aes_gcm::AesGcm<aes::Aes192, U12>;
+#[cfg(feature = "aes192")]
+type Aes192Gcm = aes_gcm::AesGcm<aes::Aes192, aes_gcm::aead::consts::U12>;
 
 /// AES-GCM encryption of `buf` (in place or in → out), returning the tag. `key` is 16,
-/// 24 or 32 bytes.
+/// 24 or 32 bytes; `Unsupported` for a size whose feature (`aes192`, `aes256`) is off.
 pub(crate) fn gcm_seal(
     key: &[u8],
     nonce: &[u8; NONCE_LEN],
@@ -42,8 +42,14 @@ pub(crate) fn gcm_seal(
     }
     match key.len() {
         16 => go!(aes_gcm::Aes128Gcm),
+        #[cfg(feature = "aes192")]
         24 => go!(Aes192Gcm),
+        #[cfg(feature = "aes256")]
         32 => go!(aes_gcm::Aes256Gcm),
+        #[cfg(not(feature = "aes192"))]
+        24 => Err(Error::Unsupported),
+        #[cfg(not(feature = "aes256"))]
+        32 => Err(Error::Unsupported),
         n => Err(Error::decode(DecodeErrorKind::InvalidLength, n)),
     }
 }
@@ -69,8 +75,14 @@ pub(crate) fn gcm_open(
     }
     match key.len() {
         16 => go!(aes_gcm::Aes128Gcm),
+        #[cfg(feature = "aes192")]
         24 => go!(Aes192Gcm),
+        #[cfg(feature = "aes256")]
         32 => go!(aes_gcm::Aes256Gcm),
+        #[cfg(not(feature = "aes192"))]
+        24 => Err(Error::Unsupported),
+        #[cfg(not(feature = "aes256"))]
+        32 => Err(Error::Unsupported),
         n => Err(Error::decode(DecodeErrorKind::InvalidLength, n)),
     }
 }

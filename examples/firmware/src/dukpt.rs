@@ -72,7 +72,7 @@ fn transaction<F: embedded_storage::nor_flash::NorFlash>(
     })
 }
 
-/// This firmware builds provkit without `dukpt-aes192` and `dukpt-aes256` (it only uses
+/// This firmware builds provkit without `aes192` and `aes256` (it only uses
 /// AES-128): AES-192 and AES-256 keys must be refused with `Error::Unsupported`, never a
 /// panic, both at import and when opening a device whose stored header says AES-256.
 #[inline(never)]

@@ -168,6 +168,10 @@ fn main() -> ! {
         "server (simulated here): opens the telemetry; refuses it after a relay flips a byte",
         &mut || telemetry::open(&mut a, &mut sealed),
     );
+    steps.run(
+        "HPKE: AES-256-GCM refused (Unsupported) in this AES-128-only build",
+        &mut || telemetry::refuses_aes256(&mut a),
+    );
 
     hprintln!(
         "PROVKIT-FIRMWARE steps={} peak_stack={} peak_stack_from_reset={}",

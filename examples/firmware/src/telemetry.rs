@@ -63,3 +63,18 @@ pub fn open(device: &mut Store, sealed: &mut Sealed) -> bool {
     );
     opened && open_telemetry(server, SERVER, Some(&device_pk), &mut tampered).is_err()
 }
+
+/// This firmware builds provkit without `aes256`: an HPKE context for AES-256-GCM must be
+/// refused with `Error::Unsupported`, never a panic, while AES-128-GCM works.
+#[inline(never)]
+pub fn refuses_aes256(device: &mut Store) -> bool {
+    use provkit::envelope::hpke::{HpkeAead, setup_sender_base};
+    let mut rng = TestRng::new(4);
+    let Ok(server) = device.public_key(IDENTITY) else {
+        return false;
+    };
+    matches!(
+        setup_sender_base(&server, HpkeAead::Aes256Gcm, b"info", &mut rng),
+        Err(provkit::Error::Unsupported)
+    ) && setup_sender_base(&server, HpkeAead::Aes128Gcm, b"info", &mut rng).is_ok()
+}
