@@ -36,6 +36,30 @@ fn keys_and_records_survive_a_remount() {
 }
 
 #[test]
+fn a_stale_view_refuses_to_write_over_newer_entries() {
+    let mut old = FlashStore::mount(Flash::new()).unwrap();
+    old.write_record(RecordId(1), b"first").unwrap();
+    {
+        // A second view of the same flash (as after a reset) writes behind `old`'s back.
+        let mut new = FlashStore::mount(&mut *old.flash_mut()).unwrap();
+        new.write_record(RecordId(1), b"second").unwrap();
+        new.write_record(RecordId(2), b"other").unwrap();
+    }
+    // `old` would write where `new` already did: refused, nothing overwritten.
+    assert_eq!(
+        old.write_record(RecordId(3), b"stale"),
+        Err(provkit::Error::Store(provkit::error::StoreError::Corrupt))
+    );
+    let mut s = FlashStore::mount(old.into_inner()).unwrap();
+    let mut buf = [0u8; 16];
+    let n = s.read_record(RecordId(1), &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"second");
+    let n = s.read_record(RecordId(2), &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"other");
+    s.write_record(RecordId(3), b"fresh").unwrap();
+}
+
+#[test]
 fn writes_spread_over_all_pages() {
     let mut s = FlashStore::mount(RamFlash::<4096, 512>::new()).unwrap();
     s.write_record(RecordId(1), b"kept").unwrap();

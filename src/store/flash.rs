@@ -235,7 +235,10 @@ impl<F: NorFlash> FlashStore<F> {
     }
 
     /// The flash under the store, e.g. to mount a second view of it as after a reset.
-    /// Writing through it behind the store's back voids the store's guarantees.
+    /// Writing through it behind the store's back voids the store's guarantees: this
+    /// store's view goes stale. It then refuses to write (`Store(Corrupt)`) where it
+    /// finds its next slot already written, rather than corrupt the newer entries; mount
+    /// again to see them.
     pub fn flash_mut(&mut self) -> &mut F {
         &mut self.flash
     }
@@ -412,7 +415,30 @@ impl<F: NorFlash> FlashStore<F> {
                 return Err(StoreError::Full.into());
             }
         }
+        if !self.is_erased(self.write_offset, total)? {
+            return Err(StoreError::Corrupt.into());
+        }
         self.write_entry(tag, kind, id, data)
+    }
+
+    /// Whether `len` bytes at `offset` in the active page are erased. This store only
+    /// writes where it left erased flash; anything else means the flash changed behind
+    /// its back (another mount through [`flash_mut`](Self::flash_mut)), and writing there
+    /// would corrupt the newer entries, so the write is refused instead.
+    fn is_erased(&mut self, offset: u32, len: u32) -> Result<bool> {
+        let base = self.page_base(self.active) + offset;
+        let mut chunk = [0u8; 16];
+        let mut at = 0;
+        while at < len {
+            let n = (len - at).min(16);
+            let buf = chunk.get_mut(..n as usize).ok_or(Error::Unsupported)?;
+            self.flash.read(base + at, buf).map_err(backend)?;
+            if buf.iter().any(|&b| b != 0xff) {
+                return Ok(false);
+            }
+            at += n;
+        }
+        Ok(true)
     }
 
     fn write_entry(&mut self, tag: Tag, kind: u8, id: u32, data: &[u8]) -> Result<()> {
