@@ -21,6 +21,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+mod block;
 pub mod cert;
 pub mod dukpt;
 pub mod ec;

@@ -2,9 +2,9 @@
 //! HMAC-SHA256 and CBC data encryption, plus the request/response convention helpers on
 //! [`TransactionKey`].
 
-use super::kdf::{AesDec, AesEnc, xor};
 use super::keys::{KeyType, KeyUsage, TransactionKey, WorkingKey};
 use super::pin::{digits, parse_pin_field, require};
+use crate::block::{AesDec, AesEnc, xor};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
 use crate::secret::{SecretBuf, SecretBytes};
 use hmac::Mac;

@@ -134,21 +134,12 @@ fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[&[u8]], out: &mut [u8]) -> Resul
 }
 
 /// AES-CMAC (NIST SP 800-38B) of one message under an AES key of 16, 24 or 32 bytes.
+///
+/// # Errors
+/// `Decode(InvalidLength)` for another length; `Unsupported` for a size whose feature
+/// (`aes192`, `aes256`) is off.
 pub(crate) fn aes_cmac(key: &[u8], msg: &[u8]) -> Result<[u8; 16]> {
-    use cmac::{KeyInit as _, Mac as _};
-    macro_rules! go {
-        ($c:ty) => {{
-            let mut m = cmac::Cmac::<$c>::new_from_slice(key).map_err(|_| Error::Unsupported)?;
-            m.update(msg);
-            Ok(m.finalize().into_bytes().into())
-        }};
-    }
-    match key.len() {
-        16 => go!(aes::Aes128),
-        24 => go!(aes::Aes192),
-        32 => go!(aes::Aes256),
-        n => Err(Error::decode(DecodeErrorKind::InvalidLength, n)),
-    }
+    Ok(crate::block::AesEnc::new(key)?.cmac(msg))
 }
 
 /// SHA-256 over several parts.

@@ -1,11 +1,12 @@
 //! Software key material and the operations on it, shared by every store that holds
 //! keys in its own memory (RAM, flash, databases that keep keys wrapped at rest).
 
+use crate::block::AesEnc;
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{DecodeErrorKind, Error, Result, StoreError};
 use crate::secret::SecretBytes;
 use crate::store::{KeyKind, WrapAlgorithm};
-use aes::cipher::{BlockCipherEncrypt, KeyInit};
+use aes::cipher::KeyInit;
 use p256::ecdsa::signature::hazmat::PrehashSigner;
 
 /// A key held in software: a P-256 signing key or up to 32 bytes of symmetric key.
@@ -123,9 +124,7 @@ impl SoftKey {
     pub(crate) fn encrypt_block(&self, block: &mut [u8]) -> Result<()> {
         let (kind, key) = self.symmetric_bytes()?;
         match kind {
-            KeyKind::Aes128 => aes_encrypt::<aes::Aes128>(key, block),
-            KeyKind::Aes192 => aes_encrypt::<aes::Aes192>(key, block),
-            KeyKind::Aes256 => aes_encrypt::<aes::Aes256>(key, block),
+            KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => aes_encrypt(key, block),
             KeyKind::Tdes2 | KeyKind::Tdes3 => tdes_encrypt(key, block),
             KeyKind::P256 => Err(StoreError::WrongKeyKind.into()),
         }
@@ -230,21 +229,19 @@ impl SoftKey {
     }
 }
 
-fn aes_encrypt<C: BlockCipherEncrypt<BlockSize = aes::cipher::consts::U16> + KeyInit>(
-    key: &[u8],
-    block: &mut [u8],
-) -> Result<()> {
-    let cipher = C::new_from_slice(key).map_err(|_| Error::from(StoreError::WrongKeyKind))?;
+fn aes_encrypt(key: &[u8], block: &mut [u8]) -> Result<()> {
+    let cipher = AesEnc::new(key)?;
     let len = block.len();
     let block: &mut [u8; 16] = block
         .try_into()
         .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))?;
-    cipher.encrypt_block(block.into());
+    cipher.encrypt(block);
     Ok(())
 }
 
 #[cfg(feature = "tdes")]
 fn tdes_encrypt(key: &[u8], block: &mut [u8]) -> Result<()> {
+    use aes::cipher::BlockCipherEncrypt;
     let len = block.len();
     let block: &mut [u8; 8] = block
         .try_into()
