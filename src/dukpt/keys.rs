@@ -827,21 +827,7 @@ pub(crate) fn working_key_from(
     usage: KeyUsage,
     key_type: KeyType,
 ) -> Result<WorkingKey> {
-    if !key_type.allowed_under(size) {
-        return Err(DukptError::KeyTooStrong.into());
-    }
-    let mut key = SecretBytes::<32>::zero();
-    kdf(
-        head(txn, size.key_len()),
-        working_key_derivation_data(ksn, usage, key_type),
-        head_mut(&mut key, key_type.key_len()),
-    )?;
-    Ok(WorkingKey {
-        ksn: *ksn,
-        usage,
-        key_type,
-        key,
-    })
+    derive_working_key::<false>(txn, size, ksn, usage, key_type)
 }
 
 /// [`working_key_from`] with the host's fast path for 128-bit working keys under an
@@ -853,23 +839,45 @@ pub(crate) fn working_key_from_fast(
     usage: KeyUsage,
     key_type: KeyType,
 ) -> Result<WorkingKey> {
-    let mut key = SecretBytes::<32>::zero();
-    if let (AesKeySize::Aes128, 16, Some(out), Some(cur)) = (
-        size,
-        key_type.key_len(),
-        key.expose_mut().first_chunk_mut::<16>(),
-        txn.expose().first_chunk::<16>(),
-    ) {
-        *out = *cur;
-        step128(out, &working_key_derivation_data(ksn, usage, key_type));
-        return Ok(WorkingKey {
-            ksn: *ksn,
-            usage,
-            key_type,
-            key,
-        });
+    derive_working_key::<true>(txn, size, ksn, usage, key_type)
+}
+
+/// Both of the above: `FAST` is a constant so that the device, which only calls
+/// [`working_key_from`], links no AES-128 fast path.
+fn derive_working_key<const FAST: bool>(
+    txn: &SecretBytes<32>,
+    size: AesKeySize,
+    ksn: &AesKsn,
+    usage: KeyUsage,
+    key_type: KeyType,
+) -> Result<WorkingKey> {
+    if !key_type.allowed_under(size) {
+        return Err(DukptError::KeyTooStrong.into());
     }
-    working_key_from(txn, size, ksn, usage, key_type)
+    let dd = working_key_derivation_data(ksn, usage, key_type);
+    let mut key = SecretBytes::<32>::zero();
+    let fast = FAST && size == AesKeySize::Aes128 && key_type.key_len() == 16;
+    match (fast, txn.expose().first_chunk::<16>()) {
+        (true, Some(cur)) => {
+            let out = key
+                .expose_mut()
+                .first_chunk_mut::<16>()
+                .ok_or(Error::Unsupported)?;
+            *out = *cur;
+            step128(out, &dd);
+        }
+        _ => kdf(
+            head(txn, size.key_len()),
+            dd,
+            head_mut(&mut key, key_type.key_len()),
+        )?,
+    }
+    Ok(WorkingKey {
+        ksn: *ksn,
+        usage,
+        key_type,
+        key,
+    })
 }
 
 /// The first `len` bytes of a key buffer (`len` ≤ 32 at every call; a longer one gives
