@@ -118,24 +118,18 @@ def crates(elf):
     function counts as the primitive's, and provkit code inlined into the probe counts as
     provkit's. Read-only data goes by symbol name.
     """
-    syms = symbols(elf)
     agg = collections.Counter()
-    addrs = []
-    for addr, size, kind, name in syms:
+    sym_at = {}  # every code address (Thumb granule), with the symbol it lies in
+    for addr, size, kind, name in symbols(elf):
         if kind == "t":
-            addrs.extend(range(addr & ~1, (addr & ~1) + size, 2))
+            sym_at.update((a, name) for a in range(addr & ~1, (addr & ~1) + size, 2))
         else:
             agg[crate_of_symbol(name)] += size
     out = subprocess.run(["addr2line", "-a", "-i", "-f", "-e", elf],
-                         input="\n".join(hex(a) for a in addrs), text=True,
+                         input="\n".join(hex(a) for a in sym_at), text=True,
                          capture_output=True, check=True).stdout.splitlines()
     # Per address: "0x...", then (function, file:line) pairs, innermost first.
     i = 0
-    sym_at = {}
-    for addr, size, kind, name in syms:
-        if kind == "t":
-            for a in range(addr & ~1, (addr & ~1) + size, 2):
-                sym_at[a] = name
     modules = collections.Counter()
     while i < len(out):
         addr = int(out[i], 16)

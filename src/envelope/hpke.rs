@@ -38,7 +38,7 @@
 //! ```
 
 use crate::ec::EcPublicKey;
-use crate::envelope::primitives::{NONCE_LEN, Prk, gcm_open, gcm_seal, sha256_parts};
+use crate::envelope::primitives::{NONCE_LEN, Prk, gcm_open, gcm_seal};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId, SoftKey};
@@ -117,7 +117,7 @@ impl HpkeAead {
 /// recipient (or signer) key they are for.
 #[must_use]
 pub fn key_fingerprint(public: &EcPublicKey) -> [u8; FINGERPRINT_LEN] {
-    let digest = sha256_parts(&[&public.to_uncompressed()]);
+    let digest = crate::ec::sha256(&public.to_uncompressed());
     digest
         .first_chunk::<FINGERPRINT_LEN>()
         .copied()
