@@ -2,7 +2,7 @@
 
 use super::keys::{
     InitialKey, KeyType, KeyUsage, TransactionKey, WorkingKey, derive_step,
-    intermediate_derivation_data, working_key_from_fast,
+    intermediate_derivation_data, working_key_from,
 };
 use super::ksn::AesKsn;
 use crate::error::{Error, Result};
@@ -137,7 +137,7 @@ impl HostCache {
             return Err(crate::error::DukptError::KeyTooStrong.into());
         }
         let depth = self.walk(ksn)?;
-        working_key_from_fast(self.path_key(depth), self.ik.size(), ksn, usage, key_type)
+        working_key_from::<true>(self.path_key(depth), self.ik.size(), ksn, usage, key_type)
     }
 }
 

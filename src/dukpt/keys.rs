@@ -540,7 +540,7 @@ impl InitialKey {
                 key,
             });
         }
-        working_key_from(&key, self.size, ksn, usage, key_type)
+        working_key_from::<false>(&key, self.size, ksn, usage, key_type)
     }
 
     /// The DUKPT Update Key (X9.24-3-2017 6.5.3): the key-encryption key derived with
@@ -820,31 +820,10 @@ pub(crate) const fn intermediate_derivation_data(
 }
 
 /// The working key of `usage` and `key_type` from the intermediate key `txn` of `ksn`.
-pub(crate) fn working_key_from(
-    txn: &SecretBytes<32>,
-    size: AesKeySize,
-    ksn: &AesKsn,
-    usage: KeyUsage,
-    key_type: KeyType,
-) -> Result<WorkingKey> {
-    derive_working_key::<false>(txn, size, ksn, usage, key_type)
-}
-
-/// [`working_key_from`] with the host's fast path for 128-bit working keys under an
-/// AES-128 initial key (one inlined AES-128 step, no key-size dispatch).
-pub(crate) fn working_key_from_fast(
-    txn: &SecretBytes<32>,
-    size: AesKeySize,
-    ksn: &AesKsn,
-    usage: KeyUsage,
-    key_type: KeyType,
-) -> Result<WorkingKey> {
-    derive_working_key::<true>(txn, size, ksn, usage, key_type)
-}
-
-/// Both of the above: `FAST` is a constant so that the device, which only calls
-/// [`working_key_from`], links no AES-128 fast path.
-fn derive_working_key<const FAST: bool>(
+/// With `FAST`, the host's path for 128-bit working keys under an AES-128 initial key
+/// (one inlined AES-128 step, no key-size dispatch); it is a constant so that the
+/// device, which derives with `FAST = false`, links no such path.
+pub(crate) fn working_key_from<const FAST: bool>(
     txn: &SecretBytes<32>,
     size: AesKeySize,
     ksn: &AesKsn,
@@ -923,7 +902,7 @@ impl TransactionKey {
     /// # Errors
     /// [`DukptError::KeyTooStrong`] when `key_type` is stronger than the initial key.
     pub fn working_key(&self, usage: KeyUsage, key_type: KeyType) -> Result<WorkingKey> {
-        working_key_from(&self.key, self.size, &self.ksn, usage, key_type)
+        working_key_from::<false>(&self.key, self.size, &self.ksn, usage, key_type)
     }
 
     /// The raw key bytes. Every call is a place where the secret leaves its type.
