@@ -1,7 +1,10 @@
 //! One small error type for the whole crate.
 //!
-//! [`Error`] is `Copy`, needs no heap and is `#[non_exhaustive]`, so it can be returned
-//! from firmware as cheaply as an integer and grow new kinds without breaking callers.
+//! [`Error`] is `Copy`, needs no heap, is four bytes and `#[non_exhaustive]`, so it is
+//! returned from firmware in one register, as cheaply as an integer, and can grow new
+//! kinds without breaking callers. (An eight-byte error costs every fallible call a
+//! memory round trip on Cortex-M: about 1.9 KiB of flash across the device side.) Byte
+//! offsets and lengths in it are therefore [`ByteCount`]s: 24 bits, saturating.
 //! Every authentication failure (bad signature, bad MAC or tag, invalid peer point) is
 //! the single opaque [`Error::Crypto`]: a detailed reason would be an oracle for an
 //! attacker and is rarely actionable for the caller.
@@ -24,8 +27,8 @@ pub enum Error {
     Decode(DecodeError),
     /// A caller-provided output buffer is too small; `needed` bytes would fit.
     BufferTooSmall {
-        /// Bytes the operation needs.
-        needed: usize,
+        /// Bytes the operation needs (at least this many if it is saturated).
+        needed: ByteCount,
     },
     /// Certificate content or policy failure.
     Cert(CertError),
@@ -70,7 +73,77 @@ pub struct DecodeError {
     /// What was wrong.
     pub kind: DecodeErrorKind,
     /// Offset into the input at which it was detected.
-    pub offset: usize,
+    pub offset: ByteCount,
+}
+
+/// A byte offset or length in an [`Error`], in 24 bits so that the error fits a register.
+///
+/// Values from [`ByteCount::MAX`] (16 MiB - 1) up saturate to it: an offset that far into
+/// a stream, or an output that large, reads as "at least 16 MiB - 1". Everything the
+/// device side parses or writes, and every single record a backend handles, is far below.
+///
+/// ```
+/// use provkit::error::ByteCount;
+/// assert_eq!(ByteCount::new(300).get(), 300);
+/// assert!(ByteCount::new(usize::MAX).is_saturated());
+/// assert_eq!(ByteCount::new(7), 7);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ByteCount([u8; 3]);
+
+impl ByteCount {
+    /// The largest count; larger values saturate to it.
+    pub const MAX: usize = 0xFF_FFFF;
+
+    /// `n`, or [`ByteCount::MAX`] when `n` is larger.
+    #[must_use]
+    pub const fn new(n: usize) -> Self {
+        let n = if n > Self::MAX { Self::MAX } else { n };
+        #[allow(clippy::cast_possible_truncation)] // n <= MAX < 2^24
+        let [a, b, c, _] = (n as u32).to_le_bytes();
+        Self([a, b, c])
+    }
+
+    /// The count (saturated at [`ByteCount::MAX`]).
+    #[must_use]
+    pub const fn get(self) -> usize {
+        let [a, b, c] = self.0;
+        u32::from_le_bytes([a, b, c, 0]) as usize
+    }
+
+    /// Whether the true value was [`ByteCount::MAX`] or more.
+    #[must_use]
+    pub const fn is_saturated(self) -> bool {
+        self.get() == Self::MAX
+    }
+}
+
+impl From<usize> for ByteCount {
+    fn from(n: usize) -> Self {
+        Self::new(n)
+    }
+}
+
+impl PartialEq<usize> for ByteCount {
+    fn eq(&self, other: &usize) -> bool {
+        self.get() == *other && !(self.is_saturated() && *other > Self::MAX)
+    }
+}
+
+impl fmt::Debug for ByteCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for ByteCount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_saturated() {
+            write!(f, "{} or more", Self::MAX)
+        } else {
+            write!(f, "{}", self.get())
+        }
+    }
 }
 
 /// Certificate and chain failures that are not decode errors.
@@ -202,7 +275,18 @@ impl Error {
     /// A decode error of `kind` at `offset`.
     #[must_use]
     pub const fn decode(kind: DecodeErrorKind, offset: usize) -> Self {
-        Self::Decode(DecodeError { kind, offset })
+        Self::Decode(DecodeError {
+            kind,
+            offset: ByteCount::new(offset),
+        })
+    }
+
+    /// An output buffer too small for the `needed` bytes.
+    #[must_use]
+    pub const fn buffer_too_small(needed: usize) -> Self {
+        Self::BufferTooSmall {
+            needed: ByteCount::new(needed),
+        }
     }
 }
 
@@ -364,7 +448,29 @@ mod tests {
     use super::*;
     extern crate std;
 
-    const _: () = assert!(size_of::<Error>() <= 24, "Error must stay small");
+    const _: () = assert!(size_of::<Error>() == 4, "Error must fit one register");
+    const _: () = assert!(
+        size_of::<Result<()>>() == 4,
+        "Result<()> must fit one register"
+    );
+
+    #[test]
+    fn byte_counts_round_trip_and_saturate() {
+        for n in [0, 1, 255, 256, 65_535, 65_536, ByteCount::MAX - 1] {
+            assert_eq!(ByteCount::new(n).get(), n);
+            assert!(!ByteCount::new(n).is_saturated());
+            assert_eq!(ByteCount::new(n), n);
+        }
+        for n in [ByteCount::MAX, ByteCount::MAX + 1, usize::MAX] {
+            assert_eq!(ByteCount::new(n).get(), ByteCount::MAX);
+            assert!(ByteCount::new(n).is_saturated());
+        }
+        assert_ne!(ByteCount::new(ByteCount::MAX + 1), ByteCount::MAX + 1);
+        assert_eq!(
+            std::format!("{}", Error::buffer_too_small(usize::MAX)),
+            "output buffer too small: 16777215 or more bytes needed"
+        );
+    }
 
     #[test]
     fn error_is_copy_and_displays() {

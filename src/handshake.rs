@@ -216,7 +216,7 @@ fn send_credential<S: IdentityKeys>(
     let split = dst
         .len()
         .checked_sub(TAG_LEN)
-        .ok_or(Error::BufferTooSmall { needed: TAG_LEN })?;
+        .ok_or(Error::buffer_too_small(TAG_LEN))?;
     let (body, tag) = dst.split_at_mut(split);
     let signature = store.sign_digest(key, &signature_digest(role, th, cert.as_bytes()))?;
     let n = write_plaintext(mode, cert, &signature, body)?;

@@ -157,9 +157,7 @@ impl<const N: usize> SecretBuf<N> {
             .bytes
             .0
             .get_mut(..bytes.len())
-            .ok_or(crate::Error::BufferTooSmall {
-                needed: bytes.len(),
-            })?;
+            .ok_or(crate::Error::buffer_too_small(bytes.len()))?;
         dst.copy_from_slice(bytes);
         self.len = bytes.len();
         Ok(())

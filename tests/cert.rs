@@ -288,7 +288,7 @@ fn buffers_too_small_are_reported() {
     let mut small = vec![0u8; need - 1];
     assert_eq!(
         cert::expand(&c, int.as_issuer(), &mut small),
-        Err(Error::BufferTooSmall { needed: need })
+        Err(Error::buffer_too_small(need))
     );
 }
 

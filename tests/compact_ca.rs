@@ -23,7 +23,7 @@ fn der(ca: &CaCert<'_>, issuer: &CaCert<'_>) -> Vec<u8> {
 
 fn decode_kind(r: provkit::Result<CaCert<'_>>) -> (DecodeErrorKind, usize) {
     match r {
-        Err(Error::Decode(d)) => (d.kind, d.offset),
+        Err(Error::Decode(d)) => (d.kind, d.offset.get()),
         other => panic!("expected a decode error, got {other:?}"),
     }
 }
@@ -227,7 +227,10 @@ fn malformed_compact_certificates_get_precise_errors() {
     for v in 0..=255u8 {
         not_a_point[69] = v;
         if let Err(Error::Decode(d)) = CaCert::from_compact(&not_a_point) {
-            assert_eq!((d.kind, d.offset), (DecodeErrorKind::InvalidPoint, 38));
+            assert_eq!(
+                (d.kind, d.offset.get()),
+                (DecodeErrorKind::InvalidPoint, 38)
+            );
             found = true;
             break;
         }

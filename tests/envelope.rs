@@ -356,12 +356,12 @@ fn seal_open_sizes_and_alloc_helpers() {
     let mut small = [0u8; OVERHEAD - 1];
     assert_eq!(
         env.seal_in_place(KEK_ID, &CTX, &mut rng, &mut small),
-        Err(Error::BufferTooSmall { needed: OVERHEAD })
+        Err(Error::buffer_too_small(OVERHEAD))
     );
     let sealed = env.seal_to_vec(KEK_ID, &CTX, &mut rng, b"abc").unwrap();
     assert_eq!(
         env.open(&CTX, &sealed, &mut [0u8; 2]),
-        Err(Error::BufferTooSmall { needed: 3 })
+        Err(Error::buffer_too_small(3))
     );
     // Unknown KEK.
     assert_eq!(

@@ -468,9 +468,7 @@ fn writer_enforces_count_and_order() {
             &mut rng
         )
         .unwrap_err(),
-        Error::BufferTooSmall {
-            needed: 4 * 56 + 16
-        }
+        Error::buffer_too_small(4 * 56 + 16)
     );
     assert!(
         DeviceKeyRecord::generate(1, 1, KeyUsage::PIN_ENCRYPTION, KeyKind::P256, &mut rng).is_err()

@@ -232,7 +232,7 @@ impl<'a> CaCert<'a> {
             Form::Compact(c) => {
                 let raw = c.as_bytes();
                 out.get_mut(..raw.len())
-                    .ok_or(Error::BufferTooSmall { needed: raw.len() })?
+                    .ok_or(Error::buffer_too_small(raw.len()))?
                     .copy_from_slice(raw);
                 return Ok(raw.len());
             }
@@ -273,7 +273,7 @@ impl<'a> CaCert<'a> {
         write_certificate(&mut cmp, &|s| tbs.write(s), &compact.signature());
         cmp.finish()?;
         out.get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?
+            .ok_or(Error::buffer_too_small(len))?
             .copy_from_slice(buf.get(..len).ok_or(outside)?);
         Ok(len)
     }

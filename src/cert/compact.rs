@@ -101,9 +101,7 @@ pub(crate) fn concat(out: &mut [u8], parts: &[&[u8]]) -> Result<usize> {
     let mut at = 0;
     for p in parts {
         out.get_mut(at..at + p.len())
-            .ok_or(Error::BufferTooSmall {
-                needed: at + p.len(),
-            })?
+            .ok_or(Error::buffer_too_small(at + p.len()))?
             .copy_from_slice(p);
         at += p.len();
     }

@@ -60,9 +60,7 @@ impl CompactCaFields<'_> {
     /// Writes the encoding into `out`; returns its length.
     pub(crate) fn encode(&self, out: &mut [u8]) -> Result<usize> {
         let len = FIXED_LEN + self.name.len();
-        let out = out
-            .get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?;
+        let out = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
         let mut header = (CA_FORMAT_VERSION << 4) | u8::from(self.public_key.y_is_odd());
         if self.self_signed {
             header |= SELF_SIGNED;

@@ -71,7 +71,7 @@ impl<'a> SliceSink<'a> {
     /// Bytes written, or `BufferTooSmall` if anything did not fit.
     pub(crate) fn finish(self) -> Result<usize> {
         if self.overflow {
-            Err(Error::BufferTooSmall { needed: self.pos })
+            Err(Error::buffer_too_small(self.pos))
         } else {
             Ok(self.pos)
         }
@@ -432,6 +432,6 @@ mod tests {
         let mut buf = [0u8; 2];
         let mut s = SliceSink::new(&mut buf);
         s.put(&[1, 2, 3]);
-        assert_eq!(s.finish(), Err(Error::BufferTooSmall { needed: 3 }));
+        assert_eq!(s.finish(), Err(Error::buffer_too_small(3)));
     }
 }

@@ -8,7 +8,7 @@
 use crate::cert::der::{Reader, tag};
 use crate::cert::time::{UnixTime, parse_time};
 use crate::ec::{EcPublicKey, EcdsaSignature};
-use crate::error::{CertError, DecodeErrorKind, Error, Result};
+use crate::error::{ByteCount, CertError, DecodeErrorKind, Error, Result};
 
 /// DER of AlgorithmIdentifier ecdsa-with-SHA256 (RFC 5758), no parameters.
 pub(crate) const ECDSA_WITH_SHA256: &[u8] = &[
@@ -236,7 +236,7 @@ impl<'a> X509Cert<'a> {
 fn shift(e: Error, by: usize) -> Error {
     match e {
         Error::Decode(mut d) => {
-            d.offset += by;
+            d.offset = ByteCount::new(d.offset.get().saturating_add(by));
             Error::Decode(d)
         }
         other => other,

@@ -494,12 +494,10 @@ impl SenderContext {
     /// [`Error::BufferTooSmall`]; as [`seal_in_place_detached`](Self::seal_in_place_detached).
     pub fn seal(&mut self, aad: &[u8], plaintext: &[u8], out: &mut [u8]) -> Result<usize> {
         let len = plaintext.len() + TAG_LEN;
-        let out = out
-            .get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?;
+        let out = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
         let (ct, tag_out) = out
             .split_last_chunk_mut::<TAG_LEN>()
-            .ok_or(Error::BufferTooSmall { needed: len })?;
+            .ok_or(Error::buffer_too_small(len))?;
         let buf = InOutBuf::new(plaintext, ct).map_err(|_| Error::Unsupported)?;
         *tag_out = self.0.seal(aad, buf)?;
         Ok(len)
@@ -566,7 +564,7 @@ impl ReceiverContext {
             .ok_or(Error::decode(DecodeErrorKind::Truncated, sealed.len()))?;
         let out = out
             .get_mut(..ct.len())
-            .ok_or(Error::BufferTooSmall { needed: ct.len() })?;
+            .ok_or(Error::buffer_too_small(ct.len()))?;
         let buf = InOutBuf::new(ct, out).map_err(|_| Error::Unsupported)?;
         self.0.open(aad, buf, tag)?;
         Ok(ct.len())
@@ -610,12 +608,12 @@ pub fn seal_base<R: rand_core::CryptoRng + ?Sized>(
 ) -> Result<usize> {
     let needed = ENC_LEN + plaintext.len() + TAG_LEN;
     if out.len() < needed {
-        return Err(Error::BufferTooSmall { needed });
+        return Err(Error::buffer_too_small(needed));
     }
     let (enc, mut ctx) = setup_sender_base(recipient, aead, info, rng)?;
     let (enc_out, rest) = out
         .split_first_chunk_mut::<ENC_LEN>()
-        .ok_or(Error::BufferTooSmall { needed })?;
+        .ok_or(Error::buffer_too_small(needed))?;
     *enc_out = enc;
     Ok(ENC_LEN + ctx.seal(aad, plaintext, rest)?)
 }
@@ -638,12 +636,12 @@ pub fn seal_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
 ) -> Result<usize> {
     let needed = ENC_LEN + plaintext.len() + TAG_LEN;
     if out.len() < needed {
-        return Err(Error::BufferTooSmall { needed });
+        return Err(Error::buffer_too_small(needed));
     }
     let (enc, mut ctx) = setup_sender_auth(store, sender, recipient, aead, info, rng)?;
     let (enc_out, rest) = out
         .split_first_chunk_mut::<ENC_LEN>()
-        .ok_or(Error::BufferTooSmall { needed })?;
+        .ok_or(Error::buffer_too_small(needed))?;
     *enc_out = enc;
     Ok(ENC_LEN + ctx.seal(aad, plaintext, rest)?)
 }

@@ -130,11 +130,9 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
         out: &mut [u8],
     ) -> Result<usize> {
         let len = sealed_len(plaintext.len());
-        let out = out
-            .get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?;
+        let out = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
         out.get_mut(HEADER_LEN..HEADER_LEN + plaintext.len())
-            .ok_or(Error::BufferTooSmall { needed: len })?
+            .ok_or(Error::buffer_too_small(len))?
             .copy_from_slice(plaintext);
         self.seal_in_place(kek, context, rng, out)?;
         Ok(len)
@@ -167,16 +165,16 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
     ) -> Result<()> {
         let len = buf.len();
         if len < OVERHEAD {
-            return Err(Error::BufferTooSmall { needed: OVERHEAD });
+            return Err(Error::buffer_too_small(OVERHEAD));
         }
         let slot = self.directory.encrypt_slot(kek)?;
         let derived = Derived::new(dek, nonce, SUITE, context)?;
         let (header, rest) = buf
             .split_first_chunk_mut::<HEADER_LEN>()
-            .ok_or(Error::BufferTooSmall { needed: OVERHEAD })?;
+            .ok_or(Error::buffer_too_small(OVERHEAD))?;
         let (payload, tag_out) = rest
             .split_last_chunk_mut::<TAG_LEN>()
-            .ok_or(Error::BufferTooSmall { needed: OVERHEAD })?;
+            .ok_or(Error::buffer_too_small(OVERHEAD))?;
         write_stable(header, nonce, &derived.commitment)?;
         write_key_slot(self.store, header, &slot, dek)?;
         let mut aad = [0u8; AAD_BUF_LEN];
@@ -236,9 +234,7 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
         let info = inspect(envelope)?;
         let out = out
             .get_mut(..info.payload_len)
-            .ok_or(Error::BufferTooSmall {
-                needed: info.payload_len,
-            })?;
+            .ok_or(Error::buffer_too_small(info.payload_len))?;
         let derived = self.unlock(context, envelope)?;
         let (header, rest) = envelope
             .split_first_chunk::<HEADER_LEN>()

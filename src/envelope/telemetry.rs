@@ -140,15 +140,13 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
 ) -> Result<usize> {
     let signed = signer.is_some();
     let len = telemetry_len(payload.len(), signed);
-    let out = out
-        .get_mut(..len)
-        .ok_or(Error::BufferTooSmall { needed: len })?;
+    let out = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
     let (header, rest) = out
         .split_first_chunk_mut::<TELEMETRY_HEADER_LEN>()
-        .ok_or(Error::BufferTooSmall { needed: len })?;
+        .ok_or(Error::buffer_too_small(len))?;
     let (body, tag_out) = rest
         .split_last_chunk_mut::<TAG_LEN>()
-        .ok_or(Error::BufferTooSmall { needed: len })?;
+        .ok_or(Error::buffer_too_small(len))?;
     {
         let (fixed, _) = header.split_at_mut(OFF_ENC);
         let mut f = [0u8; OFF_ENC];

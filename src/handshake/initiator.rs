@@ -44,7 +44,7 @@ impl<'c> Initiator<'c> {
     ) -> Result<(AwaitingResponse<'c>, usize)> {
         let dst = out
             .get_mut(..MSG1_LEN)
-            .ok_or(Error::BufferTooSmall { needed: MSG1_LEN })?;
+            .ok_or(Error::buffer_too_small(MSG1_LEN))?;
         let ephemeral = Ephemeral::generate(rng);
         let mut msg1 = [0u8; MSG1_LEN];
         let (v, x) = msg1.split_at_mut(1);
@@ -184,7 +184,7 @@ impl ResponseVerified<'_> {
         let needed = b.mode.msg3_len();
         let dst = out
             .get_mut(..needed)
-            .ok_or(Error::BufferTooSmall { needed })?;
+            .ok_or(Error::buffer_too_small(needed))?;
         let th4 = send_credential(
             store,
             b.identity,

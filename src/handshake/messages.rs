@@ -108,9 +108,7 @@ pub(crate) fn write_plaintext(
         }
     };
     let len = cred.len() + SIGNATURE_LEN;
-    let dst = out
-        .get_mut(..len)
-        .ok_or(Error::BufferTooSmall { needed: len })?;
+    let dst = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
     let (c, s) = dst.split_at_mut(cred.len());
     c.copy_from_slice(cred);
     s.copy_from_slice(&signature.0);

@@ -64,7 +64,7 @@ impl<'c> Responder<'c> {
         let needed = self.mode.msg2_len();
         let dst = out
             .get_mut(..needed)
-            .ok_or(Error::BufferTooSmall { needed })?;
+            .ok_or(Error::buffer_too_small(needed))?;
 
         let ephemeral = Ephemeral::generate(rng);
         let y_bytes = ephemeral.public();

@@ -117,7 +117,7 @@ impl Session {
         let needed = plaintext.len() + RECORD_OVERHEAD;
         let out = out
             .get_mut(..needed)
-            .ok_or(Error::BufferTooSmall { needed })?;
+            .ok_or(Error::buffer_too_small(needed))?;
         let seq = self.send.seq;
         let (header, rest) = out.split_at_mut(8);
         let (body, tag) = rest.split_at_mut(plaintext.len());
@@ -149,7 +149,7 @@ impl Session {
         self.check_replay(seq)?;
         let dst = out
             .get_mut(..body.len())
-            .ok_or(Error::BufferTooSmall { needed: body.len() })?;
+            .ok_or(Error::buffer_too_small(body.len()))?;
         dst.copy_from_slice(body);
         self.recv.key.open(seq, aad, dst, tag)?;
         self.mark_seen(seq);

@@ -739,9 +739,7 @@ impl<F: NorFlash> Records for FlashStore<F> {
         let e = self
             .latest(1, id.0)?
             .ok_or(Error::Store(StoreError::NotFound))?;
-        let dst = out
-            .get_mut(..e.len)
-            .ok_or(Error::BufferTooSmall { needed: e.len })?;
+        let dst = out.get_mut(..e.len).ok_or(Error::buffer_too_small(e.len))?;
         let base = self.page_base(e.page) + e.data_offset();
         self.flash.read(base, dst).map_err(backend)?;
         Ok(e.len)

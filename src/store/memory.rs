@@ -223,7 +223,7 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Records
             .ok_or(Error::Store(StoreError::NotFound))?;
         let len = data.len();
         out.get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?
+            .ok_or(Error::buffer_too_small(len))?
             .copy_from_slice(data.expose());
         Ok(len)
     }

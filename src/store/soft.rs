@@ -143,7 +143,7 @@ impl SoftKey {
         ))?;
         let out = out
             .get_mut(..needed)
-            .ok_or(Error::BufferTooSmall { needed })?;
+            .ok_or(Error::buffer_too_small(needed))?;
         macro_rules! run {
             ($kw:ty) => {
                 <$kw>::new_from_slice(key)
@@ -176,7 +176,7 @@ impl SoftKey {
         }
         let max = wrapped.len() - 8;
         if out.len() < max {
-            return Err(Error::BufferTooSmall { needed: max });
+            return Err(Error::buffer_too_small(max));
         }
         macro_rules! run {
             ($kw:ty) => {

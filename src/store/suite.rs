@@ -255,7 +255,7 @@ pub fn records<S: Records>(store: &mut S) {
     assert_eq!(&out[..n], &full[..]);
     assert_eq!(
         store.read_record(r, &mut [0u8; 10]),
-        Err(Error::BufferTooSmall { needed: 64 }),
+        Err(Error::buffer_too_small(64)),
         "short buffer reports the needed length"
     );
     let too_big = store.max_record_len() + 1;

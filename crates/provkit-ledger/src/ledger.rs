@@ -545,11 +545,9 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         match input.read(&mut extra) {
             Ok(0) => {}
             Ok(_) => {
-                return Err(StageError::Shipment(provkit::Error::Decode(
-                    provkit::error::DecodeError {
-                        kind: provkit::error::DecodeErrorKind::TrailingData,
-                        offset: usize::try_from(header.file_len()).unwrap_or(usize::MAX),
-                    },
+                return Err(StageError::Shipment(provkit::Error::decode(
+                    provkit::error::DecodeErrorKind::TrailingData,
+                    usize::try_from(header.file_len()).unwrap_or(usize::MAX),
                 )));
             }
             Err(e) => return Err(StageError::Io(io_err(&e))),

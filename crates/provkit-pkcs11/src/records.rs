@@ -105,9 +105,9 @@ impl Records for Pkcs11Store {
             .max_by_key(|o| o.generation)
             .map(|o| o.value.get(HEADER..).unwrap_or(&[]))
             .ok_or(Error::Store(StoreError::NotFound))?;
-        let dst = out.get_mut(..newest.len()).ok_or(Error::BufferTooSmall {
-            needed: newest.len(),
-        })?;
+        let dst = out
+            .get_mut(..newest.len())
+            .ok_or(Error::buffer_too_small(newest.len()))?;
         dst.copy_from_slice(newest);
         Ok(newest.len())
     }

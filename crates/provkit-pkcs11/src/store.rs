@@ -403,9 +403,7 @@ impl Pkcs11Store {
         let old = self.kek(old_kek)?;
         let new = self.kek(new_kek)?;
         if out.len() < wrapped.len() {
-            return Err(Error::BufferTooSmall {
-                needed: wrapped.len(),
-            });
+            return Err(Error::buffer_too_small(wrapped.len()));
         }
         let mut template = self.secret_template(KeyId(0), kind)?;
         template.retain(|a| !matches!(a, Attribute::Id(_) | Attribute::Label(_)));
@@ -528,7 +526,7 @@ fn invalid_length(len: usize) -> Error {
 
 fn copy_out(out: &mut [u8], data: &[u8]) -> Result<usize> {
     out.get_mut(..data.len())
-        .ok_or(Error::BufferTooSmall { needed: data.len() })?
+        .ok_or(Error::buffer_too_small(data.len()))?
         .copy_from_slice(data);
     Ok(data.len())
 }
@@ -759,7 +757,7 @@ impl SymmetricKeys for Pkcs11Store {
             .wrapped_len(plaintext.len())
             .ok_or(invalid_length(plaintext.len()))?;
         if out.len() < needed {
-            return Err(Error::BufferTooSmall { needed });
+            return Err(Error::buffer_too_small(needed));
         }
         if self.refuses_length(alg, plaintext.len()) {
             self.last_error = Some(format!(
@@ -793,7 +791,7 @@ impl SymmetricKeys for Pkcs11Store {
         }
         let max = wrapped.len() - 8;
         if out.len() < max {
-            return Err(Error::BufferTooSmall { needed: max });
+            return Err(Error::buffer_too_small(max));
         }
         let mechanism = self.wrap_mechanism(alg)?;
         let mut key = self.unwrap_to_vec(&mechanism, kek, wrapped)?;
@@ -817,7 +815,7 @@ impl SymmetricKeys for Pkcs11Store {
             .wrapped_len(kind.key_len())
             .ok_or(invalid_length(kind.key_len()))?;
         if out.len() < needed {
-            return Err(Error::BufferTooSmall { needed });
+            return Err(Error::buffer_too_small(needed));
         }
         let mechanism = self.wrap_mechanism(alg)?;
         let r = self.session.wrap_key(&mechanism, kek, key);

@@ -586,7 +586,7 @@ fn errors_map_cleanly() {
         );
         assert_eq!(
             hsm.unwrap(KeyId(2), WrapAlgorithm::AesKw, &[0; 24], &mut [0; 8]),
-            Err(Error::BufferTooSmall { needed: 16 })
+            Err(Error::buffer_too_small(16))
         );
         assert_eq!(
             hsm.unwrap(KeyId(2), WrapAlgorithm::AesKw, &[0; 24], &mut [0; 16]),
@@ -834,7 +834,7 @@ fn rewrap_rotates_keks_in_hsm() {
                 );
                 assert_eq!(
                     hsm.rewrap(old, new, alg, kind, &w[..n], &mut [0; 8]),
-                    Err(Error::BufferTooSmall { needed: n })
+                    Err(Error::buffer_too_small(n))
                 );
             }
         }

@@ -502,7 +502,7 @@ impl<K: SymmetricKeys> Records for PgStore<K> {
         let data = seal::record_data(&plain, id)?;
         let len = data.len();
         out.get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?
+            .ok_or(Error::buffer_too_small(len))?
             .copy_from_slice(data);
         Ok(len)
     }

@@ -235,7 +235,7 @@ fn oversized_records_are_refused() {
     let mut small = [0u8; 10];
     assert_eq!(
         store.read_record(RecordId(1), &mut small),
-        Err(Error::BufferTooSmall { needed: 100 })
+        Err(Error::buffer_too_small(100))
     );
     store.write_record(RecordId(2), &[]).unwrap();
     assert_eq!(store.read_record(RecordId(2), &mut small), Ok(0));

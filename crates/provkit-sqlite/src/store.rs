@@ -396,7 +396,7 @@ impl<K: SymmetricKeys> Records for SqliteStore<K> {
         let data = self.open_value(RECORD_TYPE, id.0, &wrapped)?;
         let len = data.len();
         out.get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?
+            .ok_or(Error::buffer_too_small(len))?
             .copy_from_slice(&data);
         Ok(len)
     }

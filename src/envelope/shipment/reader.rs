@@ -288,9 +288,7 @@ where
         let src = file
             .get(at..at + len)
             .ok_or(Error::decode(DecodeErrorKind::Truncated, file.len()))?;
-        let buf = scratch
-            .get_mut(..len)
-            .ok_or(Error::BufferTooSmall { needed: len })?;
+        let buf = scratch.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
         buf.copy_from_slice(src);
         opener.open_chunk(store, buf, &mut on_record)?;
         at += len;

@@ -86,7 +86,7 @@ impl<'b> ShipmentWriter<'b> {
         }
         let needed = chunk_buffer_len(params.records_per_chunk);
         if chunk_buf.len() < needed {
-            return Err(Error::BufferTooSmall { needed });
+            return Err(Error::buffer_too_small(needed));
         }
         let signer_pk = store.public_key(signer)?;
         let mut raw = [0u8; HEADER_LEN];
