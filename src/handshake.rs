@@ -221,7 +221,7 @@ fn send_credential<S: IdentityKeys>(
     let signature = store.sign_digest(key, &signature_digest(role, th, cert.as_bytes()))?;
     let n = write_plaintext(mode, cert, &signature, body)?;
     let next = next_th(th, body.get(..n).unwrap_or(&[]), cert);
-    tag.copy_from_slice(&AeadKey::derive(prk, label, th)?.seal(0, th, body)?);
+    tag.copy_from_slice(&AeadKey::derive(prk, label, th).seal(0, th, body)?);
     Ok(next)
 }
 

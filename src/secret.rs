@@ -111,10 +111,16 @@ impl<const N: usize> Zeroize for SecretBytes<N> {
 }
 
 impl<const N: usize> Drop for SecretBytes<N> {
-    #[inline(never)]
+    #[inline]
     fn drop(&mut self) {
-        self.0.zeroize();
+        wipe(&mut self.0);
     }
+}
+
+/// Zeroizes `bytes`: one copy of the wiping loop for every secret size.
+#[inline(never)]
+pub(crate) fn wipe(bytes: &mut [u8]) {
+    bytes.zeroize();
 }
 
 impl<const N: usize> ZeroizeOnDrop for SecretBytes<N> {}

@@ -93,8 +93,8 @@ impl<'c> AwaitingResponse<'c> {
             &self.msg1,
             y_bytes,
         ]);
-        let prk = extract(&th2, &self.ephemeral.agree(&y));
-        let k2 = AeadKey::derive(&prk, b"k2", &th2)?;
+        let prk = extract(&th2, &self.ephemeral.agree(&y))?;
+        let k2 = AeadKey::derive(&prk, b"k2", &th2);
         let received = Received::open(&k2, &th2, rest, crate::ec::COMPRESSED_LEN)?;
         Ok(ResponseParsed {
             base: self.base,
@@ -196,7 +196,7 @@ impl ResponseVerified<'_> {
             b"k3",
             dst,
         )?;
-        let session = Session::new(Role::Initiator, &self.prk, &th4)?;
+        let session = Session::new(Role::Initiator, &self.prk, &th4);
         Ok((session, needed))
     }
 }

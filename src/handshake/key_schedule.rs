@@ -4,24 +4,13 @@
 //! signature input of one role or message can be mistaken for another's (reflection and
 //! cross-protocol defence).
 
+use crate::envelope::primitives::{NONCE_LEN, Prk, gcm_open, gcm_seal};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
-use aes_gcm::aead::{AeadInOut, KeyInit};
-use sha2::{Digest, Sha256};
 
 /// Prefix of every label.
 pub(crate) const LABEL_PREFIX: &[u8] = b"provkit hs v1 ";
-/// AES-GCM tag length.
-pub(crate) const TAG_LEN: usize = 16;
-
-/// SHA-256 over the concatenation of `parts`.
-pub(crate) fn hash(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
-}
+pub(crate) use crate::envelope::primitives::{TAG_LEN, sha256_parts as hash};
 
 /// The digest an identity key signs: `SHA-256(prefix || role label || TH || credential)`.
 pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) -> [u8; 32] {
@@ -29,43 +18,50 @@ pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) ->
 }
 
 /// HKDF-Extract(salt, ikm) → PRK.
-pub(crate) fn extract(salt: &[u8; 32], ikm: &SecretBytes<32>) -> SecretBytes<32> {
-    let (prk, _) = hkdf::Hkdf::<Sha256>::extract(Some(salt), ikm.expose());
-    SecretBytes::new(prk.into())
+pub(crate) fn extract(salt: &[u8; 32], ikm: &SecretBytes<32>) -> Result<SecretBytes<32>> {
+    Prk::extract_parts(salt, &[ikm.expose()])
 }
 
-/// HKDF-Expand(prk, prefix || label || context) into `N` bytes.
+/// HKDF-Expand(prk, prefix || label || context) into `N` bytes (at most 32: every key,
+/// IV and secret of the schedule fits one HMAC block of output).
 pub(crate) fn expand<const N: usize>(
     prk: &SecretBytes<32>,
     label: &[u8],
     context: &[u8],
-) -> Result<SecretBytes<N>> {
-    let hk = hkdf::Hkdf::<Sha256>::from_prk(prk.expose()).map_err(|_| Error::Crypto)?;
+) -> SecretBytes<N> {
+    const { assert!(N <= 32) };
     let mut out = SecretBytes::<N>::zero();
-    hk.expand_multi_info(&[LABEL_PREFIX, label, context], out.expose_mut())
-        .map_err(|_| Error::Crypto)?;
-    Ok(out)
+    expand_into(prk, label, context, out.expose_mut());
+    out
 }
 
-/// An AES-128-GCM key and its 12-byte IV, derived together.
-pub(crate) struct AeadKey {
-    key: SecretBytes<16>,
-    iv: SecretBytes<12>,
+/// [`expand`] into a slice: the one copy of the expansion code for every output size.
+#[inline(never)]
+fn expand_into(prk: &SecretBytes<32>, label: &[u8], context: &[u8], out: &mut [u8]) {
+    // Neither call can fail: the PRK is a full SHA-256 output and `out` is at most one
+    // block (`expand`'s const assertion), far below HKDF's 255-block limit.
+    if let Ok(prk) = Prk::from_prk(prk) {
+        let _ = prk.expand(&[LABEL_PREFIX, label, context], out);
+    }
 }
+
+/// An AES-128-GCM key and its 12-byte IV, derived together: key || IV.
+pub(crate) struct AeadKey(SecretBytes<28>);
 
 impl AeadKey {
-    pub(crate) fn derive(prk: &SecretBytes<32>, label: &[u8], context: &[u8]) -> Result<Self> {
-        let both = expand::<28>(prk, label, context)?;
-        let mut key = SecretBytes::<16>::zero();
-        let mut iv = SecretBytes::<12>::zero();
-        let (k, i) = both.expose().split_at(16);
-        key.expose_mut().copy_from_slice(k);
-        iv.expose_mut().copy_from_slice(i);
-        Ok(Self { key, iv })
+    pub(crate) fn derive(prk: &SecretBytes<32>, label: &[u8], context: &[u8]) -> Self {
+        Self(expand::<28>(prk, label, context))
     }
 
-    fn nonce(&self, seq: u64) -> [u8; 12] {
-        let mut n = *self.iv.expose();
+    fn key(&self) -> &[u8] {
+        self.0.expose().get(..16).unwrap_or(&[])
+    }
+
+    fn nonce(&self, seq: u64) -> [u8; NONCE_LEN] {
+        let mut n = [0u8; NONCE_LEN];
+        if let Some(iv) = self.0.expose().last_chunk::<NONCE_LEN>() {
+            n = *iv;
+        }
         for (b, s) in n.iter_mut().skip(4).zip(seq.to_be_bytes()) {
             *b ^= s;
         }
@@ -74,20 +70,13 @@ impl AeadKey {
 
     /// Encrypts `buf` in place and returns the tag.
     pub(crate) fn seal(&self, seq: u64, aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-        let cipher = aes_gcm::Aes128Gcm::new(self.key.expose().into());
-        let tag = cipher
-            .encrypt_inout_detached(&self.nonce(seq).into(), aad, buf.into())
-            .map_err(|_| Error::Crypto)?;
-        Ok(tag.into())
+        gcm_seal(self.key(), &self.nonce(seq), aad, buf.into()).map_err(|_| Error::Crypto)
     }
 
     /// Decrypts `buf` in place if `tag` verifies; on failure `buf` is zeroed.
     pub(crate) fn open(&self, seq: u64, aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<()> {
         let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Crypto)?;
-        let cipher = aes_gcm::Aes128Gcm::new(self.key.expose().into());
-        let result = cipher
-            .decrypt_inout_detached(&self.nonce(seq).into(), aad, buf.into(), &tag.into())
-            .map_err(|_| Error::Crypto);
+        let result = gcm_open(self.key(), &self.nonce(seq), aad, buf.into(), &tag);
         if result.is_err() {
             zeroize::Zeroize::zeroize(buf);
         }

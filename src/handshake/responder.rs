@@ -69,7 +69,7 @@ impl<'c> Responder<'c> {
         let ephemeral = Ephemeral::generate(rng);
         let y_bytes = ephemeral.public();
         let th2 = hash(&[LABEL_PREFIX, msg1, &y_bytes]);
-        let prk = extract(&th2, &ephemeral.agree(&x));
+        let prk = extract(&th2, &ephemeral.agree(&x))?;
         let (y_out, rest) = dst.split_at_mut(y_bytes.len());
         y_out.copy_from_slice(&y_bytes);
         let th3 = send_credential(
@@ -115,7 +115,7 @@ impl<'c> AwaitingFinish<'c> {
                 MAX_PLAINTEXT + TAG_LEN,
             ));
         }
-        let k3 = AeadKey::derive(&self.prk, b"k3", &self.th3)?;
+        let k3 = AeadKey::derive(&self.prk, b"k3", &self.th3);
         let received = Received::open(&k3, &self.th3, msg3, 0)?;
         Ok(FinishParsed {
             base: self.base,
@@ -166,7 +166,7 @@ impl FinishParsed<'_> {
             &self.th3,
         )?;
         let th4 = next_th(&self.th3, self.received.bytes(), peer);
-        let session = Session::new(Role::Responder, &self.prk, &th4)?;
+        let session = Session::new(Role::Responder, &self.prk, &th4);
         Ok((session, verified))
     }
 }

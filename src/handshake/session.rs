@@ -35,18 +35,17 @@ struct Direction {
 }
 
 impl Direction {
-    fn new(secret: SecretBytes<32>) -> Result<Self> {
-        let key = AeadKey::derive(&secret, b"traffic", &[])?;
-        Ok(Self {
+    fn new(secret: SecretBytes<32>) -> Self {
+        let key = AeadKey::derive(&secret, b"traffic", &[]);
+        Self {
             secret,
             key,
             seq: 0,
-        })
+        }
     }
 
-    fn update(&mut self) -> Result<()> {
-        *self = Self::new(expand::<32>(&self.secret, b"key update", &[])?)?;
-        Ok(())
+    fn update(&mut self) {
+        *self = Self::new(expand::<32>(&self.secret, b"key update", &[]));
     }
 }
 
@@ -67,23 +66,23 @@ pub struct Session {
 }
 
 impl Session {
-    pub(crate) fn new(role: Role, prk: &SecretBytes<32>, th4: &[u8; 32]) -> Result<Self> {
-        let master = expand::<32>(prk, b"master", th4)?;
-        let i2r = Direction::new(expand::<32>(&master, b"i2r", &[])?)?;
-        let r2i = Direction::new(expand::<32>(&master, b"r2i", &[])?)?;
+    pub(crate) fn new(role: Role, prk: &SecretBytes<32>, th4: &[u8; 32]) -> Self {
+        let master = expand::<32>(prk, b"master", th4);
+        let i2r = Direction::new(expand::<32>(&master, b"i2r", &[]));
+        let r2i = Direction::new(expand::<32>(&master, b"r2i", &[]));
         let (send, recv) = match role {
             Role::Initiator => (i2r, r2i),
             Role::Responder => (r2i, i2r),
         };
-        Ok(Self {
+        Self {
             role,
             send,
             recv,
             highest: None,
             window: 0,
-            exporter: expand::<32>(&master, b"exporter", &[])?,
+            exporter: expand::<32>(&master, b"exporter", &[]),
             confirmed: role == Role::Responder,
-        })
+        }
     }
 
     /// This side's role.
@@ -192,10 +191,11 @@ impl Session {
     /// same point of their record streams.
     ///
     /// # Errors
-    /// Only on an internal KDF failure.
+    /// None today (the derivation cannot fail); the `Result` keeps room for a key schedule
+    /// that runs in a secure element.
     pub fn rekey(&mut self) -> Result<()> {
-        self.send.update()?;
-        self.recv.update()?;
+        self.send.update();
+        self.recv.update();
         self.highest = None;
         self.window = 0;
         Ok(())
