@@ -50,6 +50,7 @@ impl<const N: usize> SecretBytes<N> {
     ///
     /// # Errors
     /// [`Error::Decode`](crate::Error::Decode) with `InvalidLength` when the length differs.
+    #[inline(never)]
     pub fn from_slice(bytes: &[u8]) -> crate::Result<Self> {
         let mut s = Self::zero();
         if bytes.len() != N {
