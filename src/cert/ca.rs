@@ -5,7 +5,7 @@
 
 use crate::cert::compact::{COMPACT_LEN, CompactFields, DeviceUsage, unix_to_day};
 use crate::cert::compact_ca::{COMPACT_CA_MAX_LEN, CompactCa, CompactCaFields};
-use crate::cert::der::{Compare, Sink, SliceSink, prim, tag, tlv};
+use crate::cert::der::{Compare, Der, Sink, SliceSink, tag};
 use crate::cert::template::{
     CaTbs, DeviceTbs, IssuerRef, SubjectName, key_identifier, write_certificate,
 };
@@ -25,22 +25,23 @@ pub struct CaName<'a> {
 }
 
 impl CaName<'_> {
-    pub(crate) fn write(&self, s: &mut dyn Sink) {
-        let rdn = |s: &mut dyn Sink, id: &[u8], value: &str| {
-            tlv(s, tag::SET, &|s| {
-                tlv(s, tag::SEQUENCE, &|s| {
-                    prim(s, tag::OID, id);
-                    prim(s, tag::UTF8_STRING, value.as_bytes());
-                });
-            });
-        };
-        tlv(s, tag::SEQUENCE, &|s| {
-            if let Some(o) = self.organization {
-                rdn(s, oid::ORGANIZATION, o);
-            }
-            rdn(s, oid::COMMON_NAME, self.common_name);
-        });
+    pub(crate) fn write(&self, w: &mut Der<'_>) {
+        w.open(tag::SEQUENCE);
+        if let Some(o) = self.organization {
+            rdn(w, oid::ORGANIZATION, o);
+        }
+        rdn(w, oid::COMMON_NAME, self.common_name);
+        w.close();
     }
+}
+
+/// A RelativeDistinguishedName of one UTF8String attribute.
+fn rdn(w: &mut Der<'_>, id: &[u8], value: &str) {
+    w.open(tag::SET);
+    w.open(tag::SEQUENCE);
+    w.prim(tag::OID, id);
+    w.prim(tag::UTF8_STRING, value.as_bytes());
+    w.close_n(2);
 }
 
 /// What to put in a new CA certificate.
@@ -270,7 +271,7 @@ impl<'a> CaCert<'a> {
         let compact = CompactCa::parse(buf.get(..len).ok_or(outside)?).map_err(|_| outside)?;
         let mut cmp = Compare::new(x.der());
         let tbs = compact.tbs(issuer);
-        write_certificate(&mut cmp, &|s| tbs.write(s), &compact.signature());
+        write_certificate(&mut cmp, &tbs, &compact.signature());
         cmp.finish()?;
         out.get_mut(..len)
             .ok_or(Error::buffer_too_small(len))?
@@ -291,7 +292,7 @@ impl<'a> CaCert<'a> {
             Form::Der { cert, .. } => sink.put(cert.der()),
             Form::Compact(c) => {
                 let tbs = compact_tbs(c, issuer)?;
-                write_certificate(&mut sink, &|s| tbs.write(s), &c.signature());
+                write_certificate(&mut sink, &tbs, &c.signature());
             }
         }
         sink.finish()
@@ -372,7 +373,7 @@ fn sign_ca<S: IdentityKeys>(
 ) -> Result<usize> {
     let signature = store.sign_digest(key, &tbs.digest())?;
     let mut sink = SliceSink::new(out);
-    write_certificate(&mut sink, &|s| tbs.write(s), &signature);
+    write_certificate(&mut sink, tbs, &signature);
     sink.finish()
 }
 

@@ -13,7 +13,7 @@ fn write(cert: &CompactCert<'_>, issuer: IssuerRef<'_>, s: &mut dyn Sink) -> Res
         return Err(crate::error::CertError::IssuerMismatch.into());
     }
     let tbs = DeviceTbs::from_compact(cert, issuer)?;
-    write_certificate(s, &|s| tbs.write(s), &cert.signature());
+    write_certificate(s, &tbs, &cert.signature());
     Ok(())
 }
 

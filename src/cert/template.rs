@@ -5,7 +5,7 @@
 //! code serves all three, so they cannot drift.
 
 use crate::cert::compact::{CompactCert, DeviceUsage};
-use crate::cert::der::{Sink, ecdsa_sig_value, prim, tag, tlv, uint};
+use crate::cert::der::{Der, Sink, Template, emit, tag};
 use crate::cert::time::{NO_EXPIRY, UnixTime, write_time};
 use crate::cert::x509::{EC_P256_SPKI_ALG, ECDSA_WITH_SHA256, key_usage, oid, write_bits};
 use crate::ec::{EcPublicKey, EcdsaSignature, UNCOMPRESSED_LEN, sha256};
@@ -77,142 +77,160 @@ impl<'a> DeviceTbs<'a> {
 
     /// SHA-256 of the TBSCertificate: what the CA signs and the device verifies.
     pub(crate) fn digest(&self) -> [u8; 32] {
-        digest_of(&|s| self.write(s))
-    }
-
-    /// Writes the TBSCertificate.
-    pub(crate) fn write(&self, s: &mut dyn Sink) {
-        tlv(s, tag::SEQUENCE, &|s| {
-            s.put(&[tag::CONTEXT_0, 3, tag::INTEGER, 1, 2]); // version v3
-            uint(s, &self.serial.to_be_bytes());
-            s.put(ECDSA_WITH_SHA256);
-            s.put(self.issuer.name);
-            tlv(s, tag::SEQUENCE, &|s| {
-                write_time(s, self.not_before);
-                write_time(s, NO_EXPIRY);
-            });
-            write_device_subject(s, self.serial);
-            write_spki(s, &self.point);
-            tlv(s, tag::CONTEXT_3, &|s| {
-                tlv(s, tag::SEQUENCE, &|s| {
-                    write_aki(s, self.issuer.key_id);
-                    write_ski(s, &self.key_id);
-                    let mut ku = key_usage::DIGITAL_SIGNATURE;
-                    if self.usage.key_agreement {
-                        ku |= key_usage::KEY_AGREEMENT;
-                    }
-                    write_key_usage(s, ku);
-                    extension(s, oid::EXT_KEY_USAGE, false, &|s| {
-                        tlv(s, tag::SEQUENCE, &|s| {
-                            prim(s, tag::OID, oid::CLIENT_AUTH);
-                            if self.usage.server_auth {
-                                prim(s, tag::OID, oid::SERVER_AUTH);
-                            }
-                        });
-                    });
-                });
-            });
-        });
+        digest_of(self)
     }
 }
 
-/// SHA-256 of what `write` emits, streamed: the TBS is never held in memory.
-fn digest_of(write: &dyn Fn(&mut dyn Sink)) -> [u8; 32] {
+impl Template for DeviceTbs<'_> {
+    fn der(&self, w: &mut Der<'_>) {
+        let mut hex = [0u8; 16];
+        for (i, slot) in hex.iter_mut().enumerate() {
+            let nibble = (self.serial >> (60 - 4 * i)) & 0xf;
+            *slot = b"0123456789ABCDEF"
+                .get(nibble as usize)
+                .copied()
+                .unwrap_or(b'0');
+        }
+        tbs_head(
+            w,
+            &self.serial.to_be_bytes(),
+            SubjectName::Der(self.issuer.name),
+            self.not_before,
+            NO_EXPIRY,
+            SubjectName::Serial(&hex),
+            &self.point,
+        );
+        write_aki(w, self.issuer.key_id);
+        write_ski(w, &self.key_id);
+        let mut ku = key_usage::DIGITAL_SIGNATURE;
+        if self.usage.key_agreement {
+            ku |= key_usage::KEY_AGREEMENT;
+        }
+        write_key_usage(w, ku);
+        extension(w, oid::EXT_KEY_USAGE, false);
+        w.open(tag::SEQUENCE);
+        w.prim(tag::OID, oid::CLIENT_AUTH);
+        if self.usage.server_auth {
+            w.prim(tag::OID, oid::SERVER_AUTH);
+        }
+        w.close_n(3 + 3); // the sequence, the extension, and what `tbs_head` opened
+    }
+}
+
+/// SHA-256 of a template's DER, streamed: the TBS is never held in memory.
+fn digest_of(t: &dyn Template) -> [u8; 32] {
     let mut h = <sha2::Sha256 as sha2::Digest>::new();
-    write(&mut h);
+    emit(t, &mut h);
     sha2::Digest::finalize(h).into()
 }
 
-/// Writes a whole Certificate around a TBS writer.
-pub(crate) fn write_certificate(
-    s: &mut dyn Sink,
-    tbs: &dyn Fn(&mut dyn Sink),
-    signature: &EcdsaSignature,
+/// The TBSCertificate up to its extensions: opens the TBSCertificate, `[3]` and the
+/// extensions SEQUENCE, which the caller fills and closes (three `close`s).
+fn tbs_head(
+    w: &mut Der<'_>,
+    serial: &[u8],
+    issuer: SubjectName<'_>,
+    not_before: UnixTime,
+    not_after: UnixTime,
+    subject: SubjectName<'_>,
+    point: &[u8; UNCOMPRESSED_LEN],
 ) {
-    tlv(s, tag::SEQUENCE, &|s| {
-        tbs(s);
-        s.put(ECDSA_WITH_SHA256);
-        tlv(s, tag::BIT_STRING, &|s| {
-            s.put(&[0]);
-            ecdsa_sig_value(s, signature);
-        });
-    });
+    w.open(tag::SEQUENCE);
+    w.put(&[tag::CONTEXT_0, 3, tag::INTEGER, 1, 2]); // version v3
+    w.uint(serial);
+    w.put(ECDSA_WITH_SHA256);
+    issuer.write(w);
+    w.open(tag::SEQUENCE);
+    write_time(w, not_before);
+    write_time(w, not_after);
+    w.close();
+    subject.write(w);
+    w.open(tag::SEQUENCE);
+    w.put(EC_P256_SPKI_ALG);
+    w.open(tag::BIT_STRING);
+    w.put(&[0]);
+    w.put(point);
+    w.close_n(2);
+    w.open(tag::CONTEXT_3);
+    w.open(tag::SEQUENCE);
 }
 
-/// The device subject: a single serialNumber attribute, 16 uppercase hex digits.
-fn write_device_subject(s: &mut dyn Sink, serial: u64) {
-    let mut hex = [0u8; 16];
-    for (i, slot) in hex.iter_mut().enumerate() {
-        let nibble = (serial >> (60 - 4 * i)) & 0xf;
-        *slot = b"0123456789ABCDEF"
-            .get(nibble as usize)
-            .copied()
-            .unwrap_or(b'0');
+/// A whole Certificate: a TBSCertificate and its signature.
+struct Certificate<'t> {
+    tbs: &'t dyn Template,
+    signature: &'t EcdsaSignature,
+}
+
+impl Template for Certificate<'_> {
+    fn der(&self, w: &mut Der<'_>) {
+        w.open(tag::SEQUENCE);
+        self.tbs.der(w);
+        w.put(ECDSA_WITH_SHA256);
+        w.open(tag::BIT_STRING);
+        w.put(&[0]);
+        w.ecdsa_sig_value(self.signature);
+        w.close_n(2);
     }
-    tlv(s, tag::SEQUENCE, &|s| {
-        tlv(s, tag::SET, &|s| {
-            tlv(s, tag::SEQUENCE, &|s| {
-                prim(s, tag::OID, oid::SERIAL_NUMBER);
-                prim(s, tag::PRINTABLE_STRING, &hex);
-            });
-        });
-    });
 }
 
-pub(crate) fn write_spki(s: &mut dyn Sink, point: &[u8; UNCOMPRESSED_LEN]) {
-    tlv(s, tag::SEQUENCE, &|s| {
-        s.put(EC_P256_SPKI_ALG);
-        tlv(s, tag::BIT_STRING, &|s| {
-            s.put(&[0]);
-            s.put(point);
-        });
-    });
+/// Writes a whole Certificate around a TBSCertificate.
+pub(crate) fn write_certificate(s: &mut dyn Sink, tbs: &dyn Template, signature: &EcdsaSignature) {
+    emit(&Certificate { tbs, signature }, s);
 }
 
-pub(crate) fn extension(
-    s: &mut dyn Sink,
-    id: &[u8],
-    critical: bool,
-    value: &dyn Fn(&mut dyn Sink),
-) {
-    tlv(s, tag::SEQUENCE, &|s| {
-        prim(s, tag::OID, id);
-        if critical {
-            s.put(&[tag::BOOLEAN, 1, 0xff]);
-        }
-        tlv(s, tag::OCTET_STRING, value);
-    });
+/// Opens an extension (its SEQUENCE and extnValue OCTET STRING): the value follows, then
+/// two `close`s.
+fn extension(w: &mut Der<'_>, id: &[u8], critical: bool) {
+    w.open(tag::SEQUENCE);
+    w.prim(tag::OID, id);
+    if critical {
+        w.put(&[tag::BOOLEAN, 1, 0xff]);
+    }
+    w.open(tag::OCTET_STRING);
 }
 
-pub(crate) fn write_aki(s: &mut dyn Sink, key_id: &[u8]) {
-    extension(s, oid::AUTHORITY_KEY_ID, false, &|s| {
-        tlv(s, tag::SEQUENCE, &|s| prim(s, tag::IMPLICIT_0, key_id));
-    });
+fn write_aki(w: &mut Der<'_>, key_id: &[u8]) {
+    extension(w, oid::AUTHORITY_KEY_ID, false);
+    w.open(tag::SEQUENCE);
+    w.prim(tag::IMPLICIT_0, key_id);
+    w.close_n(3);
 }
 
-pub(crate) fn write_ski(s: &mut dyn Sink, key_id: &[u8]) {
-    extension(s, oid::SUBJECT_KEY_ID, false, &|s| {
-        prim(s, tag::OCTET_STRING, key_id)
-    });
+fn write_ski(w: &mut Der<'_>, key_id: &[u8]) {
+    extension(w, oid::SUBJECT_KEY_ID, false);
+    w.prim(tag::OCTET_STRING, key_id);
+    w.close_n(2);
 }
 
-pub(crate) fn write_key_usage(s: &mut dyn Sink, mask: u16) {
-    extension(s, oid::KEY_USAGE, true, &|s| write_bits(s, mask));
+fn write_key_usage(w: &mut Der<'_>, mask: u16) {
+    extension(w, oid::KEY_USAGE, true);
+    write_bits(w, mask);
+    w.close_n(2);
 }
 
-/// A CA's subject Name: built from its parts when a CA is created, or copied verbatim
-/// (DER) from a compact CA certificate.
+/// A Name in a TBSCertificate: a CA's built from its parts when the CA is created, one
+/// copied verbatim (DER), or a device's serialNumber.
 #[derive(Clone, Copy)]
 pub(crate) enum SubjectName<'a> {
     Parts(&'a crate::cert::ca::CaName<'a>),
     Der(&'a [u8]),
+    /// A device subject: a single serialNumber attribute, 16 uppercase hex digits.
+    Serial(&'a [u8; 16]),
 }
 
 impl SubjectName<'_> {
-    fn write(&self, s: &mut dyn Sink) {
+    fn write(&self, w: &mut Der<'_>) {
         match self {
-            Self::Parts(name) => name.write(s),
-            Self::Der(der) => s.put(der),
+            Self::Parts(name) => name.write(w),
+            Self::Der(der) => w.put(der),
+            Self::Serial(hex) => {
+                w.open(tag::SEQUENCE);
+                w.open(tag::SET);
+                w.open(tag::SEQUENCE);
+                w.prim(tag::OID, oid::SERIAL_NUMBER);
+                w.prim(tag::PRINTABLE_STRING, *hex);
+                w.close_n(3);
+            }
         }
     }
 }
@@ -232,42 +250,37 @@ pub(crate) struct CaTbs<'a> {
 
 impl CaTbs<'_> {
     pub(crate) fn digest(&self) -> [u8; 32] {
-        digest_of(&|s| self.write(s))
+        digest_of(self)
     }
+}
 
-    pub(crate) fn write(&self, s: &mut dyn Sink) {
-        tlv(s, tag::SEQUENCE, &|s| {
-            s.put(&[tag::CONTEXT_0, 3, tag::INTEGER, 1, 2]);
-            uint(s, &self.serial);
-            s.put(ECDSA_WITH_SHA256);
+impl Template for CaTbs<'_> {
+    fn der(&self, w: &mut Der<'_>) {
+        tbs_head(
+            w,
+            &self.serial,
             if self.self_signed {
-                self.subject.write(s);
+                self.subject
             } else {
-                s.put(self.issuer.name);
-            }
-            tlv(s, tag::SEQUENCE, &|s| {
-                write_time(s, self.not_before);
-                write_time(s, self.not_after);
-            });
-            self.subject.write(s);
-            write_spki(s, &self.point);
-            tlv(s, tag::CONTEXT_3, &|s| {
-                tlv(s, tag::SEQUENCE, &|s| {
-                    extension(s, oid::BASIC_CONSTRAINTS, true, &|s| {
-                        tlv(s, tag::SEQUENCE, &|s| {
-                            s.put(&[tag::BOOLEAN, 1, 0xff]);
-                            if let Some(n) = self.path_len {
-                                uint(s, &[n]);
-                            }
-                        });
-                    });
-                    write_key_usage(s, key_usage::KEY_CERT_SIGN | key_usage::CRL_SIGN);
-                    write_ski(s, &self.key_id);
-                    if !self.self_signed {
-                        write_aki(s, self.issuer.key_id);
-                    }
-                });
-            });
-        });
+                SubjectName::Der(self.issuer.name)
+            },
+            self.not_before,
+            self.not_after,
+            self.subject,
+            &self.point,
+        );
+        extension(w, oid::BASIC_CONSTRAINTS, true);
+        w.open(tag::SEQUENCE);
+        w.put(&[tag::BOOLEAN, 1, 0xff]);
+        if let Some(n) = self.path_len {
+            w.uint(&[n]);
+        }
+        w.close_n(3);
+        write_key_usage(w, key_usage::KEY_CERT_SIGN | key_usage::CRL_SIGN);
+        write_ski(w, &self.key_id);
+        if !self.self_signed {
+            write_aki(w, self.issuer.key_id);
+        }
+        w.close_n(3);
     }
 }

@@ -1,6 +1,6 @@
 //! Calendar arithmetic and the two X.509 time encodings (RFC 5280 §4.1.2.5).
 
-use crate::cert::der::{Sink, prim, tag};
+use crate::cert::der::{Der, tag};
 use crate::error::{DecodeErrorKind, Error, Result};
 
 /// Seconds since 1970-01-01T00:00:00Z, as `now` is passed into every check.
@@ -49,46 +49,34 @@ const fn split_days(t: UnixTime) -> (u32, u32) {
     (days, (t - days as u64 * DAY) as u32)
 }
 
-fn digits<const N: usize>(mut v: u32) -> [u8; N] {
-    let mut out = [b'0'; N];
-    for slot in out.iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
-    }
-    out
-}
-
 /// Writes `t` as UTCTime for years 1950–2049 and GeneralizedTime otherwise, as
 /// RFC 5280 requires. Times after 9999-12-31T23:59:59Z, which X.509 cannot express, are
 /// written as that instant ([`NO_EXPIRY`]).
-pub(crate) fn write_time(s: &mut dyn Sink, t: UnixTime) {
+#[allow(clippy::cast_possible_truncation)] // every value is below 100
+pub(crate) fn write_time(w: &mut Der<'_>, t: UnixTime) {
     let (days, secs) = split_days(if t > NO_EXPIRY { NO_EXPIRY } else { t });
     let (y, m, d) = civil_from_days(days);
-    let mut buf = [0u8; 15];
-    let (tag, year_len) = if (1950..2050).contains(&y) {
+    // YYYYMMDDHHMMSSZ, two digits at a time; UTCTime drops the century.
+    let mut text = *b"00000000000000Z";
+    let fields = [
+        y / 100,
+        y % 100,
+        m,
+        d,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+    ];
+    for (pair, v) in text.chunks_exact_mut(2).zip(fields) {
+        pair.copy_from_slice(&[b'0' + (v / 10) as u8, b'0' + (v % 10) as u8]);
+    }
+    let utc = (1950..2050).contains(&y);
+    let (tag, skip) = if utc {
         (tag::UTC_TIME, 2)
     } else {
-        (tag::GENERALIZED_TIME, 4)
+        (tag::GENERALIZED_TIME, 0)
     };
-    let mut n = 0;
-    let mut push = |bytes: &[u8]| {
-        if let Some(dst) = buf.get_mut(n..n + bytes.len()) {
-            dst.copy_from_slice(bytes);
-        }
-        n += bytes.len();
-    };
-    if year_len == 2 {
-        push(&digits::<2>(y % 100));
-    } else {
-        push(&digits::<4>(y));
-    }
-    push(&digits::<2>(m));
-    push(&digits::<2>(d));
-    push(&digits::<2>(secs / 3600));
-    push(&digits::<2>(secs / 60 % 60));
-    push(&digits::<2>(secs % 60));
-    push(b"Z");
-    prim(s, tag, buf.get(..n).unwrap_or(&[]));
+    w.prim(tag, text.get(skip..).unwrap_or(&[]));
 }
 
 /// Parses a UTCTime or GeneralizedTime value (DER: seconds present, `Z`, no fraction).
@@ -141,12 +129,20 @@ fn num(ascii: &[u8]) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cert::der::SliceSink;
+    use crate::cert::der::{Der, SliceSink, Template, emit};
+
+    struct Time(UnixTime);
+
+    impl Template for Time {
+        fn der(&self, w: &mut Der<'_>) {
+            write_time(w, self.0);
+        }
+    }
 
     fn enc(t: UnixTime) -> ([u8; 20], usize) {
         let mut b = [0u8; 20];
         let mut s = SliceSink::new(&mut b);
-        write_time(&mut s, t);
+        emit(&Time(t), &mut s);
         let n = s.finish().unwrap();
         (b, n)
     }

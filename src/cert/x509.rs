@@ -375,18 +375,11 @@ fn read_bits(r: &mut Reader<'_>) -> Result<u16> {
 
 /// Writes a named-bit-list BIT STRING for `mask` in DER (trailing zero bits removed).
 #[allow(clippy::cast_possible_truncation)] // lengths are at most 3, unused bits at most 7
-pub(crate) fn write_bits(s: &mut dyn crate::cert::der::Sink, mask: u16) {
+pub(crate) fn write_bits(w: &mut crate::cert::der::Der<'_>, mask: u16) {
     let top = 16 - mask.leading_zeros() as usize; // highest set bit + 1
     let nbytes = top.div_ceil(8);
-    let unused = nbytes * 8 - top;
-    let mut bytes = [0u8; 2];
-    for (i, slot) in bytes.iter_mut().enumerate() {
-        for b in 0..8 {
-            if mask & (1 << (i * 8 + b)) != 0 {
-                *slot |= 0x80 >> b;
-            }
-        }
-    }
-    s.put(&[tag::BIT_STRING, (nbytes + 1) as u8, unused as u8]);
-    s.put(bytes.get(..nbytes).unwrap_or(&[]));
+    // Named bit n is bit 7 - n % 8 of byte n / 8: the bit-reversed mask, big-endian.
+    let [a, b] = mask.reverse_bits().to_be_bytes();
+    let bits = [(nbytes * 8 - top) as u8, a, b];
+    w.prim(tag::BIT_STRING, bits.get(..=nbytes).unwrap_or(&[]));
 }
