@@ -5,10 +5,8 @@
 
 use crate::cert::compact::{COMPACT_LEN, CompactFields, DeviceUsage, unix_to_day};
 use crate::cert::compact_ca::{COMPACT_CA_MAX_LEN, CompactCa, CompactCaFields};
-use crate::cert::der::{Compare, Der, Sink, SliceSink, tag};
-use crate::cert::template::{
-    CaTbs, DeviceTbs, IssuerRef, SubjectName, key_identifier, write_certificate,
-};
+use crate::cert::der::{Compare, Der, Sink, SliceSink, Template, tag};
+use crate::cert::template::{IssuerRef, Profile, SubjectName, Tbs, write_certificate};
 use crate::cert::time::UnixTime;
 use crate::cert::x509::{X509Cert, key_usage, oid};
 use crate::ec::EcPublicKey;
@@ -24,8 +22,8 @@ pub struct CaName<'a> {
     pub common_name: &'a str,
 }
 
-impl CaName<'_> {
-    pub(crate) fn write(&self, w: &mut Der<'_>) {
+impl Template for CaName<'_> {
+    fn der(&self, w: &mut Der<'_>) {
         w.open(tag::SEQUENCE);
         if let Some(o) = self.organization {
             rdn(w, oid::ORGANIZATION, o);
@@ -315,7 +313,7 @@ impl<'a> CaCert<'a> {
 }
 
 /// The TBSCertificate of a compact CA certificate issued by `issuer`.
-fn compact_tbs<'t>(c: &'t CompactCa<'_>, issuer: &'t CaCert<'_>) -> Result<CaTbs<'t>> {
+fn compact_tbs<'t>(c: &'t CompactCa<'_>, issuer: &'t CaCert<'_>) -> Result<Tbs<'t>> {
     if c.issuer_key_id() != issuer.short_key_id() {
         return Err(CertError::IssuerMismatch.into());
     }
@@ -368,7 +366,7 @@ fn check_key<S: IdentityKeys>(store: &mut S, key: KeyId, expected: &EcPublicKey)
 fn sign_ca<S: IdentityKeys>(
     store: &mut S,
     key: KeyId,
-    tbs: &CaTbs<'_>,
+    tbs: &Tbs<'_>,
     out: &mut [u8],
 ) -> Result<usize> {
     let signature = store.sign_digest(key, &tbs.digest())?;
@@ -396,21 +394,20 @@ pub fn create_root<S: IdentityKeys>(
     out: &mut [u8],
 ) -> Result<usize> {
     let public = store.public_key(key)?;
-    let key_id = key_identifier(&public);
-    let tbs = CaTbs {
-        serial: positive(profile.serial),
-        issuer: IssuerRef {
+    let tbs = Tbs::ca(
+        positive(profile.serial),
+        IssuerRef {
             name: &[],
-            key_id: &key_id,
+            key_id: &[],
         },
-        self_signed: true,
-        not_before: profile.not_before,
-        not_after: profile.not_after,
-        subject: SubjectName::Parts(&profile.name),
-        point: public.to_uncompressed(),
-        key_id,
-        path_len: profile.path_len,
-    };
+        (profile.not_before, profile.not_after),
+        SubjectName::Built(&profile.name),
+        &public,
+        Profile::Ca {
+            self_signed: true,
+            path_len: profile.path_len,
+        },
+    );
     sign_ca(store, key, &tbs, out)
 }
 
@@ -432,17 +429,17 @@ pub fn create_intermediate<S: IdentityKeys>(
     if issuer.path_len() == Some(0) {
         return Err(CertError::PathTooLong.into());
     }
-    let tbs = CaTbs {
-        serial: positive(profile.serial),
-        issuer: issuer.as_issuer(),
-        self_signed: false,
-        not_before: profile.not_before,
-        not_after: profile.not_after,
-        subject: SubjectName::Parts(&profile.name),
-        point: subject_key.to_uncompressed(),
-        key_id: key_identifier(subject_key),
-        path_len: profile.path_len,
-    };
+    let tbs = Tbs::ca(
+        positive(profile.serial),
+        issuer.as_issuer(),
+        (profile.not_before, profile.not_after),
+        SubjectName::Built(&profile.name),
+        subject_key,
+        Profile::Ca {
+            self_signed: false,
+            path_len: profile.path_len,
+        },
+    );
     sign_ca(store, issuer_key, &tbs, out)
 }
 
@@ -501,7 +498,7 @@ pub fn issue_device<S: IdentityKeys>(
         return Err(Error::decode(DecodeErrorKind::InvalidValue, 1));
     }
     let issued_day = unix_to_day(issued_at)?;
-    let tbs = DeviceTbs::new(
+    let tbs = Tbs::device(
         serial,
         crate::cert::compact::day_to_unix(issued_day),
         usage,

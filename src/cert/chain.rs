@@ -3,7 +3,7 @@
 
 use crate::cert::ca::{CaCert, verify_ca};
 use crate::cert::compact::{CompactCert, DeviceUsage};
-use crate::cert::template::DeviceTbs;
+use crate::cert::template::Tbs;
 use crate::cert::time::UnixTime;
 use crate::ec::EcPublicKey;
 use crate::error::{CertError, Result};
@@ -43,7 +43,7 @@ pub fn verify_issued(
         return Err(CertError::NotYetValid.into());
     }
     let public_key = device.public_key()?;
-    let tbs = DeviceTbs::new(
+    let tbs = Tbs::device(
         device.serial(),
         device.not_before(),
         device.usage(),

@@ -16,14 +16,14 @@
 //! | 134 | n | subject Name, DER (a SEQUENCE, at most 255 content bytes), copied verbatim |
 //!
 //! Everything else in the certificate is fixed by the CA template
-//! ([`CaTbs`](crate::cert::template)): the subjectKeyIdentifier is RFC 7093 method 1 of the
+//! ([`Tbs`](crate::cert::template)): the subjectKeyIdentifier is RFC 7093 method 1 of the
 //! key, and the issuer Name and authorityKeyIdentifier come from the issuer.
 
 use crate::cert::compact::concat;
 use crate::cert::der::tag;
-use crate::cert::template::{CaTbs, IssuerRef, KEY_ID_LEN, SubjectName, key_identifier};
+use crate::cert::template::{IssuerRef, KEY_ID_LEN, Profile, SubjectName, Tbs, key_identifier};
 use crate::cert::time::{NO_EXPIRY, UnixTime};
-use crate::ec::{EcPublicKey, EcdsaSignature, UNCOMPRESSED_LEN};
+use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{DecodeErrorKind, Error, Result};
 
 /// Format version of compact CA certificates.
@@ -176,19 +176,18 @@ impl<'a> CompactCa<'a> {
     }
 
     /// The TBSCertificate this stands for, with `issuer` (itself, when self-signed).
-    pub(crate) fn tbs<'t>(&'t self, issuer: IssuerRef<'t>) -> CaTbs<'t> {
-        let point: [u8; UNCOMPRESSED_LEN] = self.public_key.to_uncompressed();
-        CaTbs {
-            serial: array(self.raw, OFF_SERIAL),
+    pub(crate) fn tbs<'t>(&'t self, issuer: IssuerRef<'t>) -> Tbs<'t> {
+        Tbs::ca(
+            array(self.raw, OFF_SERIAL),
             issuer,
-            self_signed: self.self_signed(),
-            not_before: self.not_before(),
-            not_after: self.not_after(),
-            subject: SubjectName::Der(self.name()),
-            point,
-            key_id: self.key_id,
-            path_len: self.path_len(),
-        }
+            (self.not_before(), self.not_after()),
+            SubjectName::Der(self.name()),
+            &self.public_key,
+            Profile::Ca {
+                self_signed: self.self_signed(),
+                path_len: self.path_len(),
+            },
+        )
     }
 }
 

@@ -190,16 +190,16 @@ impl Der<'_> {
     }
 
     /// Writes a tag and a minimal definite length.
-    #[allow(clippy::cast_possible_truncation)] // each byte of `len` in turn
+    #[allow(clippy::cast_possible_truncation)] // len < 0x80; skip <= 4
     pub(crate) fn header(&mut self, tag: u8, len: usize) {
         if len < 0x80 {
             self.put(&[tag, len as u8]);
         } else {
-            let n = (usize::BITS - len.leading_zeros()).div_ceil(8);
-            self.put(&[tag, 0x80 | n as u8]);
-            for i in (0..n).rev() {
-                self.put(&[(len >> (8 * i)) as u8]);
-            }
+            // No DER this crate writes comes near 4 GiB.
+            let len = u32::try_from(len).unwrap_or(u32::MAX);
+            let skip = len.leading_zeros() as usize / 8;
+            self.put(&[tag, 0x84 - skip as u8]);
+            self.put(len.to_be_bytes().get(skip..).unwrap_or(&[]));
         }
     }
 
@@ -468,6 +468,9 @@ mod tests {
             (0x80, &[0x81, 0x80]),
             (0xff, &[0x81, 0xff]),
             (0x100, &[0x82, 0x01, 0x00]),
+            (0xffff, &[0x82, 0xff, 0xff]),
+            (0x1_0000, &[0x83, 0x01, 0x00, 0x00]),
+            (0x100_0000, &[0x84, 0x01, 0x00, 0x00, 0x00]),
         ] {
             let (buf, n) = written(|w| w.header(0x04, len));
             assert_eq!(&buf[1..n], expect, "len {len}");

@@ -2,7 +2,7 @@
 
 use crate::cert::compact::{COMPACT_LEN, CompactCert, CompactFields, DeviceUsage, unix_to_day};
 use crate::cert::der::{Compare, Counter, Sink, SliceSink};
-use crate::cert::template::{DeviceTbs, IssuerRef, write_certificate};
+use crate::cert::template::{IssuerRef, Tbs, write_certificate};
 use crate::cert::x509::{X509Cert, key_usage};
 use crate::error::{DecodeErrorKind, Error, Result};
 
@@ -12,7 +12,13 @@ fn write(cert: &CompactCert<'_>, issuer: IssuerRef<'_>, s: &mut dyn Sink) -> Res
     if issuer.key_id.get(..4) != Some(&cert.issuer_key_id()[..]) {
         return Err(crate::error::CertError::IssuerMismatch.into());
     }
-    let tbs = DeviceTbs::from_compact(cert, issuer)?;
+    let tbs = Tbs::device(
+        cert.serial(),
+        cert.not_before(),
+        cert.usage(),
+        &cert.public_key()?,
+        issuer,
+    );
     write_certificate(s, &tbs, &cert.signature());
     Ok(())
 }

@@ -1,10 +1,10 @@
-//! The X.509 templates: one function each for the device and CA TBSCertificate.
+//! The X.509 template: one function writes the device and the CA TBSCertificate.
 //!
-//! Devices hash their template's output as a stream to verify a compact certificate;
+//! Devices hash the template's output as a stream to verify a compact certificate;
 //! servers write the same output into a buffer to expand it; CAs sign it. One piece of
 //! code serves all three, so they cannot drift.
 
-use crate::cert::compact::{CompactCert, DeviceUsage};
+use crate::cert::compact::DeviceUsage;
 use crate::cert::der::{Der, Sink, Template, emit, tag};
 use crate::cert::time::{NO_EXPIRY, UnixTime, write_time};
 use crate::cert::x509::{EC_P256_SPKI_ALG, ECDSA_WITH_SHA256, key_usage, oid, write_bits};
@@ -33,131 +33,178 @@ pub struct IssuerRef<'a> {
     pub key_id: &'a [u8],
 }
 
-/// Everything that goes into a device TBSCertificate.
-pub(crate) struct DeviceTbs<'a> {
-    pub(crate) serial: u64,
-    pub(crate) not_before: UnixTime,
-    pub(crate) usage: DeviceUsage,
-    pub(crate) point: [u8; UNCOMPRESSED_LEN],
-    pub(crate) key_id: [u8; KEY_ID_LEN],
-    pub(crate) issuer: IssuerRef<'a>,
+/// Which profile a TBSCertificate follows, with what varies within it.
+#[derive(Clone, Copy)]
+pub(crate) enum Profile {
+    /// A device certificate (`docs/cert-format.md`): the subject is the serial, notAfter
+    /// is [`NO_EXPIRY`].
+    Device(DeviceUsage),
+    /// A CA certificate. A self-signed one is its own issuer and has no
+    /// authorityKeyIdentifier.
+    Ca {
+        self_signed: bool,
+        path_len: Option<u8>,
+    },
 }
 
-impl<'a> DeviceTbs<'a> {
-    pub(crate) fn new(
+/// Everything that goes into a TBSCertificate.
+pub(crate) struct Tbs<'a> {
+    /// The serialNumber's big-endian value, right-aligned (leading zeros are dropped).
+    serial: [u8; 16],
+    issuer: IssuerRef<'a>,
+    not_before: UnixTime,
+    not_after: UnixTime,
+    /// A CA's subject Name (a device's is its serial).
+    subject: SubjectName<'a>,
+    point: [u8; UNCOMPRESSED_LEN],
+    key_id: [u8; KEY_ID_LEN],
+    profile: Profile,
+}
+
+impl<'a> Tbs<'a> {
+    /// A CA's TBSCertificate.
+    pub(crate) fn ca(
+        serial: [u8; 16],
+        issuer: IssuerRef<'a>,
+        (not_before, not_after): (UnixTime, UnixTime),
+        subject: SubjectName<'a>,
+        key: &EcPublicKey,
+        profile: Profile,
+    ) -> Self {
+        Self {
+            serial,
+            issuer,
+            not_before,
+            not_after,
+            subject,
+            point: key.to_uncompressed(),
+            key_id: key_identifier(key),
+            profile,
+        }
+    }
+
+    /// A device's TBSCertificate.
+    pub(crate) fn device(
         serial: u64,
         not_before: UnixTime,
         usage: DeviceUsage,
         key: &EcPublicKey,
         issuer: IssuerRef<'a>,
     ) -> Self {
-        Self {
-            serial,
-            not_before,
-            usage,
-            point: key.to_uncompressed(),
-            key_id: key_identifier(key),
-            issuer,
+        let mut wide = [0u8; 16];
+        if let Some((_, low)) = wide.split_last_chunk_mut::<8>() {
+            *low = serial.to_be_bytes();
         }
-    }
-
-    /// From a parsed compact certificate (decompresses the public key).
-    pub(crate) fn from_compact(
-        cert: &CompactCert<'_>,
-        issuer: IssuerRef<'a>,
-    ) -> crate::Result<Self> {
-        Ok(Self::new(
-            cert.serial(),
-            cert.not_before(),
-            cert.usage(),
-            &cert.public_key()?,
+        Self::ca(
+            wide,
             issuer,
-        ))
+            (not_before, NO_EXPIRY),
+            SubjectName::Der(&[]),
+            key,
+            Profile::Device(usage),
+        )
     }
 
-    /// SHA-256 of the TBSCertificate: what the CA signs and the device verifies.
+    /// SHA-256 of the TBSCertificate, streamed (it is never held in memory): what the CA
+    /// signs and the device verifies.
     pub(crate) fn digest(&self) -> [u8; 32] {
-        digest_of(self)
+        let mut h = <sha2::Sha256 as sha2::Digest>::new();
+        emit(self, &mut h);
+        sha2::Digest::finalize(h).into()
     }
 }
 
-impl Template for DeviceTbs<'_> {
+impl Template for Tbs<'_> {
     fn der(&self, w: &mut Der<'_>) {
-        let mut hex = [0u8; 16];
-        for (i, slot) in hex.iter_mut().enumerate() {
-            let nibble = (self.serial >> (60 - 4 * i)) & 0xf;
-            *slot = b"0123456789ABCDEF"
-                .get(nibble as usize)
-                .copied()
-                .unwrap_or(b'0');
-        }
-        tbs_head(
-            w,
-            &self.serial.to_be_bytes(),
-            SubjectName::Der(self.issuer.name),
-            self.not_before,
-            NO_EXPIRY,
-            SubjectName::Serial(&hex),
-            &self.point,
+        let self_signed = matches!(
+            self.profile,
+            Profile::Ca {
+                self_signed: true,
+                ..
+            }
         );
-        write_aki(w, self.issuer.key_id);
-        write_ski(w, &self.key_id);
-        let mut ku = key_usage::DIGITAL_SIGNATURE;
-        if self.usage.key_agreement {
-            ku |= key_usage::KEY_AGREEMENT;
-        }
-        write_key_usage(w, ku);
-        extension(w, oid::EXT_KEY_USAGE, false);
         w.open(tag::SEQUENCE);
-        w.prim(tag::OID, oid::CLIENT_AUTH);
-        if self.usage.server_auth {
-            w.prim(tag::OID, oid::SERVER_AUTH);
+        w.put(&[tag::CONTEXT_0, 3, tag::INTEGER, 1, 2]); // version v3
+        w.uint(&self.serial);
+        w.put(ECDSA_WITH_SHA256);
+        if self_signed {
+            self.subject.write(w);
+        } else {
+            w.put(self.issuer.name);
         }
-        w.close_n(3 + 3); // the sequence, the extension, and what `tbs_head` opened
+        w.open(tag::SEQUENCE);
+        write_time(w, self.not_before);
+        write_time(w, self.not_after);
+        w.close();
+        match self.profile {
+            Profile::Device(_) => write_device_subject(w, &self.serial),
+            Profile::Ca { .. } => self.subject.write(w),
+        }
+        w.open(tag::SEQUENCE);
+        w.put(EC_P256_SPKI_ALG);
+        w.open(tag::BIT_STRING);
+        w.put(&[0]);
+        w.put(&self.point);
+        w.close_n(2);
+        w.open(tag::CONTEXT_3);
+        w.open(tag::SEQUENCE);
+        match self.profile {
+            Profile::Device(usage) => {
+                write_aki(w, self.issuer.key_id);
+                write_ski(w, &self.key_id);
+                let mut ku = key_usage::DIGITAL_SIGNATURE;
+                if usage.key_agreement {
+                    ku |= key_usage::KEY_AGREEMENT;
+                }
+                write_key_usage(w, ku);
+                extension(w, oid::EXT_KEY_USAGE, false);
+                w.open(tag::SEQUENCE);
+                w.prim(tag::OID, oid::CLIENT_AUTH);
+                if usage.server_auth {
+                    w.prim(tag::OID, oid::SERVER_AUTH);
+                }
+                w.close_n(3);
+            }
+            Profile::Ca { path_len, .. } => {
+                extension(w, oid::BASIC_CONSTRAINTS, true);
+                w.open(tag::SEQUENCE);
+                w.put(&[tag::BOOLEAN, 1, 0xff]);
+                if let Some(n) = path_len {
+                    w.uint(&[n]);
+                }
+                w.close_n(3);
+                write_key_usage(w, key_usage::KEY_CERT_SIGN | key_usage::CRL_SIGN);
+                write_ski(w, &self.key_id);
+                if !self_signed {
+                    write_aki(w, self.issuer.key_id);
+                }
+            }
+        }
+        w.close_n(3);
     }
 }
 
-/// SHA-256 of a template's DER, streamed: the TBS is never held in memory.
-fn digest_of(t: &dyn Template) -> [u8; 32] {
-    let mut h = <sha2::Sha256 as sha2::Digest>::new();
-    emit(t, &mut h);
-    sha2::Digest::finalize(h).into()
-}
-
-/// The TBSCertificate up to its extensions: opens the TBSCertificate, `[3]` and the
-/// extensions SEQUENCE, which the caller fills and closes (three `close`s).
-fn tbs_head(
-    w: &mut Der<'_>,
-    serial: &[u8],
-    issuer: SubjectName<'_>,
-    not_before: UnixTime,
-    not_after: UnixTime,
-    subject: SubjectName<'_>,
-    point: &[u8; UNCOMPRESSED_LEN],
-) {
+/// The device subject: a single serialNumber attribute, the serial as 16 uppercase hex
+/// digits.
+#[allow(clippy::cast_possible_truncation)] // a nibble
+fn write_device_subject(w: &mut Der<'_>, serial: &[u8; 16]) {
+    let mut hex = [0u8; 16];
+    for (i, slot) in hex.iter_mut().enumerate() {
+        let byte = serial.get(8 + i / 2).copied().unwrap_or(0);
+        let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0xf };
+        *slot = nibble + if nibble < 10 { b'0' } else { b'A' - 10 };
+    }
     w.open(tag::SEQUENCE);
-    w.put(&[tag::CONTEXT_0, 3, tag::INTEGER, 1, 2]); // version v3
-    w.uint(serial);
-    w.put(ECDSA_WITH_SHA256);
-    issuer.write(w);
+    w.open(tag::SET);
     w.open(tag::SEQUENCE);
-    write_time(w, not_before);
-    write_time(w, not_after);
-    w.close();
-    subject.write(w);
-    w.open(tag::SEQUENCE);
-    w.put(EC_P256_SPKI_ALG);
-    w.open(tag::BIT_STRING);
-    w.put(&[0]);
-    w.put(point);
-    w.close_n(2);
-    w.open(tag::CONTEXT_3);
-    w.open(tag::SEQUENCE);
+    w.prim(tag::OID, oid::SERIAL_NUMBER);
+    w.prim(tag::PRINTABLE_STRING, &hex);
+    w.close_n(3);
 }
 
 /// A whole Certificate: a TBSCertificate and its signature.
 struct Certificate<'t> {
-    tbs: &'t dyn Template,
+    tbs: &'t Tbs<'t>,
     signature: &'t EcdsaSignature,
 }
 
@@ -174,7 +221,7 @@ impl Template for Certificate<'_> {
 }
 
 /// Writes a whole Certificate around a TBSCertificate.
-pub(crate) fn write_certificate(s: &mut dyn Sink, tbs: &dyn Template, signature: &EcdsaSignature) {
+pub(crate) fn write_certificate(s: &mut dyn Sink, tbs: &Tbs<'_>, signature: &EcdsaSignature) {
     emit(&Certificate { tbs, signature }, s);
 }
 
@@ -208,79 +255,19 @@ fn write_key_usage(w: &mut Der<'_>, mask: u16) {
     w.close_n(2);
 }
 
-/// A Name in a TBSCertificate: a CA's built from its parts when the CA is created, one
-/// copied verbatim (DER), or a device's serialNumber.
+/// A CA's subject Name: copied verbatim (DER), or written by a template (built from its
+/// parts when the CA is created).
 #[derive(Clone, Copy)]
 pub(crate) enum SubjectName<'a> {
-    Parts(&'a crate::cert::ca::CaName<'a>),
     Der(&'a [u8]),
-    /// A device subject: a single serialNumber attribute, 16 uppercase hex digits.
-    Serial(&'a [u8; 16]),
+    Built(&'a dyn Template),
 }
 
 impl SubjectName<'_> {
     fn write(&self, w: &mut Der<'_>) {
         match self {
-            Self::Parts(name) => name.write(w),
             Self::Der(der) => w.put(der),
-            Self::Serial(hex) => {
-                w.open(tag::SEQUENCE);
-                w.open(tag::SET);
-                w.open(tag::SEQUENCE);
-                w.prim(tag::OID, oid::SERIAL_NUMBER);
-                w.prim(tag::PRINTABLE_STRING, *hex);
-                w.close_n(3);
-            }
+            Self::Built(name) => name.der(w),
         }
-    }
-}
-
-/// Everything that goes into a CA TBSCertificate.
-pub(crate) struct CaTbs<'a> {
-    pub(crate) serial: [u8; 16],
-    pub(crate) issuer: IssuerRef<'a>,
-    pub(crate) self_signed: bool,
-    pub(crate) not_before: UnixTime,
-    pub(crate) not_after: UnixTime,
-    pub(crate) subject: SubjectName<'a>,
-    pub(crate) point: [u8; UNCOMPRESSED_LEN],
-    pub(crate) key_id: [u8; KEY_ID_LEN],
-    pub(crate) path_len: Option<u8>,
-}
-
-impl CaTbs<'_> {
-    pub(crate) fn digest(&self) -> [u8; 32] {
-        digest_of(self)
-    }
-}
-
-impl Template for CaTbs<'_> {
-    fn der(&self, w: &mut Der<'_>) {
-        tbs_head(
-            w,
-            &self.serial,
-            if self.self_signed {
-                self.subject
-            } else {
-                SubjectName::Der(self.issuer.name)
-            },
-            self.not_before,
-            self.not_after,
-            self.subject,
-            &self.point,
-        );
-        extension(w, oid::BASIC_CONSTRAINTS, true);
-        w.open(tag::SEQUENCE);
-        w.put(&[tag::BOOLEAN, 1, 0xff]);
-        if let Some(n) = self.path_len {
-            w.uint(&[n]);
-        }
-        w.close_n(3);
-        write_key_usage(w, key_usage::KEY_CERT_SIGN | key_usage::CRL_SIGN);
-        write_ski(w, &self.key_id);
-        if !self.self_signed {
-            write_aki(w, self.issuer.key_id);
-        }
-        w.close_n(3);
     }
 }
