@@ -394,20 +394,20 @@ pub fn create_root<S: IdentityKeys>(
     out: &mut [u8],
 ) -> Result<usize> {
     let public = store.public_key(key)?;
-    let tbs = Tbs::ca(
-        positive(profile.serial),
-        IssuerRef {
+    let tbs = Tbs {
+        serial: &positive(profile.serial),
+        issuer: IssuerRef {
             name: &[],
             key_id: &[],
         },
-        (profile.not_before, profile.not_after),
-        SubjectName::Built(&profile.name),
-        &public,
-        Profile::Ca {
+        validity: (profile.not_before, profile.not_after),
+        subject: SubjectName::Built(&profile.name),
+        key: &public,
+        profile: Profile::Ca {
             self_signed: true,
             path_len: profile.path_len,
         },
-    );
+    };
     sign_ca(store, key, &tbs, out)
 }
 
@@ -429,17 +429,17 @@ pub fn create_intermediate<S: IdentityKeys>(
     if issuer.path_len() == Some(0) {
         return Err(CertError::PathTooLong.into());
     }
-    let tbs = Tbs::ca(
-        positive(profile.serial),
-        issuer.as_issuer(),
-        (profile.not_before, profile.not_after),
-        SubjectName::Built(&profile.name),
-        subject_key,
-        Profile::Ca {
+    let tbs = Tbs {
+        serial: &positive(profile.serial),
+        issuer: issuer.as_issuer(),
+        validity: (profile.not_before, profile.not_after),
+        subject: SubjectName::Built(&profile.name),
+        key: subject_key,
+        profile: Profile::Ca {
             self_signed: false,
             path_len: profile.path_len,
         },
-    );
+    };
     sign_ca(store, issuer_key, &tbs, out)
 }
 
@@ -498,8 +498,9 @@ pub fn issue_device<S: IdentityKeys>(
         return Err(Error::decode(DecodeErrorKind::InvalidValue, 1));
     }
     let issued_day = unix_to_day(issued_at)?;
+    let serial_be = serial.to_be_bytes();
     let tbs = Tbs::device(
-        serial,
+        &serial_be,
         crate::cert::compact::day_to_unix(issued_day),
         usage,
         device_key,

@@ -43,8 +43,9 @@ pub fn verify_issued(
         return Err(CertError::NotYetValid.into());
     }
     let public_key = device.public_key()?;
+    let serial = device.serial().to_be_bytes();
     let tbs = Tbs::device(
-        device.serial(),
+        &serial,
         device.not_before(),
         device.usage(),
         &public_key,

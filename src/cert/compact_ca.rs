@@ -177,17 +177,17 @@ impl<'a> CompactCa<'a> {
 
     /// The TBSCertificate this stands for, with `issuer` (itself, when self-signed).
     pub(crate) fn tbs<'t>(&'t self, issuer: IssuerRef<'t>) -> Tbs<'t> {
-        Tbs::ca(
-            array(self.raw, OFF_SERIAL),
+        Tbs {
+            serial: self.raw.get(OFF_SERIAL..OFF_NOT_BEFORE).unwrap_or(&[]),
             issuer,
-            (self.not_before(), self.not_after()),
-            SubjectName::Der(self.name()),
-            &self.public_key,
-            Profile::Ca {
+            validity: (self.not_before(), self.not_after()),
+            subject: SubjectName::Der(self.name()),
+            key: &self.public_key,
+            profile: Profile::Ca {
                 self_signed: self.self_signed(),
                 path_len: self.path_len(),
             },
-        )
+        }
     }
 }
 

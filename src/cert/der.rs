@@ -134,8 +134,6 @@ impl Sink for sha2::Sha256 {
 /// Most constructed elements one template run may open (a CA certificate built from
 /// name parts, the largest, opens 29).
 const MAX_ELEMENTS: usize = 32;
-/// Deepest nesting of constructed elements (an extension's value in a certificate: 7).
-const MAX_DEPTH: usize = 8;
 
 /// Something written as DER by straight-line calls on a [`Der`] writer.
 pub(crate) trait Template {
@@ -159,9 +157,9 @@ pub(crate) struct Der<'s> {
     /// Content length of each constructed element, in opening order (while measuring,
     /// the start offset of the ones still open).
     lens: [usize; MAX_ELEMENTS],
-    /// Indices of the elements still open (measuring run).
-    stack: [u8; MAX_DEPTH],
-    depth: usize,
+    /// Bit `k` is set while element `k` is open (measuring run). Elements nest, so the
+    /// innermost open one is the highest bit set.
+    open: u32,
 }
 
 /// Writes `template` into `out` as DER.
@@ -171,8 +169,7 @@ pub(crate) fn emit(template: &dyn Template, out: &mut dyn Sink) {
         pos: 0,
         opened: 0,
         lens: [0; MAX_ELEMENTS],
-        stack: [0; MAX_DEPTH],
-        depth: 0,
+        open: 0,
     };
     template.der(&mut w);
     w.out = Some(out);
@@ -207,26 +204,23 @@ impl Der<'_> {
     pub(crate) fn open(&mut self, tag: u8) {
         let k = self.opened;
         self.opened += 1;
-        if self.out.is_some() {
-            let len = self.lens.get(k).copied().unwrap_or(0);
-            self.header(tag, len);
-        } else {
-            if let Some(slot) = self.lens.get_mut(k) {
+        if let Some(slot) = self.lens.get_mut(k) {
+            if self.out.is_some() {
+                let len = *slot;
+                self.header(tag, len);
+            } else {
                 *slot = self.pos;
+                self.open |= 1 << k;
             }
-            if let (Some(slot), Ok(k)) = (self.stack.get_mut(self.depth), u8::try_from(k)) {
-                *slot = k;
-            }
-            self.depth += 1;
         }
     }
 
     /// Closes the innermost open element.
     pub(crate) fn close(&mut self) {
-        if self.out.is_none() {
-            self.depth = self.depth.wrapping_sub(1);
-            let k = usize::from(self.stack.get(self.depth).copied().unwrap_or(0));
-            if let Some(slot) = self.lens.get_mut(k) {
+        if self.out.is_none() && self.open != 0 {
+            let k = 31 - self.open.leading_zeros();
+            self.open &= !(1 << k);
+            if let Some(slot) = self.lens.get_mut(k as usize) {
                 let len = self.pos - *slot;
                 *slot = len;
                 self.header(0, len);
@@ -249,16 +243,17 @@ impl Der<'_> {
 
     /// Writes an unsigned big-endian number as a minimal positive DER INTEGER.
     pub(crate) fn uint(&mut self, be: &[u8]) {
-        let skip = be.iter().take_while(|b| **b == 0).count();
-        let digits = match be.get(skip..) {
-            Some(d) if !d.is_empty() => d,
-            _ => &[0u8][..],
-        };
-        let pad = digits.first().is_some_and(|b| b & 0x80 != 0);
-        self.header(tag::INTEGER, digits.len() + usize::from(pad));
-        if pad {
-            self.put(&[0]);
+        let mut digits = be;
+        while let [0, rest @ ..] = digits {
+            if rest.is_empty() {
+                break;
+            }
+            digits = rest;
         }
+        // A zero byte in front when the top bit is set, so the INTEGER stays positive.
+        let pad = usize::from(digits.first().map_or(0, |b| b >> 7));
+        self.header(tag::INTEGER, digits.len() + pad);
+        self.put([0].get(..pad).unwrap_or(&[]));
         self.put(digits);
     }
 

@@ -12,13 +12,8 @@ fn write(cert: &CompactCert<'_>, issuer: IssuerRef<'_>, s: &mut dyn Sink) -> Res
     if issuer.key_id.get(..4) != Some(&cert.issuer_key_id()[..]) {
         return Err(crate::error::CertError::IssuerMismatch.into());
     }
-    let tbs = Tbs::device(
-        cert.serial(),
-        cert.not_before(),
-        cert.usage(),
-        &cert.public_key()?,
-        issuer,
-    );
+    let (serial, key) = (cert.serial().to_be_bytes(), cert.public_key()?);
+    let tbs = Tbs::device(&serial, cert.not_before(), cert.usage(), &key, issuer);
     write_certificate(s, &tbs, &cert.signature());
     Ok(())
 }

@@ -17,10 +17,15 @@ pub const KEY_ID_LEN: usize = 20;
 /// subjectKeyIdentifier of a public key (RFC 7093 §2 method 1).
 #[must_use]
 pub fn key_identifier(key: &EcPublicKey) -> [u8; KEY_ID_LEN] {
-    let digest = sha256(&key.to_uncompressed());
-    let mut out = [0u8; KEY_ID_LEN];
-    out.copy_from_slice(digest.get(..KEY_ID_LEN).unwrap_or(&[0; KEY_ID_LEN]));
-    out
+    key_identifier_of(&key.to_uncompressed())
+}
+
+/// subjectKeyIdentifier of an uncompressed point.
+fn key_identifier_of(point: &[u8; UNCOMPRESSED_LEN]) -> [u8; KEY_ID_LEN] {
+    sha256(point)
+        .first_chunk::<KEY_ID_LEN>()
+        .copied()
+        .unwrap_or([0; KEY_ID_LEN])
 }
 
 /// What a certificate needs from its issuer: the issuer's subject Name (DER, copied
@@ -49,60 +54,34 @@ pub(crate) enum Profile {
 
 /// Everything that goes into a TBSCertificate.
 pub(crate) struct Tbs<'a> {
-    /// The serialNumber's big-endian value, right-aligned (leading zeros are dropped).
-    serial: [u8; 16],
-    issuer: IssuerRef<'a>,
-    not_before: UnixTime,
-    not_after: UnixTime,
+    /// The serialNumber's big-endian value (leading zeros are dropped).
+    pub(crate) serial: &'a [u8],
+    pub(crate) issuer: IssuerRef<'a>,
+    /// notBefore and notAfter.
+    pub(crate) validity: (UnixTime, UnixTime),
     /// A CA's subject Name (a device's is its serial).
-    subject: SubjectName<'a>,
-    point: [u8; UNCOMPRESSED_LEN],
-    key_id: [u8; KEY_ID_LEN],
-    profile: Profile,
+    pub(crate) subject: SubjectName<'a>,
+    pub(crate) key: &'a EcPublicKey,
+    pub(crate) profile: Profile,
 }
 
 impl<'a> Tbs<'a> {
-    /// A CA's TBSCertificate.
-    pub(crate) fn ca(
-        serial: [u8; 16],
+    /// A device's TBSCertificate.
+    pub(crate) const fn device(
+        serial: &'a [u8; 8],
+        not_before: UnixTime,
+        usage: DeviceUsage,
+        key: &'a EcPublicKey,
         issuer: IssuerRef<'a>,
-        (not_before, not_after): (UnixTime, UnixTime),
-        subject: SubjectName<'a>,
-        key: &EcPublicKey,
-        profile: Profile,
     ) -> Self {
         Self {
             serial,
             issuer,
-            not_before,
-            not_after,
-            subject,
-            point: key.to_uncompressed(),
-            key_id: key_identifier(key),
-            profile,
-        }
-    }
-
-    /// A device's TBSCertificate.
-    pub(crate) fn device(
-        serial: u64,
-        not_before: UnixTime,
-        usage: DeviceUsage,
-        key: &EcPublicKey,
-        issuer: IssuerRef<'a>,
-    ) -> Self {
-        let mut wide = [0u8; 16];
-        if let Some((_, low)) = wide.split_last_chunk_mut::<8>() {
-            *low = serial.to_be_bytes();
-        }
-        Self::ca(
-            wide,
-            issuer,
-            (not_before, NO_EXPIRY),
-            SubjectName::Der(&[]),
+            validity: (not_before, NO_EXPIRY),
+            subject: SubjectName::Der(&[]),
             key,
-            Profile::Device(usage),
-        )
+            profile: Profile::Device(usage),
+        }
     }
 
     /// SHA-256 of the TBSCertificate, streamed (it is never held in memory): what the CA
@@ -125,7 +104,7 @@ impl Template for Tbs<'_> {
         );
         w.open(tag::SEQUENCE);
         w.put(&[tag::CONTEXT_0, 3, tag::INTEGER, 1, 2]); // version v3
-        w.uint(&self.serial);
+        w.uint(self.serial);
         w.put(ECDSA_WITH_SHA256);
         if self_signed {
             self.subject.write(w);
@@ -133,25 +112,27 @@ impl Template for Tbs<'_> {
             w.put(self.issuer.name);
         }
         w.open(tag::SEQUENCE);
-        write_time(w, self.not_before);
-        write_time(w, self.not_after);
+        write_time(w, self.validity.0);
+        write_time(w, self.validity.1);
         w.close();
         match self.profile {
-            Profile::Device(_) => write_device_subject(w, &self.serial),
+            Profile::Device(_) => write_device_subject(w, self.serial),
             Profile::Ca { .. } => self.subject.write(w),
         }
+        let point = self.key.to_uncompressed();
+        let key_id = key_identifier_of(&point);
         w.open(tag::SEQUENCE);
         w.put(EC_P256_SPKI_ALG);
         w.open(tag::BIT_STRING);
         w.put(&[0]);
-        w.put(&self.point);
+        w.put(&point);
         w.close_n(2);
         w.open(tag::CONTEXT_3);
         w.open(tag::SEQUENCE);
         match self.profile {
             Profile::Device(usage) => {
                 write_aki(w, self.issuer.key_id);
-                write_ski(w, &self.key_id);
+                write_ski(w, &key_id);
                 let mut ku = key_usage::DIGITAL_SIGNATURE;
                 if usage.key_agreement {
                     ku |= key_usage::KEY_AGREEMENT;
@@ -174,7 +155,7 @@ impl Template for Tbs<'_> {
                 }
                 w.close_n(3);
                 write_key_usage(w, key_usage::KEY_CERT_SIGN | key_usage::CRL_SIGN);
-                write_ski(w, &self.key_id);
+                write_ski(w, &key_id);
                 if !self_signed {
                     write_aki(w, self.issuer.key_id);
                 }
@@ -187,10 +168,10 @@ impl Template for Tbs<'_> {
 /// The device subject: a single serialNumber attribute, the serial as 16 uppercase hex
 /// digits.
 #[allow(clippy::cast_possible_truncation)] // a nibble
-fn write_device_subject(w: &mut Der<'_>, serial: &[u8; 16]) {
+fn write_device_subject(w: &mut Der<'_>, serial: &[u8]) {
     let mut hex = [0u8; 16];
     for (i, slot) in hex.iter_mut().enumerate() {
-        let byte = serial.get(8 + i / 2).copied().unwrap_or(0);
+        let byte = serial.get(i / 2).copied().unwrap_or(0);
         let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0xf };
         *slot = nibble + if nibble < 10 { b'0' } else { b'A' - 10 };
     }
