@@ -7,7 +7,7 @@
 use crate::cert::compact::DeviceUsage;
 use crate::cert::der::{Der, Sink, Template, emit, tag};
 use crate::cert::time::{NO_EXPIRY, UnixTime, write_time};
-use crate::cert::x509::{EC_P256_SPKI_ALG, ECDSA_WITH_SHA256, key_usage, oid, write_bits};
+use crate::cert::x509::{ECDSA_WITH_SHA256, key_usage, oid};
 use crate::ec::{EcPublicKey, EcdsaSignature, UNCOMPRESSED_LEN, sha256};
 
 /// Length of the subjectKeyIdentifier this crate writes (RFC 7093 method 1: the
@@ -121,12 +121,8 @@ impl Template for Tbs<'_> {
         }
         let point = self.key.to_uncompressed();
         let key_id = key_identifier_of(&point);
-        w.open(tag::SEQUENCE);
-        w.put(EC_P256_SPKI_ALG);
-        w.open(tag::BIT_STRING);
-        w.put(&[0]);
+        w.put(&SPKI_PREFIX);
         w.put(&point);
-        w.close_n(2);
         w.open(tag::CONTEXT_3);
         w.open(tag::SEQUENCE);
         match self.profile {
@@ -165,9 +161,34 @@ impl Template for Tbs<'_> {
     }
 }
 
+/// The device subject up to its value: SEQUENCE (27) { SET (25) { SEQUENCE (23) {
+/// serialNumber (2.5.4.5), PrintableString (16) … } } }; 16 hex digits follow.
+const DEVICE_SUBJECT_PREFIX: [u8; 13] = [
+    0x30, 0x1b, 0x31, 0x19, 0x30, 0x17, 0x06, 0x03, 0x55, 0x04, 0x05, 0x13, 0x10,
+];
+
+/// SubjectPublicKeyInfo up to the point: SEQUENCE (89) { id-ecPublicKey prime256v1
+/// (RFC 5480), BIT STRING (66) with no unused bits … }; the 65-byte uncompressed point
+/// follows.
+const SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// The subjectKeyIdentifier extension up to the key id: SEQUENCE (29) { id-ce 14,
+/// OCTET STRING (22) { OCTET STRING (20) … } }.
+const SKI_PREFIX: [u8; 11] = [
+    0x30, 0x1d, 0x06, 0x03, 0x55, 0x1d, 0x0e, 0x04, 0x16, 0x04, 0x14,
+];
+
+/// The keyUsage extension up to its bits: SEQUENCE (14) { id-ce 15, critical,
+/// OCTET STRING (4) { BIT STRING (2) … } }; the unused-bit count and one byte follow.
+const KEY_USAGE_PREFIX: [u8; 14] = [
+    0x30, 0x0e, 0x06, 0x03, 0x55, 0x1d, 0x0f, 0x01, 0x01, 0xff, 0x04, 0x04, 0x03, 0x02,
+];
+
 /// The device subject: a single serialNumber attribute, the serial as 16 uppercase hex
 /// digits.
-#[allow(clippy::cast_possible_truncation)] // a nibble
 fn write_device_subject(w: &mut Der<'_>, serial: &[u8]) {
     let mut hex = [0u8; 16];
     for (i, slot) in hex.iter_mut().enumerate() {
@@ -175,12 +196,8 @@ fn write_device_subject(w: &mut Der<'_>, serial: &[u8]) {
         let nibble = if i % 2 == 0 { byte >> 4 } else { byte & 0xf };
         *slot = nibble + if nibble < 10 { b'0' } else { b'A' - 10 };
     }
-    w.open(tag::SEQUENCE);
-    w.open(tag::SET);
-    w.open(tag::SEQUENCE);
-    w.prim(tag::OID, oid::SERIAL_NUMBER);
-    w.prim(tag::PRINTABLE_STRING, &hex);
-    w.close_n(3);
+    w.put(&DEVICE_SUBJECT_PREFIX);
+    w.put(&hex);
 }
 
 /// A whole Certificate: a TBSCertificate and its signature.
@@ -224,16 +241,19 @@ fn write_aki(w: &mut Der<'_>, key_id: &[u8]) {
     w.close_n(3);
 }
 
-fn write_ski(w: &mut Der<'_>, key_id: &[u8]) {
-    extension(w, oid::SUBJECT_KEY_ID, false);
-    w.prim(tag::OCTET_STRING, key_id);
-    w.close_n(2);
+fn write_ski(w: &mut Der<'_>, key_id: &[u8; KEY_ID_LEN]) {
+    w.put(&SKI_PREFIX);
+    w.put(key_id);
 }
 
+/// The keyUsage extension for a non-empty `mask` of named bits 0–7 (all this crate
+/// writes): a BIT STRING of one byte, trailing zero bits unused (DER).
+#[allow(clippy::cast_possible_truncation)] // bits 0-7 only; at most 7 unused bits
 fn write_key_usage(w: &mut Der<'_>, mask: u16) {
-    extension(w, oid::KEY_USAGE, true);
-    write_bits(w, mask);
-    w.close_n(2);
+    // Named bit n is bit 7 - n of the byte: the bit-reversed mask.
+    let bits = (mask as u8).reverse_bits();
+    w.put(&KEY_USAGE_PREFIX);
+    w.put(&[bits.trailing_zeros() as u8, bits]);
 }
 
 /// A CA's subject Name: copied verbatim (DER), or written by a template (built from its

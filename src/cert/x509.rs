@@ -29,7 +29,6 @@ pub(crate) mod oid {
     pub(crate) const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
     pub(crate) const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
     pub(crate) const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
-    pub(crate) const SERIAL_NUMBER: &[u8] = &[0x55, 0x04, 0x05];
     pub(crate) const COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
     pub(crate) const ORGANIZATION: &[u8] = &[0x55, 0x04, 0x0a];
 }
@@ -371,15 +370,4 @@ fn read_bits(r: &mut Reader<'_>) -> Result<u16> {
         return Err(bad);
     }
     Ok(mask)
-}
-
-/// Writes a named-bit-list BIT STRING for `mask` in DER (trailing zero bits removed).
-#[allow(clippy::cast_possible_truncation)] // lengths are at most 3, unused bits at most 7
-pub(crate) fn write_bits(w: &mut crate::cert::der::Der<'_>, mask: u16) {
-    let top = 16 - mask.leading_zeros() as usize; // highest set bit + 1
-    let nbytes = top.div_ceil(8);
-    // Named bit n is bit 7 - n % 8 of byte n / 8: the bit-reversed mask, big-endian.
-    let [a, b] = mask.reverse_bits().to_be_bytes();
-    let bits = [(nbytes * 8 - top) as u8, a, b];
-    w.prim(tag::BIT_STRING, bits.get(..=nbytes).unwrap_or(&[]));
 }
