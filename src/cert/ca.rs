@@ -186,9 +186,7 @@ impl<'a> CaCert<'a> {
     /// The first 4 bytes of the subjectKeyIdentifier, as compact certificates name it.
     #[must_use]
     pub fn short_key_id(&self) -> [u8; 4] {
-        let mut id = [0u8; 4];
-        id.copy_from_slice(self.key_id().get(..4).unwrap_or(&[0; 4]));
-        id
+        self.key_id().first_chunk().copied().unwrap_or([0; 4])
     }
 
     /// How this CA appears in certificates it issues.
@@ -312,19 +310,13 @@ impl<'a> CaCert<'a> {
     }
 }
 
-/// The TBSCertificate of a compact CA certificate issued by `issuer`.
+/// The TBSCertificate of a compact CA certificate issued by `issuer` (a self-signed one
+/// is its own issuer: the template then takes nothing from `issuer`).
 fn compact_tbs<'t>(c: &'t CompactCa<'_>, issuer: &'t CaCert<'_>) -> Result<Tbs<'t>> {
     if c.issuer_key_id() != issuer.short_key_id() {
         return Err(CertError::IssuerMismatch.into());
     }
-    Ok(c.tbs(if c.self_signed() {
-        IssuerRef {
-            name: c.name(),
-            key_id: c.key_id(),
-        }
-    } else {
-        issuer.as_issuer()
-    }))
+    Ok(c.tbs(issuer.as_issuer()))
 }
 
 /// Verifies that `issuer` signed `ca`, names match, `ca` is valid at `now`, and the

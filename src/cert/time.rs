@@ -69,7 +69,7 @@ pub(crate) fn write_time(w: &mut Der<'_>, t: UnixTime) {
     let (days, secs) = split_days(if t > NO_EXPIRY { NO_EXPIRY } else { t });
     let (y, m, d) = civil_from_days(days);
     // YYYYMMDDHHMMSSZ, two digits at a time; UTCTime drops the century.
-    let mut text = *b"00000000000000Z";
+    let mut text = [b'Z'; 15];
     let fields = [
         y / 100,
         y % 100,
