@@ -134,7 +134,7 @@ impl Template for Tbs<'_> {
                     ku |= key_usage::KEY_AGREEMENT;
                 }
                 write_key_usage(w, ku);
-                extension(w, oid::EXT_KEY_USAGE, false);
+                extension(w, &EXT_KEY_USAGE);
                 w.open(tag::SEQUENCE);
                 w.prim(tag::OID, oid::CLIENT_AUTH);
                 if usage.server_auth {
@@ -143,7 +143,7 @@ impl Template for Tbs<'_> {
                 w.close_n(3);
             }
             Profile::Ca { path_len, .. } => {
-                extension(w, oid::BASIC_CONSTRAINTS, true);
+                extension(w, &BASIC_CONSTRAINTS);
                 w.open(tag::SEQUENCE);
                 w.put(&[tag::BOOLEAN, 1, 0xff]);
                 if let Some(n) = path_len {
@@ -223,19 +223,22 @@ pub(crate) fn write_certificate(s: &mut dyn Sink, tbs: &Tbs<'_>, signature: &Ecd
     emit(&Certificate { tbs, signature }, s);
 }
 
-/// Opens an extension (its SEQUENCE and extnValue OCTET STRING): the value follows, then
-/// two `close`s.
-fn extension(w: &mut Der<'_>, id: &[u8], critical: bool) {
+/// The extnID (and, when critical, the critical flag) of the extensions written with
+/// [`extension`], DER-encoded.
+const BASIC_CONSTRAINTS: [u8; 8] = [0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff];
+const AUTHORITY_KEY_ID: [u8; 5] = [0x06, 0x03, 0x55, 0x1d, 0x23];
+const EXT_KEY_USAGE: [u8; 5] = [0x06, 0x03, 0x55, 0x1d, 0x25];
+
+/// Opens an extension (its SEQUENCE and extnValue OCTET STRING) after `head`, its extnID
+/// and critical flag: the value follows, then two `close`s.
+fn extension(w: &mut Der<'_>, head: &[u8]) {
     w.open(tag::SEQUENCE);
-    w.prim(tag::OID, id);
-    if critical {
-        w.put(&[tag::BOOLEAN, 1, 0xff]);
-    }
+    w.put(head);
     w.open(tag::OCTET_STRING);
 }
 
 fn write_aki(w: &mut Der<'_>, key_id: &[u8]) {
-    extension(w, oid::AUTHORITY_KEY_ID, false);
+    extension(w, &AUTHORITY_KEY_ID);
     w.open(tag::SEQUENCE);
     w.prim(tag::IMPLICIT_0, key_id);
     w.close_n(3);
