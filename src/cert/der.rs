@@ -130,8 +130,9 @@ impl Sink for sha2::Sha256 {
     }
 }
 
-/// Most constructed elements one template run may open (a CA certificate built from
-/// name parts, the largest, opens 29).
+/// Most constructed elements one template run may open (one bit each in the mask of
+/// open elements; a whole root CA certificate built from name parts, the largest, opens
+/// 20).
 const MAX_ELEMENTS: usize = 32;
 
 /// Something written as DER by straight-line calls on a [`Der`] writer.
@@ -171,6 +172,11 @@ pub(crate) fn emit(template: &dyn Template, out: &mut dyn Sink) {
         open: 0,
     };
     template.der(&mut w);
+    // Every template is fixed code: the tests run each with its most elements.
+    debug_assert!(
+        w.opened <= MAX_ELEMENTS && w.open == 0,
+        "template too deep or unbalanced"
+    );
     w.out = Some(out);
     w.opened = 0;
     template.der(&mut w);
