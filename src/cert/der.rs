@@ -246,7 +246,8 @@ impl Der<'_> {
         self.put(value);
     }
 
-    /// Writes an unsigned big-endian number as a minimal positive DER INTEGER.
+    /// Writes an unsigned big-endian number as a minimal positive DER INTEGER (`be` is
+    /// not empty: every caller passes a fixed-size serial, pathLen or ECDSA scalar).
     pub(crate) fn uint(&mut self, be: &[u8]) {
         let mut digits = be;
         while let [0, rest @ ..] = digits {
