@@ -5,10 +5,8 @@
 
 use crate::cert::compact::{COMPACT_LEN, CompactFields, DeviceUsage, unix_to_day};
 use crate::cert::compact_ca::{COMPACT_CA_MAX_LEN, CompactCa, CompactCaFields};
-use crate::cert::der::{Compare, Sink, SliceSink, prim, tag, tlv};
-use crate::cert::template::{
-    CaTbs, DeviceTbs, IssuerRef, SubjectName, key_identifier, write_certificate,
-};
+use crate::cert::der::{Compare, Der, Sink, SliceSink, Template, tag};
+use crate::cert::template::{IssuerRef, Profile, SubjectName, Tbs, write_certificate};
 use crate::cert::time::UnixTime;
 use crate::cert::x509::{X509Cert, key_usage, oid};
 use crate::ec::EcPublicKey;
@@ -24,23 +22,24 @@ pub struct CaName<'a> {
     pub common_name: &'a str,
 }
 
-impl CaName<'_> {
-    pub(crate) fn write(&self, s: &mut dyn Sink) {
-        let rdn = |s: &mut dyn Sink, id: &[u8], value: &str| {
-            tlv(s, tag::SET, &|s| {
-                tlv(s, tag::SEQUENCE, &|s| {
-                    prim(s, tag::OID, id);
-                    prim(s, tag::UTF8_STRING, value.as_bytes());
-                });
-            });
-        };
-        tlv(s, tag::SEQUENCE, &|s| {
-            if let Some(o) = self.organization {
-                rdn(s, oid::ORGANIZATION, o);
-            }
-            rdn(s, oid::COMMON_NAME, self.common_name);
-        });
+impl Template for CaName<'_> {
+    fn der(&self, w: &mut Der<'_>) {
+        w.open(tag::SEQUENCE);
+        if let Some(o) = self.organization {
+            rdn(w, oid::ORGANIZATION, o);
+        }
+        rdn(w, oid::COMMON_NAME, self.common_name);
+        w.close();
     }
+}
+
+/// A RelativeDistinguishedName of one UTF8String attribute.
+fn rdn(w: &mut Der<'_>, id: &[u8], value: &str) {
+    w.open(tag::SET);
+    w.open(tag::SEQUENCE);
+    w.prim(tag::OID, id);
+    w.prim(tag::UTF8_STRING, value.as_bytes());
+    w.close_n(2);
 }
 
 /// What to put in a new CA certificate.
@@ -187,9 +186,7 @@ impl<'a> CaCert<'a> {
     /// The first 4 bytes of the subjectKeyIdentifier, as compact certificates name it.
     #[must_use]
     pub fn short_key_id(&self) -> [u8; 4] {
-        let mut id = [0u8; 4];
-        id.copy_from_slice(self.key_id().get(..4).unwrap_or(&[0; 4]));
-        id
+        self.key_id().first_chunk().copied().unwrap_or([0; 4])
     }
 
     /// How this CA appears in certificates it issues.
@@ -270,7 +267,7 @@ impl<'a> CaCert<'a> {
         let compact = CompactCa::parse(buf.get(..len).ok_or(outside)?).map_err(|_| outside)?;
         let mut cmp = Compare::new(x.der());
         let tbs = compact.tbs(issuer);
-        write_certificate(&mut cmp, &|s| tbs.write(s), &compact.signature());
+        write_certificate(&mut cmp, &tbs, &compact.signature());
         cmp.finish()?;
         out.get_mut(..len)
             .ok_or(Error::buffer_too_small(len))?
@@ -291,7 +288,7 @@ impl<'a> CaCert<'a> {
             Form::Der { cert, .. } => sink.put(cert.der()),
             Form::Compact(c) => {
                 let tbs = compact_tbs(c, issuer)?;
-                write_certificate(&mut sink, &|s| tbs.write(s), &c.signature());
+                write_certificate(&mut sink, &tbs, &c.signature());
             }
         }
         sink.finish()
@@ -313,19 +310,13 @@ impl<'a> CaCert<'a> {
     }
 }
 
-/// The TBSCertificate of a compact CA certificate issued by `issuer`.
-fn compact_tbs<'t>(c: &'t CompactCa<'_>, issuer: &'t CaCert<'_>) -> Result<CaTbs<'t>> {
+/// The TBSCertificate of a compact CA certificate issued by `issuer` (a self-signed one
+/// is its own issuer: the template then takes nothing from `issuer`).
+fn compact_tbs<'t>(c: &'t CompactCa<'_>, issuer: &'t CaCert<'_>) -> Result<Tbs<'t>> {
     if c.issuer_key_id() != issuer.short_key_id() {
         return Err(CertError::IssuerMismatch.into());
     }
-    Ok(c.tbs(if c.self_signed() {
-        IssuerRef {
-            name: c.name(),
-            key_id: c.key_id(),
-        }
-    } else {
-        issuer.as_issuer()
-    }))
+    Ok(c.tbs(issuer.as_issuer()))
 }
 
 /// Verifies that `issuer` signed `ca`, names match, `ca` is valid at `now`, and the
@@ -367,12 +358,12 @@ fn check_key<S: IdentityKeys>(store: &mut S, key: KeyId, expected: &EcPublicKey)
 fn sign_ca<S: IdentityKeys>(
     store: &mut S,
     key: KeyId,
-    tbs: &CaTbs<'_>,
+    tbs: &Tbs<'_>,
     out: &mut [u8],
 ) -> Result<usize> {
     let signature = store.sign_digest(key, &tbs.digest())?;
     let mut sink = SliceSink::new(out);
-    write_certificate(&mut sink, &|s| tbs.write(s), &signature);
+    write_certificate(&mut sink, tbs, &signature);
     sink.finish()
 }
 
@@ -395,20 +386,19 @@ pub fn create_root<S: IdentityKeys>(
     out: &mut [u8],
 ) -> Result<usize> {
     let public = store.public_key(key)?;
-    let key_id = key_identifier(&public);
-    let tbs = CaTbs {
-        serial: positive(profile.serial),
+    let tbs = Tbs {
+        serial: &positive(profile.serial),
         issuer: IssuerRef {
             name: &[],
-            key_id: &key_id,
+            key_id: &[],
         },
-        self_signed: true,
-        not_before: profile.not_before,
-        not_after: profile.not_after,
-        subject: SubjectName::Parts(&profile.name),
-        point: public.to_uncompressed(),
-        key_id,
-        path_len: profile.path_len,
+        validity: (profile.not_before, profile.not_after),
+        subject: SubjectName::Built(&profile.name),
+        key: &public,
+        profile: Profile::Ca {
+            self_signed: true,
+            path_len: profile.path_len,
+        },
     };
     sign_ca(store, key, &tbs, out)
 }
@@ -431,16 +421,16 @@ pub fn create_intermediate<S: IdentityKeys>(
     if issuer.path_len() == Some(0) {
         return Err(CertError::PathTooLong.into());
     }
-    let tbs = CaTbs {
-        serial: positive(profile.serial),
+    let tbs = Tbs {
+        serial: &positive(profile.serial),
         issuer: issuer.as_issuer(),
-        self_signed: false,
-        not_before: profile.not_before,
-        not_after: profile.not_after,
-        subject: SubjectName::Parts(&profile.name),
-        point: subject_key.to_uncompressed(),
-        key_id: key_identifier(subject_key),
-        path_len: profile.path_len,
+        validity: (profile.not_before, profile.not_after),
+        subject: SubjectName::Built(&profile.name),
+        key: subject_key,
+        profile: Profile::Ca {
+            self_signed: false,
+            path_len: profile.path_len,
+        },
     };
     sign_ca(store, issuer_key, &tbs, out)
 }
@@ -500,8 +490,9 @@ pub fn issue_device<S: IdentityKeys>(
         return Err(Error::decode(DecodeErrorKind::InvalidValue, 1));
     }
     let issued_day = unix_to_day(issued_at)?;
-    let tbs = DeviceTbs::new(
-        serial,
+    let serial_be = serial.to_be_bytes();
+    let tbs = Tbs::device(
+        &serial_be,
         crate::cert::compact::day_to_unix(issued_day),
         usage,
         device_key,

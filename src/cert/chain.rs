@@ -3,7 +3,7 @@
 
 use crate::cert::ca::{CaCert, verify_ca};
 use crate::cert::compact::{CompactCert, DeviceUsage};
-use crate::cert::template::DeviceTbs;
+use crate::cert::template::Tbs;
 use crate::cert::time::UnixTime;
 use crate::ec::EcPublicKey;
 use crate::error::{CertError, Result};
@@ -42,24 +42,25 @@ pub fn verify_issued(
     if now < device.not_before() {
         return Err(CertError::NotYetValid.into());
     }
-    let public_key = device.public_key()?;
-    let tbs = DeviceTbs::new(
-        device.serial(),
-        device.not_before(),
-        device.usage(),
-        &public_key,
+    let verified = VerifiedDevice {
+        serial: device.serial(),
+        public_key: device.public_key()?,
+        usage: device.usage(),
+        not_before: device.not_before(),
+        issuer_key_id: device.issuer_key_id(),
+    };
+    let serial = verified.serial.to_be_bytes();
+    let tbs = Tbs::device(
+        &serial,
+        verified.not_before,
+        verified.usage,
+        &verified.public_key,
         issuer.as_issuer(),
     );
     issuer
         .public_key()
         .verify_digest(&tbs.digest(), &device.signature())?;
-    Ok(VerifiedDevice {
-        serial: device.serial(),
-        public_key,
-        usage: device.usage(),
-        not_before: device.not_before(),
-        issuer_key_id: device.issuer_key_id(),
-    })
+    Ok(verified)
 }
 
 /// Verifies the chain `root` → `intermediate` (if any) → `device` at `now`.

@@ -16,14 +16,14 @@
 //! | 134 | n | subject Name, DER (a SEQUENCE, at most 255 content bytes), copied verbatim |
 //!
 //! Everything else in the certificate is fixed by the CA template
-//! ([`CaTbs`](crate::cert::template)): the subjectKeyIdentifier is RFC 7093 method 1 of the
+//! ([`Tbs`](crate::cert::template)): the subjectKeyIdentifier is RFC 7093 method 1 of the
 //! key, and the issuer Name and authorityKeyIdentifier come from the issuer.
 
 use crate::cert::compact::concat;
 use crate::cert::der::tag;
-use crate::cert::template::{CaTbs, IssuerRef, KEY_ID_LEN, SubjectName, key_identifier};
+use crate::cert::template::{IssuerRef, KEY_ID_LEN, Profile, SubjectName, Tbs, key_identifier};
 use crate::cert::time::{NO_EXPIRY, UnixTime};
-use crate::ec::{EcPublicKey, EcdsaSignature, UNCOMPRESSED_LEN};
+use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{DecodeErrorKind, Error, Result};
 
 /// Format version of compact CA certificates.
@@ -87,8 +87,22 @@ impl CompactCaFields<'_> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CompactCa<'a> {
     raw: &'a [u8],
+    /// The fields before the Name (a fixed-size view of `raw`, so reading them needs no
+    /// bounds checks).
+    fixed: &'a [u8; FIXED_LEN],
+    name: &'a [u8],
     public_key: EcPublicKey,
     key_id: [u8; KEY_ID_LEN],
+}
+
+/// The `N` bytes of `fixed` at `at` (a constant: this folds to plain loads).
+#[inline(always)]
+fn get<const N: usize>(fixed: &[u8; FIXED_LEN], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(src) = fixed.get(at..at + N) {
+        out.copy_from_slice(src);
+    }
+    out
 }
 
 impl<'a> CompactCa<'a> {
@@ -99,72 +113,71 @@ impl<'a> CompactCa<'a> {
         if header >> 4 != CA_FORMAT_VERSION || header & RESERVED != 0 {
             return Err(decode(DecodeErrorKind::UnknownVersion, 0));
         }
-        let name = raw
-            .get(FIXED_LEN..)
+        let (fixed, name) = raw
+            .split_first_chunk::<FIXED_LEN>()
             .ok_or(decode(DecodeErrorKind::Truncated, raw.len()))?;
         check_name(name)?;
-        let field = |at: usize| -> u8 { raw.get(at).copied().unwrap_or(0) };
-        if header & HAS_PATH_LEN == 0 && field(1) != 0 {
+        if header & HAS_PATH_LEN == 0 && fixed[1] != 0 {
             return Err(decode(DecodeErrorKind::InvalidValue, 1));
         }
-        if !(1..=0x7f).contains(&field(OFF_SERIAL)) {
+        if !(1..=0x7f).contains(&fixed[OFF_SERIAL]) {
             return Err(decode(DecodeErrorKind::InvalidValue, OFF_SERIAL));
         }
+        let public_key = EcPublicKey::from_x_and_parity(&get(fixed, OFF_X), header & 1 == 1)
+            .map_err(|_| decode(DecodeErrorKind::InvalidPoint, OFF_X))?;
         let ca = Self {
             raw,
-            public_key: EcPublicKey::from_x_and_parity(&array(raw, OFF_X), header & 1 == 1)
-                .map_err(|_| decode(DecodeErrorKind::InvalidPoint, OFF_X))?,
-            key_id: [0; KEY_ID_LEN],
+            fixed,
+            name,
+            key_id: key_identifier(&public_key),
+            public_key,
         };
-        for (at, t) in [
-            (OFF_NOT_BEFORE, ca.not_before()),
-            (OFF_NOT_AFTER, ca.not_after()),
-        ] {
-            if t > NO_EXPIRY {
-                return Err(decode(DecodeErrorKind::InvalidValue, at));
-            }
+        if ca.not_before() > NO_EXPIRY {
+            return Err(decode(DecodeErrorKind::InvalidValue, OFF_NOT_BEFORE));
         }
-        let key_id = key_identifier(&ca.public_key);
-        if ca.self_signed() && key_id.get(..4) != Some(&ca.issuer_key_id()[..]) {
+        if ca.not_after() > NO_EXPIRY {
+            return Err(decode(DecodeErrorKind::InvalidValue, OFF_NOT_AFTER));
+        }
+        if ca.self_signed() && ca.key_id.get(..4) != Some(&ca.issuer_key_id()[..]) {
             return Err(decode(DecodeErrorKind::InvalidValue, OFF_ISSUER_ID));
         }
-        Ok(Self { key_id, ..ca })
+        Ok(ca)
     }
 
     pub(crate) const fn as_bytes(&self) -> &'a [u8] {
         self.raw
     }
 
-    fn header(&self) -> u8 {
-        self.raw.first().copied().unwrap_or(0)
+    pub(crate) const fn self_signed(&self) -> bool {
+        self.fixed[0] & SELF_SIGNED != 0
     }
 
-    pub(crate) fn self_signed(&self) -> bool {
-        self.header() & SELF_SIGNED != 0
-    }
-
-    pub(crate) fn path_len(&self) -> Option<u8> {
-        (self.header() & HAS_PATH_LEN != 0).then(|| self.raw.get(1).copied().unwrap_or(0))
+    pub(crate) const fn path_len(&self) -> Option<u8> {
+        if self.fixed[0] & HAS_PATH_LEN != 0 {
+            Some(self.fixed[1])
+        } else {
+            None
+        }
     }
 
     pub(crate) fn not_before(&self) -> UnixTime {
-        u64::from_be_bytes(array(self.raw, OFF_NOT_BEFORE))
+        u64::from_be_bytes(get(self.fixed, OFF_NOT_BEFORE))
     }
 
     pub(crate) fn not_after(&self) -> UnixTime {
-        u64::from_be_bytes(array(self.raw, OFF_NOT_AFTER))
+        u64::from_be_bytes(get(self.fixed, OFF_NOT_AFTER))
     }
 
     pub(crate) fn issuer_key_id(&self) -> [u8; 4] {
-        array(self.raw, OFF_ISSUER_ID)
+        get(self.fixed, OFF_ISSUER_ID)
     }
 
     pub(crate) fn signature(&self) -> EcdsaSignature {
-        EcdsaSignature(array(self.raw, OFF_SIGNATURE))
+        EcdsaSignature(get(self.fixed, OFF_SIGNATURE))
     }
 
-    pub(crate) fn name(&self) -> &'a [u8] {
-        self.raw.get(FIXED_LEN..).unwrap_or(&[])
+    pub(crate) const fn name(&self) -> &'a [u8] {
+        self.name
     }
 
     pub(crate) const fn public_key(&self) -> &EcPublicKey {
@@ -176,18 +189,17 @@ impl<'a> CompactCa<'a> {
     }
 
     /// The TBSCertificate this stands for, with `issuer` (itself, when self-signed).
-    pub(crate) fn tbs<'t>(&'t self, issuer: IssuerRef<'t>) -> CaTbs<'t> {
-        let point: [u8; UNCOMPRESSED_LEN] = self.public_key.to_uncompressed();
-        CaTbs {
-            serial: array(self.raw, OFF_SERIAL),
+    pub(crate) fn tbs<'t>(&'t self, issuer: IssuerRef<'t>) -> Tbs<'t> {
+        Tbs {
+            serial: self.fixed.get(OFF_SERIAL..OFF_NOT_BEFORE).unwrap_or(&[]),
             issuer,
-            self_signed: self.self_signed(),
-            not_before: self.not_before(),
-            not_after: self.not_after(),
+            validity: (self.not_before(), self.not_after()),
             subject: SubjectName::Der(self.name()),
-            point,
-            key_id: self.key_id,
-            path_len: self.path_len(),
+            key: &self.public_key,
+            profile: Profile::Ca {
+                self_signed: self.self_signed(),
+                path_len: self.path_len(),
+            },
         }
     }
 }
@@ -217,12 +229,4 @@ fn exact(declared: usize, present: usize, body_at: usize) -> Result<()> {
         )),
         core::cmp::Ordering::Equal => Ok(()),
     }
-}
-
-fn array<const N: usize>(raw: &[u8], at: usize) -> [u8; N] {
-    let mut out = [0u8; N];
-    if let Some(src) = raw.get(at..at + N) {
-        out.copy_from_slice(src);
-    }
-    out
 }

@@ -1,9 +1,10 @@
 //! The small subset of DER this crate writes and reads, with no heap.
 //!
-//! Writing goes to a [`Sink`]: a byte counter, a caller buffer or a SHA-256 state, so
-//! the same template code measures a certificate, writes it, or hashes it as a stream
-//! (how a device verifies without ever holding the DER). A constructed value's length is
-//! found by running its body once into a [`Counter`] before writing its header.
+//! Writing goes through a [`Der`] writer into a [`Sink`]: a byte counter, a caller buffer
+//! or a SHA-256 state, so the same template code measures a certificate, writes it, or
+//! hashes it as a stream (how a device verifies without ever holding the DER). A
+//! template is plain straight-line code ([`Template`]) that [`emit`] runs twice: once to
+//! measure every constructed element, once to write with those lengths.
 //!
 //! Reading is zero-copy over a borrowed slice; every error carries the absolute offset.
 
@@ -17,7 +18,6 @@ pub(crate) mod tag {
     pub(crate) const OCTET_STRING: u8 = 0x04;
     pub(crate) const OID: u8 = 0x06;
     pub(crate) const UTF8_STRING: u8 = 0x0c;
-    pub(crate) const PRINTABLE_STRING: u8 = 0x13;
     pub(crate) const UTC_TIME: u8 = 0x17;
     pub(crate) const GENERALIZED_TIME: u8 = 0x18;
     pub(crate) const SEQUENCE: u8 = 0x30;
@@ -31,12 +31,6 @@ pub(crate) mod tag {
 pub(crate) trait Sink {
     /// Appends `bytes`.
     fn put(&mut self, bytes: &[u8]);
-
-    /// The byte count, if this sink only counts (lets [`tlv`] skip re-running a body
-    /// whose length it already knows, keeping nested templates linear, not exponential).
-    fn counter(&mut self) -> Option<&mut usize> {
-        None
-    }
 }
 
 /// Counts bytes without storing them.
@@ -45,10 +39,6 @@ pub(crate) struct Counter(pub(crate) usize);
 impl Sink for Counter {
     fn put(&mut self, bytes: &[u8]) {
         self.0 += bytes.len();
-    }
-
-    fn counter(&mut self) -> Option<&mut usize> {
-        Some(&mut self.0)
     }
 }
 
@@ -140,63 +130,146 @@ impl Sink for sha2::Sha256 {
     }
 }
 
-/// Writes a DER length (definite form, minimal).
-pub(crate) fn length(s: &mut dyn Sink, len: usize) {
-    let be = (len as u64).to_be_bytes();
-    let skip = be.iter().take_while(|b| **b == 0).count();
-    let significant = be.get(skip..).unwrap_or(&[]);
-    if len < 0x80 {
-        s.put(significant.get(..1).unwrap_or(&[0]));
-    } else {
-        s.put(&[0x80 | u8::try_from(significant.len()).unwrap_or(8)]);
-        s.put(significant);
-    }
+/// Most constructed elements one template run may open (one bit each in the mask of
+/// open elements; a whole root CA certificate built from name parts, the largest, opens
+/// 20).
+const MAX_ELEMENTS: usize = 32;
+
+/// Something written as DER by straight-line calls on a [`Der`] writer.
+pub(crate) trait Template {
+    /// Writes the value: every [`Der::open`] matched by a [`Der::close`], and the same
+    /// calls on every run.
+    fn der(&self, w: &mut Der<'_>);
 }
 
-/// Writes `tag`, the length of `body`, then `body`.
-pub(crate) fn tlv(s: &mut dyn Sink, tag: u8, body: &dyn Fn(&mut dyn Sink)) {
-    let mut c = Counter(0);
-    body(&mut c);
-    if let Some(total) = s.counter() {
-        let mut header = Counter(1);
-        length(&mut header, c.0);
-        *total += header.0 + c.0;
-        return;
-    }
-    s.put(&[tag]);
-    length(s, c.0);
-    body(s);
+/// The DER writer a [`Template`] runs against.
+///
+/// A constructed element is written as `open(tag)`, its contents, `close()`. The first
+/// run (no sink) only measures: `close` records the element's content length. The second
+/// run writes each header with its recorded length, so no closure, buffer or nested
+/// re-run is needed for lengths.
+pub(crate) struct Der<'s> {
+    out: Option<&'s mut dyn Sink>,
+    /// Bytes so far (measuring run).
+    pos: usize,
+    /// Constructed elements opened so far.
+    opened: usize,
+    /// Content length of each constructed element, in opening order (while measuring,
+    /// the start offset of the ones still open).
+    lens: [usize; MAX_ELEMENTS],
+    /// Bit `k` is set while element `k` is open (measuring run). Elements nest, so the
+    /// innermost open one is the highest bit set.
+    open: u32,
 }
 
-/// Writes a primitive value.
-pub(crate) fn prim(s: &mut dyn Sink, tag: u8, value: &[u8]) {
-    s.put(&[tag]);
-    length(s, value.len());
-    s.put(value);
-}
-
-/// Writes an unsigned big-endian number as a minimal positive DER INTEGER.
-pub(crate) fn uint(s: &mut dyn Sink, be: &[u8]) {
-    let skip = be.iter().take_while(|b| **b == 0).count();
-    let digits = match be.get(skip..) {
-        Some(d) if !d.is_empty() => d,
-        _ => &[0u8][..],
+/// Writes `template` into `out` as DER.
+pub(crate) fn emit(template: &dyn Template, out: &mut dyn Sink) {
+    let mut w = Der {
+        out: None,
+        pos: 0,
+        opened: 0,
+        lens: [0; MAX_ELEMENTS],
+        open: 0,
     };
-    let pad = digits.first().is_some_and(|b| b & 0x80 != 0);
-    s.put(&[tag::INTEGER]);
-    length(s, digits.len() + usize::from(pad));
-    if pad {
-        s.put(&[0]);
-    }
-    s.put(digits);
+    template.der(&mut w);
+    // Every template is fixed code: the tests run each with its most elements.
+    debug_assert!(
+        w.opened <= MAX_ELEMENTS && w.open == 0,
+        "template too deep or unbalanced"
+    );
+    w.out = Some(out);
+    w.opened = 0;
+    template.der(&mut w);
 }
 
-/// Writes the DER `Ecdsa-Sig-Value` SEQUENCE { r INTEGER, s INTEGER } for raw `r || s`.
-pub(crate) fn ecdsa_sig_value(s: &mut dyn Sink, sig: &crate::ec::EcdsaSignature) {
-    tlv(s, tag::SEQUENCE, &|s| {
-        uint(s, sig.r());
-        uint(s, sig.s());
-    });
+impl Der<'_> {
+    /// Appends raw bytes (pre-encoded DER).
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        self.pos += bytes.len();
+        if let Some(out) = self.out.as_mut() {
+            out.put(bytes);
+        }
+    }
+
+    /// Writes a tag and a minimal definite length.
+    #[allow(clippy::cast_possible_truncation)] // len < 0x80; skip <= 4
+    pub(crate) fn header(&mut self, tag: u8, len: usize) {
+        if len < 0x80 {
+            self.put(&[tag, len as u8]);
+        } else {
+            // No DER this crate writes comes near 4 GiB.
+            let len = u32::try_from(len).unwrap_or(u32::MAX);
+            let skip = len.leading_zeros() as usize / 8;
+            self.put(&[tag, 0x84 - skip as u8]);
+            self.put(len.to_be_bytes().get(skip..).unwrap_or(&[]));
+        }
+    }
+
+    /// Opens a constructed element; its contents follow, then [`close`](Self::close).
+    pub(crate) fn open(&mut self, tag: u8) {
+        let k = self.opened;
+        self.opened += 1;
+        if let Some(slot) = self.lens.get_mut(k) {
+            if self.out.is_some() {
+                let len = *slot;
+                self.header(tag, len);
+            } else {
+                *slot = self.pos;
+                self.open |= 1 << k;
+            }
+        }
+    }
+
+    /// Closes the innermost open element.
+    pub(crate) fn close(&mut self) {
+        if self.out.is_none() && self.open != 0 {
+            let k = 31 - self.open.leading_zeros();
+            self.open &= !(1 << k);
+            if let Some(slot) = self.lens.get_mut(k as usize) {
+                let len = self.pos - *slot;
+                *slot = len;
+                self.header(0, len);
+            }
+        }
+    }
+
+    /// Closes the `n` innermost open elements.
+    pub(crate) fn close_n(&mut self, n: usize) {
+        for _ in 0..n {
+            self.close();
+        }
+    }
+
+    /// Writes a primitive value.
+    pub(crate) fn prim(&mut self, tag: u8, value: &[u8]) {
+        self.header(tag, value.len());
+        self.put(value);
+    }
+
+    /// Writes an unsigned big-endian number as a minimal positive DER INTEGER (`be` is
+    /// not empty: every caller passes a fixed-size serial, pathLen or ECDSA scalar).
+    pub(crate) fn uint(&mut self, be: &[u8]) {
+        let mut digits = be;
+        while let [0, rest @ ..] = digits {
+            if rest.is_empty() {
+                break;
+            }
+            digits = rest;
+        }
+        // A zero byte in front when the top bit is set, so the INTEGER stays positive.
+        let pad = usize::from(digits.first().map_or(0, |b| b >> 7));
+        self.header(tag::INTEGER, digits.len() + pad);
+        self.put([0].get(..pad).unwrap_or(&[]));
+        self.put(digits);
+    }
+
+    /// Writes the DER `Ecdsa-Sig-Value` SEQUENCE { r INTEGER, s INTEGER } for raw `r || s`.
+    pub(crate) fn ecdsa_sig_value(&mut self, sig: &crate::ec::EcdsaSignature) {
+        self.open(tag::SEQUENCE);
+        self.uint(sig.r());
+        self.uint(sig.s());
+        self.close();
+    }
 }
 
 /// A zero-copy DER reader over `bytes`, which start at absolute offset `base`.
@@ -372,10 +445,18 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    fn written(f: impl Fn(&mut dyn Sink)) -> ([u8; 300], usize) {
+    struct Run<F: Fn(&mut Der<'_>)>(F);
+
+    impl<F: Fn(&mut Der<'_>)> Template for Run<F> {
+        fn der(&self, w: &mut Der<'_>) {
+            (self.0)(w);
+        }
+    }
+
+    fn written(f: impl Fn(&mut Der<'_>)) -> ([u8; 300], usize) {
         let mut buf = [0u8; 300];
         let mut s = SliceSink::new(&mut buf);
-        f(&mut s);
+        emit(&Run(f), &mut s);
         let n = s.finish().unwrap();
         (buf, n)
     }
@@ -388,19 +469,42 @@ mod tests {
             (0x80, &[0x81, 0x80]),
             (0xff, &[0x81, 0xff]),
             (0x100, &[0x82, 0x01, 0x00]),
+            (0xffff, &[0x82, 0xff, 0xff]),
+            (0x1_0000, &[0x83, 0x01, 0x00, 0x00]),
+            (0x100_0000, &[0x84, 0x01, 0x00, 0x00, 0x00]),
         ] {
-            let (buf, n) = written(|s| length(s, len));
-            assert_eq!(&buf[..n], expect, "len {len}");
+            let (buf, n) = written(|w| w.header(0x04, len));
+            assert_eq!(&buf[1..n], expect, "len {len}");
         }
     }
 
     #[test]
+    fn nested_lengths_are_measured() {
+        let body = [7u8; 0x80];
+        let (buf, n) = written(|w| {
+            w.open(tag::SEQUENCE);
+            w.open(tag::SET);
+            w.prim(tag::OCTET_STRING, &body);
+            w.close();
+            w.open(tag::SEQUENCE);
+            w.close();
+            w.close();
+        });
+        assert_eq!(n, 3 + 3 + 3 + 0x80 + 2);
+        assert_eq!(
+            &buf[..10],
+            &[0x30, 0x81, 0x88, 0x31, 0x81, 0x83, 0x04, 0x81, 0x80, 7]
+        );
+        assert_eq!(&buf[n - 2..n], &[0x30, 0x00]);
+    }
+
+    #[test]
     fn integers_are_minimal_and_positive() {
-        let (buf, n) = written(|s| uint(s, &[0, 0, 0x7f]));
+        let (buf, n) = written(|w| w.uint(&[0, 0, 0x7f]));
         assert_eq!(&buf[..n], &[0x02, 0x01, 0x7f]);
-        let (buf, n) = written(|s| uint(s, &[0, 0x80]));
+        let (buf, n) = written(|w| w.uint(&[0, 0x80]));
         assert_eq!(&buf[..n], &[0x02, 0x02, 0x00, 0x80]);
-        let (buf, n) = written(|s| uint(s, &[0, 0]));
+        let (buf, n) = written(|w| w.uint(&[0, 0]));
         assert_eq!(&buf[..n], &[0x02, 0x01, 0x00]);
         let mut r = Reader::new(&[0x02, 0x02, 0x00, 0x80]);
         assert_eq!(r.uint::<2>().unwrap(), [0, 0x80]);

@@ -2,7 +2,7 @@
 
 use crate::cert::compact::{COMPACT_LEN, CompactCert, CompactFields, DeviceUsage, unix_to_day};
 use crate::cert::der::{Compare, Counter, Sink, SliceSink};
-use crate::cert::template::{DeviceTbs, IssuerRef, write_certificate};
+use crate::cert::template::{IssuerRef, Tbs, write_certificate};
 use crate::cert::x509::{X509Cert, key_usage};
 use crate::error::{DecodeErrorKind, Error, Result};
 
@@ -12,8 +12,9 @@ fn write(cert: &CompactCert<'_>, issuer: IssuerRef<'_>, s: &mut dyn Sink) -> Res
     if issuer.key_id.get(..4) != Some(&cert.issuer_key_id()[..]) {
         return Err(crate::error::CertError::IssuerMismatch.into());
     }
-    let tbs = DeviceTbs::from_compact(cert, issuer)?;
-    write_certificate(s, &|s| tbs.write(s), &cert.signature());
+    let (serial, key) = (cert.serial().to_be_bytes(), cert.public_key()?);
+    let tbs = Tbs::device(&serial, cert.not_before(), cert.usage(), &key, issuer);
+    write_certificate(s, &tbs, &cert.signature());
     Ok(())
 }
 

@@ -29,7 +29,6 @@ pub(crate) mod oid {
     pub(crate) const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
     pub(crate) const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
     pub(crate) const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
-    pub(crate) const SERIAL_NUMBER: &[u8] = &[0x55, 0x04, 0x05];
     pub(crate) const COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
     pub(crate) const ORGANIZATION: &[u8] = &[0x55, 0x04, 0x0a];
 }
@@ -371,22 +370,4 @@ fn read_bits(r: &mut Reader<'_>) -> Result<u16> {
         return Err(bad);
     }
     Ok(mask)
-}
-
-/// Writes a named-bit-list BIT STRING for `mask` in DER (trailing zero bits removed).
-#[allow(clippy::cast_possible_truncation)] // lengths are at most 3, unused bits at most 7
-pub(crate) fn write_bits(s: &mut dyn crate::cert::der::Sink, mask: u16) {
-    let top = 16 - mask.leading_zeros() as usize; // highest set bit + 1
-    let nbytes = top.div_ceil(8);
-    let unused = nbytes * 8 - top;
-    let mut bytes = [0u8; 2];
-    for (i, slot) in bytes.iter_mut().enumerate() {
-        for b in 0..8 {
-            if mask & (1 << (i * 8 + b)) != 0 {
-                *slot |= 0x80 >> b;
-            }
-        }
-    }
-    s.put(&[tag::BIT_STRING, (nbytes + 1) as u8, unused as u8]);
-    s.put(bytes.get(..nbytes).unwrap_or(&[]));
 }
