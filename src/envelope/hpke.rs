@@ -38,7 +38,7 @@
 //! ```
 
 use crate::ec::EcPublicKey;
-use crate::envelope::primitives::{NONCE_LEN, Prk, gcm_open, gcm_seal};
+use crate::envelope::primitives::{NONCE_LEN, gcm_open, gcm_seal, hkdf_expand, hmac_sha256};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId, SoftKey};
@@ -126,61 +126,49 @@ pub fn key_fingerprint(public: &EcPublicKey) -> [u8; FINGERPRINT_LEN] {
 
 /// `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2)`.
 fn suite_id(aead: HpkeAead) -> [u8; SUITE_ID_LEN] {
-    let [k0, k1] = KEM_ID.to_be_bytes();
-    let [f0, f1] = KDF_ID.to_be_bytes();
-    let [a0, a1] = aead.id().to_be_bytes();
-    [b'H', b'P', b'K', b'E', k0, k1, f0, f1, a0, a1]
+    let mut suite = *b"HPKE\x00\x10\x00\x01\x00\x00";
+    if let Some((_, id)) = suite.split_last_chunk_mut::<2>() {
+        *id = aead.id().to_be_bytes();
+    }
+    suite
 }
 
 /// `LabeledExtract(salt, label, ikm)`: the PRK's bytes.
+#[inline(never)]
 fn labeled_extract(
     suite: &[u8],
     salt: &[u8],
     label: &[u8],
     ikm: &[u8],
 ) -> Result<SecretBytes<SECRET_LEN>> {
-    Prk::extract_parts(salt, &[VERSION_LABEL, suite, label, ikm])
+    hmac_sha256(salt, &[VERSION_LABEL, suite, label, ikm])
 }
 
 /// `LabeledExpand(prk, label, info, L)` with `L = out.len()` and `info` the concatenation
 /// of up to three parts.
+#[inline(never)]
 fn labeled_expand(
-    prk: &Prk,
+    prk: &SecretBytes<SECRET_LEN>,
     suite: &[u8],
     label: &[u8],
     info: &[&[u8]],
     out: &mut [u8],
 ) -> Result<()> {
-    if info.len() > 3 {
-        return Err(Error::Unsupported);
-    }
     let len = u16::try_from(out.len())
         .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))?
         .to_be_bytes();
     let mut parts: [&[u8]; 7] = [&len, VERSION_LABEL, suite, label, &[], &[], &[]];
-    for (slot, part) in parts.iter_mut().skip(4).zip(info) {
-        *slot = part;
-    }
-    prk.expand(&parts, out)
-}
-
-/// DHKEM `ExtractAndExpand(dh, kem_context)`: the KEM shared secret.
-fn extract_and_expand(dh: &[u8], kem_context: &[&[u8]]) -> Result<SecretBytes<SECRET_LEN>> {
-    let eae_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh)?)?;
-    let mut ss = SecretBytes::zero();
-    labeled_expand(
-        &eae_prk,
-        &KEM_SUITE_ID,
-        b"shared_secret",
-        kem_context,
-        ss.expose_mut(),
-    )?;
-    Ok(ss)
+    let (_, slots) = parts.split_at_mut(4);
+    slots
+        .get_mut(..info.len())
+        .ok_or(Error::Unsupported)?
+        .copy_from_slice(info);
+    hkdf_expand(prk, &parts, out)
 }
 
 /// DHKEM(P-256) `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): the private scalar and the key.
 fn derive_p256(ikm: &[u8]) -> Result<(SecretBytes<SECRET_LEN>, SoftKey)> {
-    let dkp_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm)?)?;
+    let dkp_prk = labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm)?;
     for counter in 0..=u8::MAX {
         let mut sk = SecretBytes::zero();
         labeled_expand(
@@ -211,26 +199,33 @@ struct Context {
 }
 
 impl Context {
+    /// DHKEM `ExtractAndExpand(dh, kem_context)` (RFC 9180 §4.1), then
     /// `KeySchedule<ROLE>(mode, shared_secret, info, "", "")` (RFC 9180 §5.1).
+    #[inline(never)]
     fn new(
         aead: HpkeAead,
         mode: u8,
-        shared_secret: &SecretBytes<SECRET_LEN>,
+        dh: &[u8],
+        kem_context: &[&[u8]],
         info: &[u8],
     ) -> Result<Self> {
         if aead == HpkeAead::Aes256Gcm && !cfg!(feature = "aes256") {
             return Err(Error::Unsupported); // built without AES-256 (feature `aes256`)
         }
+        let eae_prk = labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh)?;
+        let mut shared_secret = SecretBytes::<SECRET_LEN>::zero();
+        labeled_expand(
+            &eae_prk,
+            &KEM_SUITE_ID,
+            b"shared_secret",
+            kem_context,
+            shared_secret.expose_mut(),
+        )?;
         let suite = suite_id(aead);
         let psk_id_hash = labeled_extract(&suite, b"", b"psk_id_hash", b"")?;
         let info_hash = labeled_extract(&suite, b"", b"info_hash", info)?;
         let ks_context: [&[u8]; 3] = [&[mode], psk_id_hash.expose(), info_hash.expose()];
-        let secret = Prk::from_prk(&labeled_extract(
-            &suite,
-            shared_secret.expose(),
-            b"secret",
-            b"",
-        )?)?;
+        let secret = labeled_extract(&suite, shared_secret.expose(), b"secret", b"")?;
         let mut ctx = Self {
             aead,
             key: SecretBytes::zero(),
@@ -273,12 +268,8 @@ impl Context {
             .checked_add(1)
             .ok_or(Error::Envelope(EnvelopeError::StreamFinished))?;
         let mut nonce = *self.base_nonce.expose();
-        for (n, s) in nonce
-            .iter_mut()
-            .skip(NONCE_LEN - 8)
-            .zip(self.seq.to_be_bytes())
-        {
-            *n ^= s;
+        if let Some((_, tail)) = nonce.split_last_chunk_mut::<8>() {
+            *tail = (u64::from_be_bytes(*tail) ^ self.seq).to_be_bytes();
         }
         Ok((nonce, next))
     }
@@ -306,8 +297,13 @@ impl Context {
 
     /// `Context.Export(exporter_context, L)` (RFC 9180 §5.3).
     fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<()> {
-        let prk = Prk::from_prk(&self.exporter_secret)?;
-        labeled_expand(&prk, &suite_id(self.aead), b"sec", &[exporter_context], out)
+        labeled_expand(
+            &self.exporter_secret,
+            &suite_id(self.aead),
+            b"sec",
+            &[exporter_context],
+            out,
+        )
     }
 }
 
@@ -376,11 +372,9 @@ pub fn setup_sender_base<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
     let (enc, dh) = ephemeral_dh(recipient, rng)?;
-    let ss = extract_and_expand(dh.expose(), &[&enc, &recipient.to_uncompressed()])?;
-    Ok((
-        enc,
-        SenderContext(Context::new(aead, MODE_BASE, &ss, info)?),
-    ))
+    let kem_context: [&[u8]; 2] = [&enc, &recipient.to_uncompressed()];
+    let ctx = Context::new(aead, MODE_BASE, dh.expose(), &kem_context, info)?;
+    Ok((enc, SenderContext(ctx)))
 }
 
 /// SetupAuthS: as [`setup_sender_base`], authenticated by the sender's static P-256 key
@@ -400,18 +394,13 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
     let dh_static = store.ecdh(sender, recipient)?;
     let (enc, dh_eph) = ephemeral_dh(recipient, rng)?;
     let dh = concat_dh(&dh_eph, &dh_static);
-    let ss = extract_and_expand(
-        dh.expose(),
-        &[
-            &enc,
-            &recipient.to_uncompressed(),
-            &sender_pk.to_uncompressed(),
-        ],
-    )?;
-    Ok((
-        enc,
-        SenderContext(Context::new(aead, MODE_AUTH, &ss, info)?),
-    ))
+    let kem_context: [&[u8]; 3] = [
+        &enc,
+        &recipient.to_uncompressed(),
+        &sender_pk.to_uncompressed(),
+    ];
+    let ctx = Context::new(aead, MODE_AUTH, dh.expose(), &kem_context, info)?;
+    Ok((enc, SenderContext(ctx)))
 }
 
 /// SetupBaseR: the recipient's context for `enc`, with its private key `recipient` in
@@ -430,8 +419,9 @@ pub fn setup_receiver_base<S: IdentityKeys + ?Sized>(
     let pk_e = parse_enc(enc)?;
     let pk_r = store.public_key(recipient)?;
     let dh = store.ecdh(recipient, &pk_e)?;
-    let ss = extract_and_expand(dh.expose(), &[enc, &pk_r.to_uncompressed()])?;
-    Ok(ReceiverContext(Context::new(aead, MODE_BASE, &ss, info)?))
+    let kem_context: [&[u8]; 2] = [enc, &pk_r.to_uncompressed()];
+    let ctx = Context::new(aead, MODE_BASE, dh.expose(), &kem_context, info)?;
+    Ok(ReceiverContext(ctx))
 }
 
 /// SetupAuthR: as [`setup_receiver_base`], checking that the sender holds the private key
@@ -452,11 +442,9 @@ pub fn setup_receiver_auth<S: IdentityKeys + ?Sized>(
     let dh_eph = store.ecdh(recipient, &pk_e)?;
     let dh_static = store.ecdh(recipient, sender)?;
     let dh = concat_dh(&dh_eph, &dh_static);
-    let ss = extract_and_expand(
-        dh.expose(),
-        &[enc, &pk_r.to_uncompressed(), &sender.to_uncompressed()],
-    )?;
-    Ok(ReceiverContext(Context::new(aead, MODE_AUTH, &ss, info)?))
+    let kem_context: [&[u8]; 3] = [enc, &pk_r.to_uncompressed(), &sender.to_uncompressed()];
+    let ctx = Context::new(aead, MODE_AUTH, dh.expose(), &kem_context, info)?;
+    Ok(ReceiverContext(ctx))
 }
 
 /// RFC 9180 DeriveKeyPair(`ikm`) for DHKEM(P-256): imports the derived private key into
@@ -695,10 +683,10 @@ mod tests {
     use std::format;
 
     fn pair(aead: HpkeAead) -> (Context, Context) {
-        let ss = SecretBytes::new([7u8; 32]);
+        let dh = [7u8; 32];
         (
-            Context::new(aead, MODE_BASE, &ss, b"info").unwrap(),
-            Context::new(aead, MODE_BASE, &ss, b"info").unwrap(),
+            Context::new(aead, MODE_BASE, &dh, &[], b"info").unwrap(),
+            Context::new(aead, MODE_BASE, &dh, &[], b"info").unwrap(),
         )
     }
 
