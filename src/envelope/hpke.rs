@@ -37,7 +37,7 @@
 //! # }
 //! ```
 
-use crate::ec::EcPublicKey;
+use crate::ec::{EcPublicKey, Ephemeral};
 use crate::envelope::primitives::{NONCE_LEN, gcm_open, gcm_seal, hkdf_expand, hmac_sha256};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::secret::SecretBytes;
@@ -336,20 +336,31 @@ fn parse_enc(enc: &[u8]) -> Result<EcPublicKey> {
     EcPublicKey::from_sec1(enc)
 }
 
-/// A fresh ephemeral key pair (DeriveKeyPair of 32 random bytes, as RFC 9180's
-/// GenerateKeyPair) and its DH with `recipient`. The ephemeral secret is dropped here.
-/// Not inlined, so that the key and its scalar multiplications leave the stack before the
-/// caller goes on (telemetry signs next).
+/// How a sender's ephemeral key is made. With `std` (servers, and every test build): RFC
+/// 9180 `DeriveKeyPair` of 32 RNG bytes, so that a fixed RNG reproduces RFC 9180's test
+/// vectors. Without (devices): a nonzero scalar below the order drawn from the RNG by
+/// rejection sampling, the same code as the handshake's ephemeral keys, which links no
+/// loop of labeled expands. RFC 9180 lets `GenerateKeyPair` be either; both are uniform.
+const DERIVE_EPHEMERAL: bool = cfg!(feature = "std");
+
+/// A fresh ephemeral key pair (see [`DERIVE_EPHEMERAL`] for `derive`) and its DH with
+/// `recipient`. The ephemeral secret is dropped here. Not inlined, so that the key and its
+/// scalar multiplications leave the stack before the caller goes on (telemetry signs
+/// next).
 #[inline(never)]
 fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
     recipient: &EcPublicKey,
     rng: &mut R,
+    derive: bool,
 ) -> Result<([u8; ENC_LEN], SecretBytes<32>)> {
-    let ikm = SecretBytes::<32>::random(rng);
-    let (_, sk) = derive_p256(ikm.expose())?;
-    let enc = sk.public_key()?.to_uncompressed();
-    let dh = sk.ecdh(recipient)?;
-    Ok((enc, dh))
+    if derive {
+        let ikm = SecretBytes::<32>::random(rng);
+        let (_, sk) = derive_p256(ikm.expose())?;
+        Ok((sk.public_key()?.to_uncompressed(), sk.ecdh(recipient)?))
+    } else {
+        let sk = Ephemeral::generate(rng);
+        Ok((sk.public_key().to_uncompressed(), sk.agree(recipient)))
+    }
 }
 
 /// `dh_eph || dh_static`, the auth-mode DH input.
@@ -361,7 +372,9 @@ fn concat_dh(eph: &SecretBytes<32>, stat: &SecretBytes<32>) -> SecretBytes<64> {
     dh
 }
 
-/// SetupBaseS: a sender context to `recipient`, and the encapsulated key to send.
+/// SetupBaseS: a sender context to `recipient`, and the encapsulated key to send. The
+/// ephemeral key is `DeriveKeyPair` of 32 bytes from `rng` in builds with `std` (so that a
+/// fixed RNG reproduces RFC 9180's vectors), a scalar drawn from `rng` without.
 ///
 /// # Errors
 /// [`Error::Crypto`] if key derivation fails (negligible probability).
@@ -371,7 +384,7 @@ pub fn setup_sender_base<R: rand_core::CryptoRng + ?Sized>(
     info: &[u8],
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
-    let (enc, dh) = ephemeral_dh(recipient, rng)?;
+    let (enc, dh) = ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL)?;
     let kem_context: [&[u8]; 2] = [&enc, &recipient.to_uncompressed()];
     let ctx = Context::new(aead, MODE_BASE, dh.expose(), &kem_context, info)?;
     Ok((enc, SenderContext(ctx)))
@@ -392,7 +405,7 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
     let sender_pk = store.public_key(sender)?;
     let dh_static = store.ecdh(sender, recipient)?;
-    let (enc, dh_eph) = ephemeral_dh(recipient, rng)?;
+    let (enc, dh_eph) = ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL)?;
     let dh = concat_dh(&dh_eph, &dh_static);
     let kem_context: [&[u8]; 3] = [
         &enc,
@@ -756,6 +769,27 @@ mod tests {
             s.export(b"x", &mut too_long),
             Err(Error::Decode(e)) if e.kind == DecodeErrorKind::InvalidLength
         ));
+    }
+
+    #[test]
+    fn both_ephemeral_key_generations_agree_with_the_recipient() {
+        use crate::store::MemoryStore;
+        let mut rng = crate::testing::TestRng::new(5);
+        let mut store = MemoryStore::<1, 0, 0>::new();
+        let pk = store.generate_p256(KeyId(1), &mut rng).unwrap();
+        for derive in [false, true] {
+            let (enc, dh) = ephemeral_dh(&pk, &mut rng, derive).unwrap();
+            let theirs = store.ecdh(KeyId(1), &parse_enc(&enc).unwrap()).unwrap();
+            assert_eq!(dh.expose(), theirs.expose(), "derive: {derive}");
+            let (enc2, _) = ephemeral_dh(&pk, &mut rng, derive).unwrap();
+            assert_ne!(enc, enc2, "a fresh key each time");
+        }
+        // With a fixed RNG, only `DeriveKeyPair` is RFC 9180's function of its bytes.
+        let ikm = [0x42u8; 32];
+        let (derived, _) =
+            ephemeral_dh(&pk, &mut crate::testing::FixedRng::new(&ikm), true).unwrap();
+        let (_, key) = derive_p256(&ikm).unwrap();
+        assert_eq!(derived, key.public_key().unwrap().to_uncompressed());
     }
 
     #[test]
