@@ -249,15 +249,17 @@ impl Derived {
         let ctx_len = context.encode(&mut ctx)?;
         let encoded = ctx.get(..ctx_len).ok_or(EnvelopeError::ContextTooLong)?;
         let suite_id = suite.id().to_be_bytes();
-        let prk = hmac_sha256(nonce, &[dek.expose()])?;
+        let mut prk = SecretBytes::<32>::zero();
+        hmac_sha256(nonce, &[dek.expose()], prk.expose_mut())?;
+        let prk = prk.expose();
         let mut key_nonce = SecretBytes::<44>::zero();
         let mut commitment = [0u8; COMMITMENT_LEN];
         hkdf_expand(
-            &prk,
+            prk,
             &[LABEL_KEY, &suite_id, encoded],
             key_nonce.expose_mut(),
         )?;
-        hkdf_expand(&prk, &[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
+        hkdf_expand(prk, &[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
         Ok(Self {
             key_nonce,
             commitment,

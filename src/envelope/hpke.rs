@@ -133,22 +133,23 @@ fn suite_id(aead: HpkeAead) -> [u8; SUITE_ID_LEN] {
     suite
 }
 
-/// `LabeledExtract(salt, label, ikm)`: the PRK's bytes.
+/// `LabeledExtract(salt, label, ikm)` into `out`.
 #[inline(never)]
 fn labeled_extract(
     suite: &[u8],
     salt: &[u8],
     label: &[u8],
     ikm: &[u8],
-) -> Result<SecretBytes<SECRET_LEN>> {
-    hmac_sha256(salt, &[VERSION_LABEL, suite, label, ikm])
+    out: &mut [u8; SECRET_LEN],
+) -> Result<()> {
+    hmac_sha256(salt, &[VERSION_LABEL, suite, label, ikm], out)
 }
 
 /// `LabeledExpand(prk, label, info, L)` with `L = out.len()` and `info` the concatenation
 /// of up to three parts.
 #[inline(never)]
 fn labeled_expand(
-    prk: &SecretBytes<SECRET_LEN>,
+    prk: &[u8; SECRET_LEN],
     suite: &[u8],
     label: &[u8],
     info: &[&[u8]],
@@ -168,11 +169,12 @@ fn labeled_expand(
 
 /// DHKEM(P-256) `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): the private scalar and the key.
 fn derive_p256(ikm: &[u8]) -> Result<(SecretBytes<SECRET_LEN>, SoftKey)> {
-    let dkp_prk = labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm)?;
+    let mut dkp_prk = SecretBytes::zero();
+    labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm, dkp_prk.expose_mut())?;
     for counter in 0..=u8::MAX {
         let mut sk = SecretBytes::zero();
         labeled_expand(
-            &dkp_prk,
+            dkp_prk.expose(),
             &KEM_SUITE_ID,
             b"candidate",
             &[&[counter]],
@@ -198,6 +200,15 @@ struct Context {
     seq: u64,
 }
 
+/// Splits the first `N` bytes off `bytes` (which callers size to hold them).
+fn take<'a, const N: usize>(bytes: &mut &'a mut [u8]) -> Result<&'a mut [u8; N]> {
+    let (head, tail) = core::mem::take(bytes)
+        .split_first_chunk_mut::<N>()
+        .ok_or(Error::Unsupported)?;
+    *bytes = tail;
+    Ok(head)
+}
+
 impl Context {
     /// DHKEM `ExtractAndExpand(dh, kem_context)` (RFC 9180 §4.1), then
     /// `KeySchedule<ROLE>(mode, shared_secret, info, "", "")` (RFC 9180 §5.1).
@@ -212,20 +223,25 @@ impl Context {
         if aead == HpkeAead::Aes256Gcm && !cfg!(feature = "aes256") {
             return Err(Error::Unsupported); // built without AES-256 (feature `aes256`)
         }
-        let eae_prk = labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh)?;
-        let mut shared_secret = SecretBytes::<SECRET_LEN>::zero();
-        labeled_expand(
-            &eae_prk,
-            &KEM_SUITE_ID,
-            b"shared_secret",
-            kem_context,
-            shared_secret.expose_mut(),
-        )?;
+        // `eae_prk` (then `secret`) ‖ `shared_secret` ‖ `psk_id_hash` ‖ `info_hash`.
+        let mut scratch = SecretBytes::<{ 4 * SECRET_LEN }>::zero();
+        let mut rest = scratch.expose_mut().as_mut_slice();
+        let prk = take::<SECRET_LEN>(&mut rest)?;
+        let shared_secret = take::<SECRET_LEN>(&mut rest)?;
+        let hashes = take::<{ 2 * SECRET_LEN }>(&mut rest)?;
+        labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh, prk)?;
+        let label = b"shared_secret";
+        labeled_expand(prk, &KEM_SUITE_ID, label, kem_context, shared_secret)?;
+
         let suite = suite_id(aead);
-        let psk_id_hash = labeled_extract(&suite, b"", b"psk_id_hash", b"")?;
-        let info_hash = labeled_extract(&suite, b"", b"info_hash", info)?;
-        let ks_context: [&[u8]; 3] = [&[mode], psk_id_hash.expose(), info_hash.expose()];
-        let secret = labeled_extract(&suite, shared_secret.expose(), b"secret", b"")?;
+        let (psk_id_hash, info_hash) = hashes.split_at_mut(SECRET_LEN);
+        let psk_id_hash = psk_id_hash.try_into().map_err(|_| Error::Unsupported)?;
+        let info_hash = info_hash.try_into().map_err(|_| Error::Unsupported)?;
+        labeled_extract(&suite, b"", b"psk_id_hash", b"", psk_id_hash)?;
+        labeled_extract(&suite, b"", b"info_hash", info, info_hash)?;
+        // `ks_context = mode ‖ psk_id_hash ‖ info_hash`.
+        let ks_context: [&[u8]; 2] = [&[mode], hashes];
+        labeled_extract(&suite, shared_secret, b"secret", b"", prk)?;
         let mut ctx = Self {
             aead,
             key: SecretBytes::zero(),
@@ -239,12 +255,12 @@ impl Context {
                 .expose_mut()
                 .get_mut(..aead.key_len())
                 .ok_or(Error::Unsupported)?;
-            labeled_expand(&secret, &suite, b"key", &ks_context, key)?;
+            labeled_expand(prk, &suite, b"key", &ks_context, key)?;
             let nonce = ctx.base_nonce.expose_mut();
-            labeled_expand(&secret, &suite, b"base_nonce", &ks_context, nonce)?;
+            labeled_expand(prk, &suite, b"base_nonce", &ks_context, nonce)?;
         }
         let exp = ctx.exporter_secret.expose_mut();
-        labeled_expand(&secret, &suite, b"exp", &ks_context, exp)?;
+        labeled_expand(prk, &suite, b"exp", &ks_context, exp)?;
         Ok(ctx)
     }
 
@@ -298,7 +314,7 @@ impl Context {
     /// `Context.Export(exporter_context, L)` (RFC 9180 §5.3).
     fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<()> {
         labeled_expand(
-            &self.exporter_secret,
+            self.exporter_secret.expose(),
             &suite_id(self.aead),
             b"sec",
             &[exporter_context],

@@ -9,11 +9,9 @@
 //! nonces, which the rest of the API never does.
 
 use crate::error::{DecodeErrorKind, Error, Result};
-use crate::secret::SecretBytes;
 use aes_gcm::aead::array::Array;
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
-use zeroize::Zeroize;
 
 /// Length of an AES-GCM tag.
 pub(crate) const TAG_LEN: usize = 16;
@@ -87,20 +85,18 @@ pub(crate) fn gcm_open(
     }
 }
 
-/// HMAC-SHA256(`key`, concatenation of `parts`). As HKDF-Extract(salt = `key`, IKM =
-/// `parts`) this is the PRK; RFC 9180 also uses some extracts as hashes.
+/// HMAC-SHA256(`key`, concatenation of `parts`) into `out`. As HKDF-Extract(salt = `key`,
+/// IKM = `parts`) this is the PRK; RFC 9180 also uses some extracts as hashes.
 #[inline(never)]
-pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Result<SecretBytes<32>> {
-    use hmac::{KeyInit as _, Mac as _};
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]], out: &mut [u8; 32]) -> Result<()> {
+    use hmac::digest::{FixedOutput as _, KeyInit as _, Update as _};
     let mut mac =
         hmac::Hmac::<sha2::Sha256>::new_from_slice(key).map_err(|_| Error::Unsupported)?;
     for part in parts {
         mac.update(part);
     }
-    let mut prk = mac.finalize().into_bytes();
-    let bytes = SecretBytes::new(prk.into());
-    prk.as_mut_slice().zeroize();
-    Ok(bytes)
+    mac.finalize_into(out.into());
+    Ok(())
 }
 
 /// HKDF-Expand(PRK, info, L) with `info` given in parts (concatenated), `L = out.len()`.
@@ -108,8 +104,8 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Result<SecretBytes<32>
 /// # Errors
 /// `Decode(InvalidLength)` when `out` is longer than 255 × 32 bytes.
 #[inline(never)]
-pub(crate) fn hkdf_expand(prk: &SecretBytes<32>, info: &[&[u8]], out: &mut [u8]) -> Result<()> {
-    hkdf::Hkdf::<sha2::Sha256>::from_prk(prk.expose())
+pub(crate) fn hkdf_expand(prk: &[u8; 32], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
+    hkdf::Hkdf::<sha2::Sha256>::from_prk(prk)
         .map_err(|_| Error::Crypto)?
         .expand_multi_info(info, out)
         .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))
@@ -118,7 +114,9 @@ pub(crate) fn hkdf_expand(prk: &SecretBytes<32>, info: &[&[u8]], out: &mut [u8])
 /// HKDF-SHA256 extract-then-expand, with `info` given in parts (concatenated).
 #[cfg(feature = "hazmat")]
 fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
-    hkdf_expand(&hmac_sha256(salt, &[ikm])?, info, out)
+    let mut prk = crate::secret::SecretBytes::<32>::zero();
+    hmac_sha256(salt, &[ikm], prk.expose_mut())?;
+    hkdf_expand(prk.expose(), info, out)
 }
 
 /// AES-CMAC (NIST SP 800-38B) of one message under an AES key of 16, 24 or 32 bytes.
