@@ -184,6 +184,19 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(data).into()
 }
 
+/// SHA-256 of the concatenation of `parts`: the one copy for the handshake's transcript
+/// hashes and the envelope layer's signature and binding digests.
+#[must_use]
+#[inline(never)]
+pub(crate) fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
 /// ECDSA verification (SEC 1 v2, 4.1.4) computing `u1·G + u2·Q` by plain
 /// double-and-add over one table-free accumulator, instead of p256's windowed `lincomb`
 /// (two lookup tables of eight projective points and inlined helpers: over 4 KiB of

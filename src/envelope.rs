@@ -34,7 +34,7 @@ mod kek;
 #[cfg(feature = "hazmat")]
 pub mod primitives;
 #[cfg(not(feature = "hazmat"))]
-mod primitives;
+pub(crate) mod primitives;
 mod rewrap;
 mod seal;
 pub mod shipment;

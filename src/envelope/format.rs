@@ -1,8 +1,9 @@
 //! The envelope's byte layout (`docs/envelope-format.md`), the caller context and the
 //! key derivation shared by seal, open and rewrap.
 
+use crate::ec::sha256_parts;
 use crate::envelope::kek::{KekId, KekRef};
-use crate::envelope::primitives::{NONCE_LEN, TAG_LEN, hkdf_expand, hmac_sha256, sha256_parts};
+use crate::envelope::primitives::{NONCE_LEN, TAG_LEN, hkdf_expand, hmac_sha256};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::secret::SecretBytes;
 use crate::store::WrapAlgorithm;

@@ -359,33 +359,62 @@ fn parse_enc(enc: &[u8]) -> Result<EcPublicKey> {
 /// loop of labeled expands. RFC 9180 lets `GenerateKeyPair` be either; both are uniform.
 const DERIVE_EPHEMERAL: bool = cfg!(feature = "std");
 
-/// A fresh ephemeral key pair (see [`DERIVE_EPHEMERAL`] for `derive`) and its DH with
-/// `recipient`. The ephemeral secret is dropped here. Not inlined, so that the key and its
-/// scalar multiplications leave the stack before the caller goes on (telemetry signs
-/// next).
+/// A fresh ephemeral key pair (see [`DERIVE_EPHEMERAL`] for `derive`): its public key
+/// into `enc`, its DH with `recipient` into `dh`. The ephemeral secret is dropped here.
+/// Not inlined, so that the key and its scalar multiplications leave the stack before the
+/// caller goes on (telemetry signs next).
 #[inline(never)]
 fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
     recipient: &EcPublicKey,
     rng: &mut R,
     derive: bool,
-) -> Result<([u8; ENC_LEN], SecretBytes<32>)> {
-    if derive {
+    enc: &mut [u8; ENC_LEN],
+    dh: &mut [u8; 32],
+) -> Result<()> {
+    let (pk, shared) = if derive {
         let ikm = SecretBytes::<32>::random(rng);
         let (_, sk) = derive_p256(ikm.expose())?;
-        Ok((sk.public_key()?.to_uncompressed(), sk.ecdh(recipient)?))
+        (sk.public_key()?, sk.ecdh(recipient)?)
     } else {
         let sk = Ephemeral::generate(rng);
-        Ok((sk.public_key().to_uncompressed(), sk.agree(recipient)))
-    }
+        (sk.public_key(), sk.agree(recipient))
+    };
+    *enc = pk.to_uncompressed();
+    *dh = *shared.expose();
+    Ok(())
 }
 
-/// `dh_eph || dh_static`, the auth-mode DH input.
-fn concat_dh(eph: &SecretBytes<32>, stat: &SecretBytes<32>) -> SecretBytes<64> {
+/// SetupBaseS, or SetupAuthS with `auth` = (DH of the sender's static key with
+/// `recipient`, the sender's public key): writes the encapsulated key into `enc` and
+/// returns the sender's context.
+pub(crate) fn setup_sender<R: rand_core::CryptoRng + ?Sized>(
+    enc: &mut [u8; ENC_LEN],
+    recipient: &EcPublicKey,
+    auth: Option<(&SecretBytes<32>, &EcPublicKey)>,
+    aead: HpkeAead,
+    info: &[u8],
+    rng: &mut R,
+) -> Result<SenderContext> {
+    // `dh_eph`, then `dh_static` in auth mode.
     let mut dh = SecretBytes::<64>::zero();
-    let (a, b) = dh.expose_mut().split_at_mut(32);
-    a.copy_from_slice(eph.expose());
-    b.copy_from_slice(stat.expose());
-    dh
+    let (dh_eph, dh_static) = dh
+        .expose_mut()
+        .split_first_chunk_mut::<32>()
+        .ok_or(Error::Unsupported)?;
+    ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL, enc, dh_eph)?;
+    let pk_r = recipient.to_uncompressed();
+    let mut pk_s = [0u8; ENC_LEN];
+    let (mode, dh_len, pk_s) = match auth {
+        None => (MODE_BASE, 32, &pk_s[..0]),
+        Some((static_dh, sender_pk)) => {
+            dh_static.copy_from_slice(static_dh.expose());
+            pk_s = sender_pk.to_uncompressed();
+            (MODE_AUTH, 64, &pk_s[..])
+        }
+    };
+    let dh = dh.expose().get(..dh_len).ok_or(Error::Unsupported)?;
+    let kem_context: [&[u8]; 3] = [enc, &pk_r, pk_s];
+    Context::new(aead, mode, dh, &kem_context, info).map(SenderContext)
 }
 
 /// SetupBaseS: a sender context to `recipient`, and the encapsulated key to send. The
@@ -400,10 +429,9 @@ pub fn setup_sender_base<R: rand_core::CryptoRng + ?Sized>(
     info: &[u8],
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
-    let (enc, dh) = ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL)?;
-    let kem_context: [&[u8]; 2] = [&enc, &recipient.to_uncompressed()];
-    let ctx = Context::new(aead, MODE_BASE, dh.expose(), &kem_context, info)?;
-    Ok((enc, SenderContext(ctx)))
+    let mut enc = [0u8; ENC_LEN];
+    let ctx = setup_sender(&mut enc, recipient, None, aead, info, rng)?;
+    Ok((enc, ctx))
 }
 
 /// SetupAuthS: as [`setup_sender_base`], authenticated by the sender's static P-256 key
@@ -421,15 +449,10 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
     let sender_pk = store.public_key(sender)?;
     let dh_static = store.ecdh(sender, recipient)?;
-    let (enc, dh_eph) = ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL)?;
-    let dh = concat_dh(&dh_eph, &dh_static);
-    let kem_context: [&[u8]; 3] = [
-        &enc,
-        &recipient.to_uncompressed(),
-        &sender_pk.to_uncompressed(),
-    ];
-    let ctx = Context::new(aead, MODE_AUTH, dh.expose(), &kem_context, info)?;
-    Ok((enc, SenderContext(ctx)))
+    let mut enc = [0u8; ENC_LEN];
+    let auth = Some((&dh_static, &sender_pk));
+    let ctx = setup_sender(&mut enc, recipient, auth, aead, info, rng)?;
+    Ok((enc, ctx))
 }
 
 /// SetupBaseR: the recipient's context for `enc`, with its private key `recipient` in
@@ -470,7 +493,10 @@ pub fn setup_receiver_auth<S: IdentityKeys + ?Sized>(
     let pk_r = store.public_key(recipient)?;
     let dh_eph = store.ecdh(recipient, &pk_e)?;
     let dh_static = store.ecdh(recipient, sender)?;
-    let dh = concat_dh(&dh_eph, &dh_static);
+    let mut dh = SecretBytes::<64>::zero();
+    let (a, b) = dh.expose_mut().split_at_mut(32);
+    a.copy_from_slice(dh_eph.expose());
+    b.copy_from_slice(dh_static.expose());
     let kem_context: [&[u8]; 3] = [enc, &pk_r.to_uncompressed(), &sender.to_uncompressed()];
     let ctx = Context::new(aead, MODE_AUTH, dh.expose(), &kem_context, info)?;
     Ok(ReceiverContext(ctx))
@@ -793,17 +819,19 @@ mod tests {
         let mut rng = crate::testing::TestRng::new(5);
         let mut store = MemoryStore::<1, 0, 0>::new();
         let pk = store.generate_p256(KeyId(1), &mut rng).unwrap();
+        let (mut enc, mut enc2, mut dh) = ([0u8; ENC_LEN], [0u8; ENC_LEN], [0u8; 32]);
         for derive in [false, true] {
-            let (enc, dh) = ephemeral_dh(&pk, &mut rng, derive).unwrap();
+            ephemeral_dh(&pk, &mut rng, derive, &mut enc, &mut dh).unwrap();
             let theirs = store.ecdh(KeyId(1), &parse_enc(&enc).unwrap()).unwrap();
-            assert_eq!(dh.expose(), theirs.expose(), "derive: {derive}");
-            let (enc2, _) = ephemeral_dh(&pk, &mut rng, derive).unwrap();
+            assert_eq!(&dh, theirs.expose(), "derive: {derive}");
+            ephemeral_dh(&pk, &mut rng, derive, &mut enc2, &mut dh).unwrap();
             assert_ne!(enc, enc2, "a fresh key each time");
         }
         // With a fixed RNG, only `DeriveKeyPair` is RFC 9180's function of its bytes.
         let ikm = [0x42u8; 32];
-        let (derived, _) =
-            ephemeral_dh(&pk, &mut crate::testing::FixedRng::new(&ikm), true).unwrap();
+        let mut derived = [0u8; ENC_LEN];
+        let mut fixed = crate::testing::FixedRng::new(&ikm);
+        ephemeral_dh(&pk, &mut fixed, true, &mut derived, &mut dh).unwrap();
         let (_, key) = derive_p256(&ikm).unwrap();
         assert_eq!(derived, key.public_key().unwrap().to_uncompressed());
     }

@@ -128,16 +128,6 @@ pub(crate) fn aes_cmac(key: &[u8], msg: &[u8]) -> Result<[u8; 16]> {
     Ok(crate::block::AesEnc::new(key)?.cmac(msg))
 }
 
-/// SHA-256 over several parts.
-pub(crate) fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
-}
-
 /// AES-GCM encryption in place with a caller-chosen nonce, exactly as the envelope layer
 /// runs it. **Hazmat**: a repeated (key, nonce) pair destroys confidentiality and
 /// integrity; the envelope API derives a fresh key and nonce per message instead.

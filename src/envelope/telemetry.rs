@@ -9,11 +9,10 @@
 //! cannot pass a device's signed message on to another server as fresh, and the relay
 //! cannot strip or replace it.
 
-use crate::ec::{EcPublicKey, EcdsaSignature, SIGNATURE_LEN};
+use crate::ec::{EcPublicKey, EcdsaSignature, SIGNATURE_LEN, sha256_parts};
 use crate::envelope::hpke::{
     self, ENC_LEN, FINGERPRINT_LEN, HpkeAead, SenderContext, TAG_LEN, key_fingerprint,
 };
-use crate::envelope::primitives::sha256_parts;
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::store::{IdentityKeys, KeyId};
 use subtle::ConstantTimeEq;
@@ -147,8 +146,13 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let (body, tag_out) = rest
         .split_last_chunk_mut::<TAG_LEN>()
         .ok_or(Error::buffer_too_small(len))?;
+    let (pt, sig_out) = body.split_at_mut(payload.len());
+    pt.copy_from_slice(payload);
+    let (fixed, tail) = header.split_at_mut(OFF_ENC);
+    let (enc, commitment) = tail
+        .split_first_chunk_mut::<ENC_LEN>()
+        .ok_or(Error::buffer_too_small(len))?;
     {
-        let (fixed, _) = header.split_at_mut(OFF_ENC);
         let mut f = [0u8; OFF_ENC];
         f[0] = TELEMETRY_VERSION;
         f[1] = if signed { FLAG_SIGNED } else { 0 };
@@ -161,29 +165,14 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         r.copy_from_slice(&key_fingerprint(server));
         fixed.copy_from_slice(&f);
     }
-    let (enc, mut ctx) = hpke::setup_sender_base(
-        server,
-        AEAD,
-        &info(header.get(..OFF_ENC).unwrap_or(&[])),
-        rng,
-    )?;
-    let mut commitment = [0u8; 32];
-    ctx.export(COMMIT_LABEL, &mut commitment)?;
-    {
-        let (_, tail) = header.split_at_mut(OFF_ENC);
-        let (e, c) = tail.split_at_mut(ENC_LEN);
-        e.copy_from_slice(&enc);
-        c.copy_from_slice(&commitment);
-    }
-    let (pt, sig_out) = body.split_at_mut(payload.len());
-    pt.copy_from_slice(payload);
+    let mut ctx = hpke::setup_sender(enc, server, None, AEAD, &info(fixed), rng)?;
+    ctx.export(COMMIT_LABEL, commitment)?;
     if let Some((store, key)) = signer {
         let digest = signature_digest(header, payload);
         let sig = store.sign_digest(key, &digest)?;
         sig_out.copy_from_slice(&sig.0);
     }
-    let tag = seal_body(&mut ctx, header, body)?;
-    tag_out.copy_from_slice(&tag);
+    *tag_out = seal_body(&mut ctx, header, body)?;
     Ok(len)
 }
 

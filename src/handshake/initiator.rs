@@ -93,7 +93,7 @@ impl<'c> AwaitingResponse<'c> {
             &self.msg1,
             y_bytes,
         ]);
-        let prk = extract(&th2, &self.ephemeral.agree(&y));
+        let prk = extract(&th2, &self.ephemeral.agree(&y))?;
         let k2 = AeadKey::derive(&prk, b"k2", &th2)?;
         let received = Received::open(&k2, &th2, rest, crate::ec::COMPRESSED_LEN)?;
         Ok(ResponseParsed {

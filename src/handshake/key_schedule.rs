@@ -4,10 +4,10 @@
 //! signature input of one role or message can be mistaken for another's (reflection and
 //! cross-protocol defence).
 
+use crate::envelope::primitives::{hkdf_expand, hmac_sha256};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 use aes_gcm::aead::{AeadInOut, KeyInit};
-use sha2::{Digest, Sha256};
 
 /// Prefix of every label.
 pub(crate) const LABEL_PREFIX: &[u8] = b"provkit hs v1 ";
@@ -15,13 +15,7 @@ pub(crate) const LABEL_PREFIX: &[u8] = b"provkit hs v1 ";
 pub(crate) const TAG_LEN: usize = 16;
 
 /// SHA-256 over the concatenation of `parts`.
-pub(crate) fn hash(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
-}
+pub(crate) use crate::ec::sha256_parts as hash;
 
 /// The digest an identity key signs: `SHA-256(prefix || role label || TH || credential)`.
 pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) -> [u8; 32] {
@@ -29,9 +23,10 @@ pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) ->
 }
 
 /// HKDF-Extract(salt, ikm) → PRK.
-pub(crate) fn extract(salt: &[u8; 32], ikm: &SecretBytes<32>) -> SecretBytes<32> {
-    let (prk, _) = hkdf::Hkdf::<Sha256>::extract(Some(salt), ikm.expose());
-    SecretBytes::new(prk.into())
+pub(crate) fn extract(salt: &[u8; 32], ikm: &SecretBytes<32>) -> Result<SecretBytes<32>> {
+    let mut prk = SecretBytes::zero();
+    hmac_sha256(salt, &[ikm.expose()], prk.expose_mut())?;
+    Ok(prk)
 }
 
 /// HKDF-Expand(prk, prefix || label || context) into `N` bytes.
@@ -40,10 +35,13 @@ pub(crate) fn expand<const N: usize>(
     label: &[u8],
     context: &[u8],
 ) -> Result<SecretBytes<N>> {
-    let hk = hkdf::Hkdf::<Sha256>::from_prk(prk.expose()).map_err(|_| Error::Crypto)?;
     let mut out = SecretBytes::<N>::zero();
-    hk.expand_multi_info(&[LABEL_PREFIX, label, context], out.expose_mut())
-        .map_err(|_| Error::Crypto)?;
+    hkdf_expand(
+        prk.expose(),
+        &[LABEL_PREFIX, label, context],
+        out.expose_mut(),
+    )
+    .map_err(|_| Error::Crypto)?;
     Ok(out)
 }
 

@@ -69,7 +69,7 @@ impl<'c> Responder<'c> {
         let ephemeral = Ephemeral::generate(rng);
         let y_bytes = ephemeral.public();
         let th2 = hash(&[LABEL_PREFIX, msg1, &y_bytes]);
-        let prk = extract(&th2, &ephemeral.agree(&x));
+        let prk = extract(&th2, &ephemeral.agree(&x))?;
         let (y_out, rest) = dst.split_at_mut(y_bytes.len());
         y_out.copy_from_slice(&y_bytes);
         let th3 = send_credential(
