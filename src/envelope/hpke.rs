@@ -146,25 +146,19 @@ fn labeled_extract(
 }
 
 /// `LabeledExpand(prk, label, info, L)` with `L = out.len()` and `info` the concatenation
-/// of up to three parts.
+/// of three parts (some may be empty).
 #[inline(never)]
 fn labeled_expand(
     prk: &[u8; SECRET_LEN],
     suite: &[u8],
     label: &[u8],
-    info: &[&[u8]],
+    info: &[&[u8]; 3],
     out: &mut [u8],
 ) -> Result<()> {
-    let len = u16::try_from(out.len())
-        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))?
-        .to_be_bytes();
-    let mut parts: [&[u8]; 7] = [&len, VERSION_LABEL, suite, label, &[], &[], &[]];
-    let (_, slots) = parts.split_at_mut(4);
-    slots
-        .get_mut(..info.len())
-        .ok_or(Error::Unsupported)?
-        .copy_from_slice(info);
-    hkdf_expand(prk, &parts, out)
+    // Over 255 × 32 bytes `hkdf_expand` refuses (`Decode(InvalidLength)`) whatever `L` says.
+    let len = u16::try_from(out.len()).unwrap_or(u16::MAX).to_be_bytes();
+    let [i0, i1, i2] = *info;
+    hkdf_expand(prk, &[&len, VERSION_LABEL, suite, label, i0, i1, i2], out)
 }
 
 /// DHKEM(P-256) `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): the private scalar and the key.
@@ -177,7 +171,7 @@ fn derive_p256(ikm: &[u8]) -> Result<(SecretBytes<SECRET_LEN>, SoftKey)> {
             dkp_prk.expose(),
             &KEM_SUITE_ID,
             b"candidate",
-            &[&[counter]],
+            &[&[counter], &[], &[]],
             sk.expose_mut(),
         )?;
         // The bitmask is 0xFF for P-256: nothing to clear. The key type rejects 0 and ≥ n.
@@ -210,16 +204,42 @@ fn take<'a, const N: usize>(bytes: &mut &'a mut [u8]) -> Result<&'a mut [u8; N]>
 }
 
 impl Context {
-    /// DHKEM `ExtractAndExpand(dh, kem_context)` (RFC 9180 §4.1), then
-    /// `KeySchedule<ROLE>(mode, shared_secret, info, "", "")` (RFC 9180 §5.1).
-    #[inline(never)]
+    /// A context with no keys yet, for [`init`](Self::init).
+    const fn empty() -> Self {
+        Self {
+            aead: HpkeAead::ExportOnly,
+            key: SecretBytes::zero(),
+            base_nonce: SecretBytes::zero(),
+            exporter_secret: SecretBytes::zero(),
+            seq: 0,
+        }
+    }
+
+    /// [`empty`](Self::empty), then [`init`](Self::init).
     fn new(
         aead: HpkeAead,
         mode: u8,
         dh: &[u8],
-        kem_context: &[&[u8]],
+        kem_context: &[&[u8]; 3],
         info: &[u8],
     ) -> Result<Self> {
+        let mut ctx = Self::empty();
+        ctx.init(aead, mode, dh, kem_context, info)?;
+        Ok(ctx)
+    }
+
+    /// DHKEM `ExtractAndExpand(dh, kem_context)` (RFC 9180 §4.1), then
+    /// `KeySchedule<ROLE>(mode, shared_secret, info, "", "")` (RFC 9180 §5.1), into this
+    /// [`empty`](Self::empty) context (in place: no copy of the secrets to move out).
+    #[inline(never)]
+    fn init(
+        &mut self,
+        aead: HpkeAead,
+        mode: u8,
+        dh: &[u8],
+        kem_context: &[&[u8]; 3],
+        info: &[u8],
+    ) -> Result<()> {
         if aead == HpkeAead::Aes256Gcm && !cfg!(feature = "aes256") {
             return Err(Error::Unsupported); // built without AES-256 (feature `aes256`)
         }
@@ -240,28 +260,21 @@ impl Context {
         labeled_extract(&suite, b"", b"psk_id_hash", b"", psk_id_hash)?;
         labeled_extract(&suite, b"", b"info_hash", info, info_hash)?;
         // `ks_context = mode ‖ psk_id_hash ‖ info_hash`.
-        let ks_context: [&[u8]; 2] = [&[mode], hashes];
+        let ks_context: [&[u8]; 3] = [&[mode], hashes, &[]];
         labeled_extract(&suite, shared_secret, b"secret", b"", prk)?;
-        let mut ctx = Self {
-            aead,
-            key: SecretBytes::zero(),
-            base_nonce: SecretBytes::zero(),
-            exporter_secret: SecretBytes::zero(),
-            seq: 0,
-        };
+        self.aead = aead;
         if aead != HpkeAead::ExportOnly {
-            let key = ctx
+            let key = self
                 .key
                 .expose_mut()
                 .get_mut(..aead.key_len())
                 .ok_or(Error::Unsupported)?;
             labeled_expand(prk, &suite, b"key", &ks_context, key)?;
-            let nonce = ctx.base_nonce.expose_mut();
+            let nonce = self.base_nonce.expose_mut();
             labeled_expand(prk, &suite, b"base_nonce", &ks_context, nonce)?;
         }
-        let exp = ctx.exporter_secret.expose_mut();
-        labeled_expand(prk, &suite, b"exp", &ks_context, exp)?;
-        Ok(ctx)
+        let exp = self.exporter_secret.expose_mut();
+        labeled_expand(prk, &suite, b"exp", &ks_context, exp)
     }
 
     /// The AEAD key, or `Unsupported` for an export-only context.
@@ -294,12 +307,17 @@ impl Context {
     // caller's frame under everything else it calls (telemetry: the signature), about
     // 1 KiB more peak stack on Cortex-M.
     #[inline(never)]
-    fn seal(&mut self, aad: &[u8], buf: InOutBuf<'_, '_, u8>) -> Result<[u8; TAG_LEN]> {
+    fn seal(
+        &mut self,
+        aad: &[u8],
+        buf: InOutBuf<'_, '_, u8>,
+        tag: &mut [u8; TAG_LEN],
+    ) -> Result<()> {
         let key = self.key()?;
         let (nonce, next) = self.nonce()?;
-        let tag = gcm_seal(key, &nonce, aad, buf)?;
+        *tag = gcm_seal(key, &nonce, aad, buf)?;
         self.seq = next;
-        Ok(tag)
+        Ok(())
     }
 
     #[inline(never)]
@@ -317,7 +335,7 @@ impl Context {
             self.exporter_secret.expose(),
             &suite_id(self.aead),
             b"sec",
-            &[exporter_context],
+            &[exporter_context, &[], &[]],
             out,
         )
     }
@@ -385,16 +403,17 @@ fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
 }
 
 /// SetupBaseS, or SetupAuthS with `auth` = (DH of the sender's static key with
-/// `recipient`, the sender's public key): writes the encapsulated key into `enc` and
-/// returns the sender's context.
+/// `recipient`, the sender's public key), into `ctx` (from [`SenderContext::empty`]):
+/// writes the encapsulated key into `enc`.
 pub(crate) fn setup_sender<R: rand_core::CryptoRng + ?Sized>(
+    ctx: &mut SenderContext,
     enc: &mut [u8; ENC_LEN],
     recipient: &EcPublicKey,
     auth: Option<(&SecretBytes<32>, &EcPublicKey)>,
     aead: HpkeAead,
     info: &[u8],
     rng: &mut R,
-) -> Result<SenderContext> {
+) -> Result<()> {
     // `dh_eph`, then `dh_static` in auth mode.
     let mut dh = SecretBytes::<64>::zero();
     let (dh_eph, dh_static) = dh
@@ -414,7 +433,7 @@ pub(crate) fn setup_sender<R: rand_core::CryptoRng + ?Sized>(
     };
     let dh = dh.expose().get(..dh_len).ok_or(Error::Unsupported)?;
     let kem_context: [&[u8]; 3] = [enc, &pk_r, pk_s];
-    Context::new(aead, mode, dh, &kem_context, info).map(SenderContext)
+    ctx.0.init(aead, mode, dh, &kem_context, info)
 }
 
 /// SetupBaseS: a sender context to `recipient`, and the encapsulated key to send. The
@@ -429,8 +448,8 @@ pub fn setup_sender_base<R: rand_core::CryptoRng + ?Sized>(
     info: &[u8],
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
-    let mut enc = [0u8; ENC_LEN];
-    let ctx = setup_sender(&mut enc, recipient, None, aead, info, rng)?;
+    let (mut enc, mut ctx) = ([0u8; ENC_LEN], SenderContext::empty());
+    setup_sender(&mut ctx, &mut enc, recipient, None, aead, info, rng)?;
     Ok((enc, ctx))
 }
 
@@ -449,9 +468,9 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
     let sender_pk = store.public_key(sender)?;
     let dh_static = store.ecdh(sender, recipient)?;
-    let mut enc = [0u8; ENC_LEN];
+    let (mut enc, mut ctx) = ([0u8; ENC_LEN], SenderContext::empty());
     let auth = Some((&dh_static, &sender_pk));
-    let ctx = setup_sender(&mut enc, recipient, auth, aead, info, rng)?;
+    setup_sender(&mut ctx, &mut enc, recipient, auth, aead, info, rng)?;
     Ok((enc, ctx))
 }
 
@@ -471,7 +490,7 @@ pub fn setup_receiver_base<S: IdentityKeys + ?Sized>(
     let pk_e = parse_enc(enc)?;
     let pk_r = store.public_key(recipient)?;
     let dh = store.ecdh(recipient, &pk_e)?;
-    let kem_context: [&[u8]; 2] = [enc, &pk_r.to_uncompressed()];
+    let kem_context: [&[u8]; 3] = [enc, &pk_r.to_uncompressed(), &[]];
     let ctx = Context::new(aead, MODE_BASE, dh.expose(), &kem_context, info)?;
     Ok(ReceiverContext(ctx))
 }
@@ -521,6 +540,11 @@ pub fn derive_key_pair<S: IdentityKeys + ?Sized>(
 }
 
 impl SenderContext {
+    /// A context with no keys yet, for [`setup_sender`] to set up.
+    pub(crate) const fn empty() -> Self {
+        Self(Context::empty())
+    }
+
     /// Seals `buf` in place and returns the tag; the context moves to the next sequence
     /// number.
     ///
@@ -528,7 +552,19 @@ impl SenderContext {
     /// [`Error::Unsupported`] for an export-only context;
     /// [`EnvelopeError::StreamFinished`] after 2⁶⁴ − 1 messages.
     pub fn seal_in_place_detached(&mut self, aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-        self.0.seal(aad, buf.into())
+        let mut tag = [0u8; TAG_LEN];
+        self.0.seal(aad, buf.into(), &mut tag)?;
+        Ok(tag)
+    }
+
+    /// As [`seal_in_place_detached`](Self::seal_in_place_detached), the tag into `tag`.
+    pub(crate) fn seal_in_place_into(
+        &mut self,
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &mut [u8; TAG_LEN],
+    ) -> Result<()> {
+        self.0.seal(aad, buf.into(), tag)
     }
 
     /// Seals `plaintext` into `out` as `ciphertext ‖ tag`; returns the length written.
@@ -542,7 +578,7 @@ impl SenderContext {
             .split_last_chunk_mut::<TAG_LEN>()
             .ok_or(Error::buffer_too_small(len))?;
         let buf = InOutBuf::new(plaintext, ct).map_err(|_| Error::Unsupported)?;
-        *tag_out = self.0.seal(aad, buf)?;
+        self.0.seal(aad, buf, tag_out)?;
         Ok(len)
     }
 
@@ -740,8 +776,8 @@ mod tests {
     fn pair(aead: HpkeAead) -> (Context, Context) {
         let dh = [7u8; 32];
         (
-            Context::new(aead, MODE_BASE, &dh, &[], b"info").unwrap(),
-            Context::new(aead, MODE_BASE, &dh, &[], b"info").unwrap(),
+            Context::new(aead, MODE_BASE, &dh, &[&[]; 3], b"info").unwrap(),
+            Context::new(aead, MODE_BASE, &dh, &[&[]; 3], b"info").unwrap(),
         )
     }
 

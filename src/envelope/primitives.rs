@@ -90,13 +90,14 @@ pub(crate) fn gcm_open(
 #[inline(never)]
 pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]], out: &mut [u8; 32]) -> Result<()> {
     use hmac::digest::{FixedOutput as _, KeyInit as _, Update as _};
-    let mut mac =
-        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).map_err(|_| Error::Unsupported)?;
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize_into(out.into());
-    Ok(())
+    hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+        .map(|mut mac| {
+            for part in parts {
+                mac.update(part);
+            }
+            mac.finalize_into(out.into());
+        })
+        .map_err(|_| Error::Unsupported)
 }
 
 /// HKDF-Expand(PRK, info, L) with `info` given in parts (concatenated), `L = out.len()`.
@@ -105,10 +106,13 @@ pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]], out: &mut [u8; 32]) -> Re
 /// `Decode(InvalidLength)` when `out` is longer than 255 × 32 bytes.
 #[inline(never)]
 pub(crate) fn hkdf_expand(prk: &[u8; 32], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
+    let len = out.len();
     hkdf::Hkdf::<sha2::Sha256>::from_prk(prk)
-        .map_err(|_| Error::Crypto)?
-        .expand_multi_info(info, out)
-        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))
+        .map_err(|_| Error::Crypto)
+        .and_then(|hk| {
+            hk.expand_multi_info(info, out)
+                .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))
+        })
 }
 
 /// HKDF-SHA256 extract-then-expand, with `info` given in parts (concatenated).

@@ -165,19 +165,16 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         r.copy_from_slice(&key_fingerprint(server));
         fixed.copy_from_slice(&f);
     }
-    let mut ctx = hpke::setup_sender(enc, server, None, AEAD, &info(fixed), rng)?;
+    let mut ctx = SenderContext::empty();
+    hpke::setup_sender(&mut ctx, enc, server, None, AEAD, &info(fixed), rng)?;
     ctx.export(COMMIT_LABEL, commitment)?;
     if let Some((store, key)) = signer {
         let digest = signature_digest(header, payload);
         let sig = store.sign_digest(key, &digest)?;
         sig_out.copy_from_slice(&sig.0);
     }
-    *tag_out = seal_body(&mut ctx, header, body)?;
+    ctx.seal_in_place_into(header, body, tag_out)?;
     Ok(len)
-}
-
-fn seal_body(ctx: &mut SenderContext, header: &[u8], body: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-    ctx.seal_in_place_detached(header, body)
 }
 
 /// `INFO_LABEL ‖ header[0..20]`.
