@@ -58,10 +58,6 @@ pub const FINGERPRINT_LEN: usize = 8;
 
 /// RFC 9180 §4: the version label of every labeled extract and expand.
 const VERSION_LABEL: &[u8] = b"HPKE-v1";
-/// `"KEM" || I2OSP(kem_id, 2)`.
-const KEM_SUITE_ID: [u8; 5] = [b'K', b'E', b'M', 0x00, 0x10];
-/// Length of `"HPKE" || kem_id || kdf_id || aead_id`.
-const SUITE_ID_LEN: usize = 10;
 /// `mode_base` and `mode_auth` (RFC 9180 §5, Table 1).
 const MODE_BASE: u8 = 0x00;
 const MODE_AUTH: u8 = 0x02;
@@ -124,25 +120,36 @@ pub fn key_fingerprint(public: &EcPublicKey) -> [u8; FINGERPRINT_LEN] {
         .unwrap_or([0; FINGERPRINT_LEN])
 }
 
-/// `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2)`.
-fn suite_id(aead: HpkeAead) -> [u8; SUITE_ID_LEN] {
-    let mut suite = *b"HPKE\x00\x10\x00\x01\x00\x00";
-    if let Some((_, id)) = suite.split_last_chunk_mut::<2>() {
-        *id = aead.id().to_be_bytes();
+/// Whose `suite_id` a labeled extract or expand is under: the KEM's, or the whole suite's.
+#[derive(Clone, Copy)]
+enum Suite {
+    Kem,
+    Hpke(HpkeAead),
+}
+
+impl Suite {
+    /// `"KEM" || I2OSP(kem_id, 2)`, or `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) ||
+    /// I2OSP(aead_id, 2)` (checked against [`HpkeAead::id`] by a test).
+    const fn id(self) -> &'static [u8] {
+        match self {
+            Self::Kem => b"KEM\x00\x10",
+            Self::Hpke(HpkeAead::Aes128Gcm) => b"HPKE\x00\x10\x00\x01\x00\x01",
+            Self::Hpke(HpkeAead::Aes256Gcm) => b"HPKE\x00\x10\x00\x01\x00\x02",
+            Self::Hpke(HpkeAead::ExportOnly) => b"HPKE\x00\x10\x00\x01\xff\xff",
+        }
     }
-    suite
 }
 
 /// `LabeledExtract(salt, label, ikm)` into `out`.
 #[inline(never)]
 fn labeled_extract(
-    suite: &[u8],
+    suite: Suite,
     salt: &[u8],
     label: &[u8],
     ikm: &[u8],
     out: &mut [u8; SECRET_LEN],
 ) -> Result<()> {
-    hmac_sha256(salt, &[VERSION_LABEL, suite, label, ikm], out)
+    hmac_sha256(salt, &[VERSION_LABEL, suite.id(), label, ikm], out)
 }
 
 /// `LabeledExpand(prk, label, info, L)` with `L = out.len()` and `info` the concatenation
@@ -150,7 +157,7 @@ fn labeled_extract(
 #[inline(never)]
 fn labeled_expand(
     prk: &[u8; SECRET_LEN],
-    suite: &[u8],
+    suite: Suite,
     label: &[u8],
     info: &[&[u8]; 3],
     out: &mut [u8],
@@ -158,18 +165,22 @@ fn labeled_expand(
     // Over 255 × 32 bytes `hkdf_expand` refuses (`Decode(InvalidLength)`) whatever `L` says.
     let len = u16::try_from(out.len()).unwrap_or(u16::MAX).to_be_bytes();
     let [i0, i1, i2] = *info;
-    hkdf_expand(prk, &[&len, VERSION_LABEL, suite, label, i0, i1, i2], out)
+    hkdf_expand(
+        prk,
+        &[&len, VERSION_LABEL, suite.id(), label, i0, i1, i2],
+        out,
+    )
 }
 
 /// DHKEM(P-256) `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): the private scalar and the key.
 fn derive_p256(ikm: &[u8]) -> Result<(SecretBytes<SECRET_LEN>, SoftKey)> {
     let mut dkp_prk = SecretBytes::zero();
-    labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm, dkp_prk.expose_mut())?;
+    labeled_extract(Suite::Kem, b"", b"dkp_prk", ikm, dkp_prk.expose_mut())?;
     for counter in 0..=u8::MAX {
         let mut sk = SecretBytes::zero();
         labeled_expand(
             dkp_prk.expose(),
-            &KEM_SUITE_ID,
+            Suite::Kem,
             b"candidate",
             &[&[counter], &[], &[]],
             sk.expose_mut(),
@@ -249,19 +260,19 @@ impl Context {
         let prk = take::<SECRET_LEN>(&mut rest)?;
         let shared_secret = take::<SECRET_LEN>(&mut rest)?;
         let hashes = take::<{ 2 * SECRET_LEN }>(&mut rest)?;
-        labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh, prk)?;
+        labeled_extract(Suite::Kem, b"", b"eae_prk", dh, prk)?;
         let label = b"shared_secret";
-        labeled_expand(prk, &KEM_SUITE_ID, label, kem_context, shared_secret)?;
+        labeled_expand(prk, Suite::Kem, label, kem_context, shared_secret)?;
 
-        let suite = suite_id(aead);
+        let suite = Suite::Hpke(aead);
         let (psk_id_hash, info_hash) = hashes.split_at_mut(SECRET_LEN);
         let psk_id_hash = psk_id_hash.try_into().map_err(|_| Error::Unsupported)?;
         let info_hash = info_hash.try_into().map_err(|_| Error::Unsupported)?;
-        labeled_extract(&suite, b"", b"psk_id_hash", b"", psk_id_hash)?;
-        labeled_extract(&suite, b"", b"info_hash", info, info_hash)?;
+        labeled_extract(suite, b"", b"psk_id_hash", b"", psk_id_hash)?;
+        labeled_extract(suite, b"", b"info_hash", info, info_hash)?;
         // `ks_context = mode ‖ psk_id_hash ‖ info_hash`.
         let ks_context: [&[u8]; 3] = [&[mode], hashes, &[]];
-        labeled_extract(&suite, shared_secret, b"secret", b"", prk)?;
+        labeled_extract(suite, shared_secret, b"secret", b"", prk)?;
         self.aead = aead;
         if aead != HpkeAead::ExportOnly {
             let key = self
@@ -269,12 +280,12 @@ impl Context {
                 .expose_mut()
                 .get_mut(..aead.key_len())
                 .ok_or(Error::Unsupported)?;
-            labeled_expand(prk, &suite, b"key", &ks_context, key)?;
+            labeled_expand(prk, suite, b"key", &ks_context, key)?;
             let nonce = self.base_nonce.expose_mut();
-            labeled_expand(prk, &suite, b"base_nonce", &ks_context, nonce)?;
+            labeled_expand(prk, suite, b"base_nonce", &ks_context, nonce)?;
         }
         let exp = self.exporter_secret.expose_mut();
-        labeled_expand(prk, &suite, b"exp", &ks_context, exp)
+        labeled_expand(prk, suite, b"exp", &ks_context, exp)
     }
 
     /// The AEAD key, or `Unsupported` for an export-only context.
@@ -333,7 +344,7 @@ impl Context {
     fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<()> {
         labeled_expand(
             self.exporter_secret.expose(),
-            &suite_id(self.aead),
+            Suite::Hpke(self.aead),
             b"sec",
             &[exporter_context, &[], &[]],
             out,
@@ -422,13 +433,13 @@ pub(crate) fn setup_sender<R: rand_core::CryptoRng + ?Sized>(
         .ok_or(Error::Unsupported)?;
     ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL, enc, dh_eph)?;
     let pk_r = recipient.to_uncompressed();
-    let mut pk_s = [0u8; ENC_LEN];
-    let (mode, dh_len, pk_s) = match auth {
-        None => (MODE_BASE, 32, &pk_s[..0]),
+    let pk_s;
+    let (mode, dh_len, pk_s): (u8, usize, &[u8]) = match auth {
+        None => (MODE_BASE, 32, &[]),
         Some((static_dh, sender_pk)) => {
             dh_static.copy_from_slice(static_dh.expose());
             pk_s = sender_pk.to_uncompressed();
-            (MODE_AUTH, 64, &pk_s[..])
+            (MODE_AUTH, 64, &pk_s)
         }
     };
     let dh = dh.expose().get(..dh_len).ok_or(Error::Unsupported)?;
@@ -870,6 +881,28 @@ mod tests {
         ephemeral_dh(&pk, &mut fixed, true, &mut derived, &mut dh).unwrap();
         let (_, key) = derive_p256(&ikm).unwrap();
         assert_eq!(derived, key.public_key().unwrap().to_uncompressed());
+    }
+
+    #[test]
+    fn suite_ids_are_rfc_9180s() {
+        assert_eq!(
+            Suite::Kem.id(),
+            [b"KEM".as_slice(), &KEM_ID.to_be_bytes()].concat()
+        );
+        for aead in [
+            HpkeAead::Aes128Gcm,
+            HpkeAead::Aes256Gcm,
+            HpkeAead::ExportOnly,
+        ] {
+            let want = [
+                b"HPKE".as_slice(),
+                &KEM_ID.to_be_bytes(),
+                &KDF_ID.to_be_bytes(),
+                &aead.id().to_be_bytes(),
+            ]
+            .concat();
+            assert_eq!(Suite::Hpke(aead).id(), want);
+        }
     }
 
     #[test]

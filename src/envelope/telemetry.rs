@@ -152,21 +152,22 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let (enc, commitment) = tail
         .split_first_chunk_mut::<ENC_LEN>()
         .ok_or(Error::buffer_too_small(len))?;
-    {
-        let mut f = [0u8; OFF_ENC];
-        f[0] = TELEMETRY_VERSION;
-        f[1] = if signed { FLAG_SIGNED } else { 0 };
-        let [a0, a1] = AEAD.id().to_be_bytes();
-        f[2] = a0;
-        f[3] = a1;
-        let (_, tail) = f.split_at_mut(4);
-        let (s, r) = tail.split_at_mut(8);
-        s.copy_from_slice(&serial.to_be_bytes());
-        r.copy_from_slice(&key_fingerprint(server));
-        fixed.copy_from_slice(&f);
-    }
+    // The HPKE info `INFO_LABEL ‖ header[0..20]`, with the header's fixed part built in it.
+    let mut info = [0u8; INFO_LABEL.len() + OFF_ENC];
+    let (label, f) = info.split_at_mut(INFO_LABEL.len());
+    label.copy_from_slice(INFO_LABEL);
+    let [a0, a1] = AEAD.id().to_be_bytes();
+    let flags = if signed { FLAG_SIGNED } else { 0 };
+    let (head, tail) = f
+        .split_first_chunk_mut::<4>()
+        .ok_or(Error::buffer_too_small(len))?;
+    *head = [TELEMETRY_VERSION, flags, a0, a1];
+    let (s, r) = tail.split_at_mut(8);
+    s.copy_from_slice(&serial.to_be_bytes());
+    r.copy_from_slice(&key_fingerprint(server));
+    fixed.copy_from_slice(f);
     let mut ctx = SenderContext::empty();
-    hpke::setup_sender(&mut ctx, enc, server, None, AEAD, &info(fixed), rng)?;
+    hpke::setup_sender(&mut ctx, enc, server, None, AEAD, &info, rng)?;
     ctx.export(COMMIT_LABEL, commitment)?;
     if let Some((store, key)) = signer {
         let digest = signature_digest(header, payload);
