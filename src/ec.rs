@@ -5,6 +5,7 @@
 //! in one place.
 
 use crate::error::{DecodeErrorKind, Error, Result};
+use crate::secret::SecretBytes;
 use core::fmt;
 #[cfg(not(feature = "small-stack"))]
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -146,11 +147,54 @@ impl fmt::Debug for EcdsaSignature {
     }
 }
 
+/// A fresh ephemeral P-256 key pair; consumed by the one ECDH it is for (the handshake's,
+/// and an HPKE sender's on devices).
+pub(crate) struct Ephemeral(p256::ecdh::EphemeralSecret);
+
+impl Ephemeral {
+    pub(crate) fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
+        Self(
+            <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng),
+        )
+    }
+
+    /// The public key.
+    pub(crate) fn public_key(&self) -> EcPublicKey {
+        EcPublicKey::from_inner(self.0.public_key())
+    }
+
+    /// The public key, compressed.
+    pub(crate) fn public(&self) -> [u8; COMPRESSED_LEN] {
+        self.public_key().to_compressed()
+    }
+
+    /// ECDH with `peer`: the x-coordinate of the shared point.
+    pub(crate) fn agree(self, peer: &EcPublicKey) -> SecretBytes<32> {
+        let shared = self.0.diffie_hellman(peer.inner());
+        let mut out = SecretBytes::zero();
+        out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
+        out
+    }
+}
+
 /// SHA-256 of `data`.
 #[must_use]
 pub fn sha256(data: &[u8]) -> [u8; 32] {
     use sha2::Digest;
     sha2::Sha256::digest(data).into()
+}
+
+/// SHA-256 of the concatenation of `parts`: the one copy for the handshake's transcript
+/// hashes and the envelope layer's signature and binding digests.
+#[must_use]
+#[inline(never)]
+pub(crate) fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
 }
 
 /// ECDSA verification (SEC 1 v2, 4.1.4) computing `u1·G + u2·Q` by plain

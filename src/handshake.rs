@@ -89,7 +89,7 @@ pub use responder::{AwaitingFinish, FinishParsed, Responder};
 pub use session::{MAX_RECORDS, RECORD_OVERHEAD, Role, Session};
 
 use crate::cert::{COMPACT_LEN, CompactCert, VerifiedDevice};
-use crate::ec::{EcPublicKey, EcdsaSignature};
+use crate::ec::{EcdsaSignature, Ephemeral};
 use crate::error::{Error, HandshakeError, Result};
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
@@ -99,28 +99,6 @@ use messages::{parse_plaintext, write_plaintext};
 const RESPONDER_SIGNATURE: &[u8] = b"responder signature";
 const INITIATOR_SIGNATURE: &[u8] = b"initiator signature";
 const MAX_PLAINTEXT: usize = 1 + COMPACT_LEN + crate::ec::SIGNATURE_LEN;
-
-/// A fresh ephemeral P-256 key pair; consumed by the one ECDH it is for.
-struct Ephemeral(p256::ecdh::EphemeralSecret);
-
-impl Ephemeral {
-    fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        Self(
-            <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng),
-        )
-    }
-
-    fn public(&self) -> [u8; crate::ec::COMPRESSED_LEN] {
-        EcPublicKey::from_inner(self.0.public_key()).to_compressed()
-    }
-
-    fn agree(self, peer: &EcPublicKey) -> SecretBytes<32> {
-        let shared = self.0.diffie_hellman(peer.inner());
-        let mut out = SecretBytes::zero();
-        out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
-        out
-    }
-}
 
 /// The decrypted `credential || signature` of message 2 or 3, kept until verification.
 struct Received {

@@ -1,8 +1,9 @@
 //! The envelope's byte layout (`docs/envelope-format.md`), the caller context and the
 //! key derivation shared by seal, open and rewrap.
 
+use crate::ec::sha256_parts;
 use crate::envelope::kek::{KekId, KekRef};
-use crate::envelope::primitives::{NONCE_LEN, Prk, TAG_LEN, sha256_parts};
+use crate::envelope::primitives::{NONCE_LEN, TAG_LEN, hkdf_expand, hmac_sha256};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::secret::SecretBytes;
 use crate::store::WrapAlgorithm;
@@ -249,11 +250,17 @@ impl Derived {
         let ctx_len = context.encode(&mut ctx)?;
         let encoded = ctx.get(..ctx_len).ok_or(EnvelopeError::ContextTooLong)?;
         let suite_id = suite.id().to_be_bytes();
-        let prk = Prk::extract(nonce, dek.expose());
+        let mut prk = SecretBytes::<32>::zero();
+        hmac_sha256(nonce, &[dek.expose()], prk.expose_mut())?;
+        let prk = prk.expose();
         let mut key_nonce = SecretBytes::<44>::zero();
         let mut commitment = [0u8; COMMITMENT_LEN];
-        prk.expand(&[LABEL_KEY, &suite_id, encoded], key_nonce.expose_mut())?;
-        prk.expand(&[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
+        hkdf_expand(
+            prk,
+            &[LABEL_KEY, &suite_id, encoded],
+            key_nonce.expose_mut(),
+        )?;
+        hkdf_expand(prk, &[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
         Ok(Self {
             key_nonce,
             commitment,

@@ -37,8 +37,8 @@
 //! # }
 //! ```
 
-use crate::ec::EcPublicKey;
-use crate::envelope::primitives::{NONCE_LEN, Prk, gcm_open, gcm_seal};
+use crate::ec::{EcPublicKey, Ephemeral};
+use crate::envelope::primitives::{NONCE_LEN, gcm_open, gcm_seal, hkdf_expand, hmac_sha256};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId, SoftKey};
@@ -58,10 +58,6 @@ pub const FINGERPRINT_LEN: usize = 8;
 
 /// RFC 9180 §4: the version label of every labeled extract and expand.
 const VERSION_LABEL: &[u8] = b"HPKE-v1";
-/// `"KEM" || I2OSP(kem_id, 2)`.
-const KEM_SUITE_ID: [u8; 5] = [b'K', b'E', b'M', 0x00, 0x10];
-/// Length of `"HPKE" || kem_id || kdf_id || aead_id`.
-const SUITE_ID_LEN: usize = 10;
 /// `mode_base` and `mode_auth` (RFC 9180 §5, Table 1).
 const MODE_BASE: u8 = 0x00;
 const MODE_AUTH: u8 = 0x02;
@@ -124,70 +120,69 @@ pub fn key_fingerprint(public: &EcPublicKey) -> [u8; FINGERPRINT_LEN] {
         .unwrap_or([0; FINGERPRINT_LEN])
 }
 
-/// `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) || I2OSP(aead_id, 2)`.
-fn suite_id(aead: HpkeAead) -> [u8; SUITE_ID_LEN] {
-    let [k0, k1] = KEM_ID.to_be_bytes();
-    let [f0, f1] = KDF_ID.to_be_bytes();
-    let [a0, a1] = aead.id().to_be_bytes();
-    [b'H', b'P', b'K', b'E', k0, k1, f0, f1, a0, a1]
+/// Whose `suite_id` a labeled extract or expand is under: the KEM's, or the whole suite's.
+#[derive(Clone, Copy)]
+enum Suite {
+    Kem,
+    Hpke(HpkeAead),
 }
 
-/// `LabeledExtract(salt, label, ikm)`: the PRK's bytes.
+impl Suite {
+    /// `"KEM" || I2OSP(kem_id, 2)`, or `"HPKE" || I2OSP(kem_id, 2) || I2OSP(kdf_id, 2) ||
+    /// I2OSP(aead_id, 2)` (checked against [`HpkeAead::id`] by a test).
+    const fn id(self) -> &'static [u8] {
+        match self {
+            Self::Kem => b"KEM\x00\x10",
+            Self::Hpke(HpkeAead::Aes128Gcm) => b"HPKE\x00\x10\x00\x01\x00\x01",
+            Self::Hpke(HpkeAead::Aes256Gcm) => b"HPKE\x00\x10\x00\x01\x00\x02",
+            Self::Hpke(HpkeAead::ExportOnly) => b"HPKE\x00\x10\x00\x01\xff\xff",
+        }
+    }
+}
+
+/// `LabeledExtract(salt, label, ikm)` into `out`.
+#[inline(never)]
 fn labeled_extract(
-    suite: &[u8],
+    suite: Suite,
     salt: &[u8],
     label: &[u8],
     ikm: &[u8],
-) -> Result<SecretBytes<SECRET_LEN>> {
-    Prk::extract_parts(salt, &[VERSION_LABEL, suite, label, ikm])
+    out: &mut [u8; SECRET_LEN],
+) -> Result<()> {
+    hmac_sha256(salt, &[VERSION_LABEL, suite.id(), label, ikm], out)
 }
 
 /// `LabeledExpand(prk, label, info, L)` with `L = out.len()` and `info` the concatenation
-/// of up to three parts.
+/// of three parts (some may be empty).
+#[inline(never)]
 fn labeled_expand(
-    prk: &Prk,
-    suite: &[u8],
+    prk: &[u8; SECRET_LEN],
+    suite: Suite,
     label: &[u8],
-    info: &[&[u8]],
+    info: &[&[u8]; 3],
     out: &mut [u8],
 ) -> Result<()> {
-    if info.len() > 3 {
-        return Err(Error::Unsupported);
-    }
-    let len = u16::try_from(out.len())
-        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))?
-        .to_be_bytes();
-    let mut parts: [&[u8]; 7] = [&len, VERSION_LABEL, suite, label, &[], &[], &[]];
-    for (slot, part) in parts.iter_mut().skip(4).zip(info) {
-        *slot = part;
-    }
-    prk.expand(&parts, out)
-}
-
-/// DHKEM `ExtractAndExpand(dh, kem_context)`: the KEM shared secret.
-fn extract_and_expand(dh: &[u8], kem_context: &[&[u8]]) -> Result<SecretBytes<SECRET_LEN>> {
-    let eae_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"eae_prk", dh)?)?;
-    let mut ss = SecretBytes::zero();
-    labeled_expand(
-        &eae_prk,
-        &KEM_SUITE_ID,
-        b"shared_secret",
-        kem_context,
-        ss.expose_mut(),
-    )?;
-    Ok(ss)
+    // Over 255 × 32 bytes `hkdf_expand` refuses (`Decode(InvalidLength)`) whatever `L` says.
+    let len = u16::try_from(out.len()).unwrap_or(u16::MAX).to_be_bytes();
+    let [i0, i1, i2] = *info;
+    hkdf_expand(
+        prk,
+        &[&len, VERSION_LABEL, suite.id(), label, i0, i1, i2],
+        out,
+    )
 }
 
 /// DHKEM(P-256) `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3): the private scalar and the key.
 fn derive_p256(ikm: &[u8]) -> Result<(SecretBytes<SECRET_LEN>, SoftKey)> {
-    let dkp_prk = Prk::from_prk(&labeled_extract(&KEM_SUITE_ID, b"", b"dkp_prk", ikm)?)?;
+    let mut dkp_prk = SecretBytes::zero();
+    labeled_extract(Suite::Kem, b"", b"dkp_prk", ikm, dkp_prk.expose_mut())?;
     for counter in 0..=u8::MAX {
         let mut sk = SecretBytes::zero();
         labeled_expand(
-            &dkp_prk,
-            &KEM_SUITE_ID,
+            dkp_prk.expose(),
+            Suite::Kem,
             b"candidate",
-            &[&[counter]],
+            &[&[counter], &[], &[]],
             sk.expose_mut(),
         )?;
         // The bitmask is 0xFF for P-256: nothing to clear. The key type rejects 0 and ≥ n.
@@ -210,47 +205,87 @@ struct Context {
     seq: u64,
 }
 
+/// Splits the first `N` bytes off `bytes` (which callers size to hold them).
+fn take<'a, const N: usize>(bytes: &mut &'a mut [u8]) -> Result<&'a mut [u8; N]> {
+    let (head, tail) = core::mem::take(bytes)
+        .split_first_chunk_mut::<N>()
+        .ok_or(Error::Unsupported)?;
+    *bytes = tail;
+    Ok(head)
+}
+
 impl Context {
-    /// `KeySchedule<ROLE>(mode, shared_secret, info, "", "")` (RFC 9180 §5.1).
-    fn new(
-        aead: HpkeAead,
-        mode: u8,
-        shared_secret: &SecretBytes<SECRET_LEN>,
-        info: &[u8],
-    ) -> Result<Self> {
-        if aead == HpkeAead::Aes256Gcm && !cfg!(feature = "aes256") {
-            return Err(Error::Unsupported); // built without AES-256 (feature `aes256`)
-        }
-        let suite = suite_id(aead);
-        let psk_id_hash = labeled_extract(&suite, b"", b"psk_id_hash", b"")?;
-        let info_hash = labeled_extract(&suite, b"", b"info_hash", info)?;
-        let ks_context: [&[u8]; 3] = [&[mode], psk_id_hash.expose(), info_hash.expose()];
-        let secret = Prk::from_prk(&labeled_extract(
-            &suite,
-            shared_secret.expose(),
-            b"secret",
-            b"",
-        )?)?;
-        let mut ctx = Self {
-            aead,
+    /// A context with no keys yet, for [`init`](Self::init).
+    const fn empty() -> Self {
+        Self {
+            aead: HpkeAead::ExportOnly,
             key: SecretBytes::zero(),
             base_nonce: SecretBytes::zero(),
             exporter_secret: SecretBytes::zero(),
             seq: 0,
-        };
+        }
+    }
+
+    /// [`empty`](Self::empty), then [`init`](Self::init).
+    fn new(
+        aead: HpkeAead,
+        mode: u8,
+        dh: &[u8],
+        kem_context: &[&[u8]; 3],
+        info: &[u8],
+    ) -> Result<Self> {
+        let mut ctx = Self::empty();
+        ctx.init(aead, mode, dh, kem_context, info)?;
+        Ok(ctx)
+    }
+
+    /// DHKEM `ExtractAndExpand(dh, kem_context)` (RFC 9180 §4.1), then
+    /// `KeySchedule<ROLE>(mode, shared_secret, info, "", "")` (RFC 9180 §5.1), into this
+    /// [`empty`](Self::empty) context (in place: no copy of the secrets to move out).
+    #[inline(never)]
+    fn init(
+        &mut self,
+        aead: HpkeAead,
+        mode: u8,
+        dh: &[u8],
+        kem_context: &[&[u8]; 3],
+        info: &[u8],
+    ) -> Result<()> {
+        if aead == HpkeAead::Aes256Gcm && !cfg!(feature = "aes256") {
+            return Err(Error::Unsupported); // built without AES-256 (feature `aes256`)
+        }
+        // `eae_prk` (then `secret`) ‖ `shared_secret` ‖ `psk_id_hash` ‖ `info_hash`.
+        let mut scratch = SecretBytes::<{ 4 * SECRET_LEN }>::zero();
+        let mut rest = scratch.expose_mut().as_mut_slice();
+        let prk = take::<SECRET_LEN>(&mut rest)?;
+        let shared_secret = take::<SECRET_LEN>(&mut rest)?;
+        let hashes = take::<{ 2 * SECRET_LEN }>(&mut rest)?;
+        labeled_extract(Suite::Kem, b"", b"eae_prk", dh, prk)?;
+        let label = b"shared_secret";
+        labeled_expand(prk, Suite::Kem, label, kem_context, shared_secret)?;
+
+        let suite = Suite::Hpke(aead);
+        let (psk_id_hash, info_hash) = hashes.split_at_mut(SECRET_LEN);
+        let psk_id_hash = psk_id_hash.try_into().map_err(|_| Error::Unsupported)?;
+        let info_hash = info_hash.try_into().map_err(|_| Error::Unsupported)?;
+        labeled_extract(suite, b"", b"psk_id_hash", b"", psk_id_hash)?;
+        labeled_extract(suite, b"", b"info_hash", info, info_hash)?;
+        // `ks_context = mode ‖ psk_id_hash ‖ info_hash`.
+        let ks_context: [&[u8]; 3] = [&[mode], hashes, &[]];
+        labeled_extract(suite, shared_secret, b"secret", b"", prk)?;
+        self.aead = aead;
         if aead != HpkeAead::ExportOnly {
-            let key = ctx
+            let key = self
                 .key
                 .expose_mut()
                 .get_mut(..aead.key_len())
                 .ok_or(Error::Unsupported)?;
-            labeled_expand(&secret, &suite, b"key", &ks_context, key)?;
-            let nonce = ctx.base_nonce.expose_mut();
-            labeled_expand(&secret, &suite, b"base_nonce", &ks_context, nonce)?;
+            labeled_expand(prk, suite, b"key", &ks_context, key)?;
+            let nonce = self.base_nonce.expose_mut();
+            labeled_expand(prk, suite, b"base_nonce", &ks_context, nonce)?;
         }
-        let exp = ctx.exporter_secret.expose_mut();
-        labeled_expand(&secret, &suite, b"exp", &ks_context, exp)?;
-        Ok(ctx)
+        let exp = self.exporter_secret.expose_mut();
+        labeled_expand(prk, suite, b"exp", &ks_context, exp)
     }
 
     /// The AEAD key, or `Unsupported` for an export-only context.
@@ -273,12 +308,8 @@ impl Context {
             .checked_add(1)
             .ok_or(Error::Envelope(EnvelopeError::StreamFinished))?;
         let mut nonce = *self.base_nonce.expose();
-        for (n, s) in nonce
-            .iter_mut()
-            .skip(NONCE_LEN - 8)
-            .zip(self.seq.to_be_bytes())
-        {
-            *n ^= s;
+        if let Some((_, tail)) = nonce.split_last_chunk_mut::<8>() {
+            *tail = (u64::from_be_bytes(*tail) ^ self.seq).to_be_bytes();
         }
         Ok((nonce, next))
     }
@@ -287,12 +318,17 @@ impl Context {
     // caller's frame under everything else it calls (telemetry: the signature), about
     // 1 KiB more peak stack on Cortex-M.
     #[inline(never)]
-    fn seal(&mut self, aad: &[u8], buf: InOutBuf<'_, '_, u8>) -> Result<[u8; TAG_LEN]> {
+    fn seal(
+        &mut self,
+        aad: &[u8],
+        buf: InOutBuf<'_, '_, u8>,
+        tag: &mut [u8; TAG_LEN],
+    ) -> Result<()> {
         let key = self.key()?;
         let (nonce, next) = self.nonce()?;
-        let tag = gcm_seal(key, &nonce, aad, buf)?;
+        *tag = gcm_seal(key, &nonce, aad, buf)?;
         self.seq = next;
-        Ok(tag)
+        Ok(())
     }
 
     #[inline(never)]
@@ -306,8 +342,13 @@ impl Context {
 
     /// `Context.Export(exporter_context, L)` (RFC 9180 §5.3).
     fn export(&self, exporter_context: &[u8], out: &mut [u8]) -> Result<()> {
-        let prk = Prk::from_prk(&self.exporter_secret)?;
-        labeled_expand(&prk, &suite_id(self.aead), b"sec", &[exporter_context], out)
+        labeled_expand(
+            self.exporter_secret.expose(),
+            Suite::Hpke(self.aead),
+            b"sec",
+            &[exporter_context, &[], &[]],
+            out,
+        )
     }
 }
 
@@ -340,32 +381,75 @@ fn parse_enc(enc: &[u8]) -> Result<EcPublicKey> {
     EcPublicKey::from_sec1(enc)
 }
 
-/// A fresh ephemeral key pair (DeriveKeyPair of 32 random bytes, as RFC 9180's
-/// GenerateKeyPair) and its DH with `recipient`. The ephemeral secret is dropped here.
+/// How a sender's ephemeral key is made. With `std` (servers, and every test build): RFC
+/// 9180 `DeriveKeyPair` of 32 RNG bytes, so that a fixed RNG reproduces RFC 9180's test
+/// vectors. Without (devices): a nonzero scalar below the order drawn from the RNG by
+/// rejection sampling, the same code as the handshake's ephemeral keys, which links no
+/// loop of labeled expands. RFC 9180 lets `GenerateKeyPair` be either; both are uniform.
+const DERIVE_EPHEMERAL: bool = cfg!(feature = "std");
+
+/// A fresh ephemeral key pair (see [`DERIVE_EPHEMERAL`] for `derive`): its public key
+/// into `enc`, its DH with `recipient` into `dh`. The ephemeral secret is dropped here.
 /// Not inlined, so that the key and its scalar multiplications leave the stack before the
 /// caller goes on (telemetry signs next).
 #[inline(never)]
 fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
     recipient: &EcPublicKey,
     rng: &mut R,
-) -> Result<([u8; ENC_LEN], SecretBytes<32>)> {
-    let ikm = SecretBytes::<32>::random(rng);
-    let (_, sk) = derive_p256(ikm.expose())?;
-    let enc = sk.public_key()?.to_uncompressed();
-    let dh = sk.ecdh(recipient)?;
-    Ok((enc, dh))
+    derive: bool,
+    enc: &mut [u8; ENC_LEN],
+    dh: &mut [u8; 32],
+) -> Result<()> {
+    let (pk, shared) = if derive {
+        let ikm = SecretBytes::<32>::random(rng);
+        let (_, sk) = derive_p256(ikm.expose())?;
+        (sk.public_key()?, sk.ecdh(recipient)?)
+    } else {
+        let sk = Ephemeral::generate(rng);
+        (sk.public_key(), sk.agree(recipient))
+    };
+    *enc = pk.to_uncompressed();
+    *dh = *shared.expose();
+    Ok(())
 }
 
-/// `dh_eph || dh_static`, the auth-mode DH input.
-fn concat_dh(eph: &SecretBytes<32>, stat: &SecretBytes<32>) -> SecretBytes<64> {
+/// SetupBaseS, or SetupAuthS with `auth` = (DH of the sender's static key with
+/// `recipient`, the sender's public key), into `ctx` (from [`SenderContext::empty`]):
+/// writes the encapsulated key into `enc`.
+pub(crate) fn setup_sender<R: rand_core::CryptoRng + ?Sized>(
+    ctx: &mut SenderContext,
+    enc: &mut [u8; ENC_LEN],
+    recipient: &EcPublicKey,
+    auth: Option<(&SecretBytes<32>, &EcPublicKey)>,
+    aead: HpkeAead,
+    info: &[u8],
+    rng: &mut R,
+) -> Result<()> {
+    // `dh_eph`, then `dh_static` in auth mode.
     let mut dh = SecretBytes::<64>::zero();
-    let (a, b) = dh.expose_mut().split_at_mut(32);
-    a.copy_from_slice(eph.expose());
-    b.copy_from_slice(stat.expose());
-    dh
+    let (dh_eph, dh_static) = dh
+        .expose_mut()
+        .split_first_chunk_mut::<32>()
+        .ok_or(Error::Unsupported)?;
+    ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL, enc, dh_eph)?;
+    let pk_r = recipient.to_uncompressed();
+    let pk_s;
+    let (mode, dh_len, pk_s): (u8, usize, &[u8]) = match auth {
+        None => (MODE_BASE, 32, &[]),
+        Some((static_dh, sender_pk)) => {
+            dh_static.copy_from_slice(static_dh.expose());
+            pk_s = sender_pk.to_uncompressed();
+            (MODE_AUTH, 64, &pk_s)
+        }
+    };
+    let dh = dh.expose().get(..dh_len).ok_or(Error::Unsupported)?;
+    let kem_context: [&[u8]; 3] = [enc, &pk_r, pk_s];
+    ctx.0.init(aead, mode, dh, &kem_context, info)
 }
 
-/// SetupBaseS: a sender context to `recipient`, and the encapsulated key to send.
+/// SetupBaseS: a sender context to `recipient`, and the encapsulated key to send. The
+/// ephemeral key is `DeriveKeyPair` of 32 bytes from `rng` in builds with `std` (so that a
+/// fixed RNG reproduces RFC 9180's vectors), a scalar drawn from `rng` without.
 ///
 /// # Errors
 /// [`Error::Crypto`] if key derivation fails (negligible probability).
@@ -375,12 +459,9 @@ pub fn setup_sender_base<R: rand_core::CryptoRng + ?Sized>(
     info: &[u8],
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
-    let (enc, dh) = ephemeral_dh(recipient, rng)?;
-    let ss = extract_and_expand(dh.expose(), &[&enc, &recipient.to_uncompressed()])?;
-    Ok((
-        enc,
-        SenderContext(Context::new(aead, MODE_BASE, &ss, info)?),
-    ))
+    let (mut enc, mut ctx) = ([0u8; ENC_LEN], SenderContext::empty());
+    setup_sender(&mut ctx, &mut enc, recipient, None, aead, info, rng)?;
+    Ok((enc, ctx))
 }
 
 /// SetupAuthS: as [`setup_sender_base`], authenticated by the sender's static P-256 key
@@ -398,20 +479,10 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
     let sender_pk = store.public_key(sender)?;
     let dh_static = store.ecdh(sender, recipient)?;
-    let (enc, dh_eph) = ephemeral_dh(recipient, rng)?;
-    let dh = concat_dh(&dh_eph, &dh_static);
-    let ss = extract_and_expand(
-        dh.expose(),
-        &[
-            &enc,
-            &recipient.to_uncompressed(),
-            &sender_pk.to_uncompressed(),
-        ],
-    )?;
-    Ok((
-        enc,
-        SenderContext(Context::new(aead, MODE_AUTH, &ss, info)?),
-    ))
+    let (mut enc, mut ctx) = ([0u8; ENC_LEN], SenderContext::empty());
+    let auth = Some((&dh_static, &sender_pk));
+    setup_sender(&mut ctx, &mut enc, recipient, auth, aead, info, rng)?;
+    Ok((enc, ctx))
 }
 
 /// SetupBaseR: the recipient's context for `enc`, with its private key `recipient` in
@@ -430,8 +501,9 @@ pub fn setup_receiver_base<S: IdentityKeys + ?Sized>(
     let pk_e = parse_enc(enc)?;
     let pk_r = store.public_key(recipient)?;
     let dh = store.ecdh(recipient, &pk_e)?;
-    let ss = extract_and_expand(dh.expose(), &[enc, &pk_r.to_uncompressed()])?;
-    Ok(ReceiverContext(Context::new(aead, MODE_BASE, &ss, info)?))
+    let kem_context: [&[u8]; 3] = [enc, &pk_r.to_uncompressed(), &[]];
+    let ctx = Context::new(aead, MODE_BASE, dh.expose(), &kem_context, info)?;
+    Ok(ReceiverContext(ctx))
 }
 
 /// SetupAuthR: as [`setup_receiver_base`], checking that the sender holds the private key
@@ -451,12 +523,13 @@ pub fn setup_receiver_auth<S: IdentityKeys + ?Sized>(
     let pk_r = store.public_key(recipient)?;
     let dh_eph = store.ecdh(recipient, &pk_e)?;
     let dh_static = store.ecdh(recipient, sender)?;
-    let dh = concat_dh(&dh_eph, &dh_static);
-    let ss = extract_and_expand(
-        dh.expose(),
-        &[enc, &pk_r.to_uncompressed(), &sender.to_uncompressed()],
-    )?;
-    Ok(ReceiverContext(Context::new(aead, MODE_AUTH, &ss, info)?))
+    let mut dh = SecretBytes::<64>::zero();
+    let (a, b) = dh.expose_mut().split_at_mut(32);
+    a.copy_from_slice(dh_eph.expose());
+    b.copy_from_slice(dh_static.expose());
+    let kem_context: [&[u8]; 3] = [enc, &pk_r.to_uncompressed(), &sender.to_uncompressed()];
+    let ctx = Context::new(aead, MODE_AUTH, dh.expose(), &kem_context, info)?;
+    Ok(ReceiverContext(ctx))
 }
 
 /// RFC 9180 DeriveKeyPair(`ikm`) for DHKEM(P-256): imports the derived private key into
@@ -478,6 +551,11 @@ pub fn derive_key_pair<S: IdentityKeys + ?Sized>(
 }
 
 impl SenderContext {
+    /// A context with no keys yet, for [`setup_sender`] to set up.
+    pub(crate) const fn empty() -> Self {
+        Self(Context::empty())
+    }
+
     /// Seals `buf` in place and returns the tag; the context moves to the next sequence
     /// number.
     ///
@@ -485,7 +563,19 @@ impl SenderContext {
     /// [`Error::Unsupported`] for an export-only context;
     /// [`EnvelopeError::StreamFinished`] after 2⁶⁴ − 1 messages.
     pub fn seal_in_place_detached(&mut self, aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-        self.0.seal(aad, buf.into())
+        let mut tag = [0u8; TAG_LEN];
+        self.0.seal(aad, buf.into(), &mut tag)?;
+        Ok(tag)
+    }
+
+    /// As [`seal_in_place_detached`](Self::seal_in_place_detached), the tag into `tag`.
+    pub(crate) fn seal_in_place_into(
+        &mut self,
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &mut [u8; TAG_LEN],
+    ) -> Result<()> {
+        self.0.seal(aad, buf.into(), tag)
     }
 
     /// Seals `plaintext` into `out` as `ciphertext ‖ tag`; returns the length written.
@@ -499,7 +589,7 @@ impl SenderContext {
             .split_last_chunk_mut::<TAG_LEN>()
             .ok_or(Error::buffer_too_small(len))?;
         let buf = InOutBuf::new(plaintext, ct).map_err(|_| Error::Unsupported)?;
-        *tag_out = self.0.seal(aad, buf)?;
+        self.0.seal(aad, buf, tag_out)?;
         Ok(len)
     }
 
@@ -695,10 +785,10 @@ mod tests {
     use std::format;
 
     fn pair(aead: HpkeAead) -> (Context, Context) {
-        let ss = SecretBytes::new([7u8; 32]);
+        let dh = [7u8; 32];
         (
-            Context::new(aead, MODE_BASE, &ss, b"info").unwrap(),
-            Context::new(aead, MODE_BASE, &ss, b"info").unwrap(),
+            Context::new(aead, MODE_BASE, &dh, &[&[]; 3], b"info").unwrap(),
+            Context::new(aead, MODE_BASE, &dh, &[&[]; 3], b"info").unwrap(),
         )
     }
 
@@ -768,6 +858,51 @@ mod tests {
             s.export(b"x", &mut too_long),
             Err(Error::Decode(e)) if e.kind == DecodeErrorKind::InvalidLength
         ));
+    }
+
+    #[test]
+    fn both_ephemeral_key_generations_agree_with_the_recipient() {
+        use crate::store::MemoryStore;
+        let mut rng = crate::testing::TestRng::new(5);
+        let mut store = MemoryStore::<1, 0, 0>::new();
+        let pk = store.generate_p256(KeyId(1), &mut rng).unwrap();
+        let (mut enc, mut enc2, mut dh) = ([0u8; ENC_LEN], [0u8; ENC_LEN], [0u8; 32]);
+        for derive in [false, true] {
+            ephemeral_dh(&pk, &mut rng, derive, &mut enc, &mut dh).unwrap();
+            let theirs = store.ecdh(KeyId(1), &parse_enc(&enc).unwrap()).unwrap();
+            assert_eq!(&dh, theirs.expose(), "derive: {derive}");
+            ephemeral_dh(&pk, &mut rng, derive, &mut enc2, &mut dh).unwrap();
+            assert_ne!(enc, enc2, "a fresh key each time");
+        }
+        // With a fixed RNG, only `DeriveKeyPair` is RFC 9180's function of its bytes.
+        let ikm = [0x42u8; 32];
+        let mut derived = [0u8; ENC_LEN];
+        let mut fixed = crate::testing::FixedRng::new(&ikm);
+        ephemeral_dh(&pk, &mut fixed, true, &mut derived, &mut dh).unwrap();
+        let (_, key) = derive_p256(&ikm).unwrap();
+        assert_eq!(derived, key.public_key().unwrap().to_uncompressed());
+    }
+
+    #[test]
+    fn suite_ids_are_rfc_9180s() {
+        assert_eq!(
+            Suite::Kem.id(),
+            [b"KEM".as_slice(), &KEM_ID.to_be_bytes()].concat()
+        );
+        for aead in [
+            HpkeAead::Aes128Gcm,
+            HpkeAead::Aes256Gcm,
+            HpkeAead::ExportOnly,
+        ] {
+            let want = [
+                b"HPKE".as_slice(),
+                &KEM_ID.to_be_bytes(),
+                &KDF_ID.to_be_bytes(),
+                &aead.id().to_be_bytes(),
+            ]
+            .concat();
+            assert_eq!(Suite::Hpke(aead).id(), want);
+        }
     }
 
     #[test]

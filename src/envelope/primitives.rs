@@ -9,11 +9,9 @@
 //! nonces, which the rest of the API never does.
 
 use crate::error::{DecodeErrorKind, Error, Result};
-use crate::secret::SecretBytes;
 use aes_gcm::aead::array::Array;
 use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
-use zeroize::Zeroize;
 
 /// Length of an AES-GCM tag.
 pub(crate) const TAG_LEN: usize = 16;
@@ -87,50 +85,42 @@ pub(crate) fn gcm_open(
     }
 }
 
-/// An HKDF-SHA256 pseudorandom key (the output of HKDF-Extract), for several expands.
-pub(crate) struct Prk(hkdf::Hkdf<sha2::Sha256>);
+/// HMAC-SHA256(`key`, concatenation of `parts`) into `out`. As HKDF-Extract(salt = `key`,
+/// IKM = `parts`) this is the PRK; RFC 9180 also uses some extracts as hashes.
+#[inline(never)]
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]], out: &mut [u8; 32]) -> Result<()> {
+    use hmac::digest::{FixedOutput as _, KeyInit as _, Update as _};
+    hmac::Hmac::<sha2::Sha256>::new_from_slice(key)
+        .map(|mut mac| {
+            for part in parts {
+                mac.update(part);
+            }
+            mac.finalize_into(out.into());
+        })
+        .map_err(|_| Error::Unsupported)
+}
 
-impl Prk {
-    /// HKDF-Extract(salt, IKM).
-    pub(crate) fn extract(salt: &[u8], ikm: &[u8]) -> Self {
-        Self(hkdf::Hkdf::<sha2::Sha256>::new(Some(salt), ikm))
-    }
-
-    /// HKDF-Extract(salt, IKM) = HMAC-SHA256(salt, IKM), with `ikm` given in parts
-    /// (concatenated): the PRK's bytes only (RFC 9180 uses some extracts as hashes), for
-    /// [`from_prk`](Self::from_prk) where it is expanded.
-    pub(crate) fn extract_parts(salt: &[u8], ikm: &[&[u8]]) -> Result<SecretBytes<32>> {
-        use hmac::{KeyInit as _, Mac as _};
-        let mut mac =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(salt).map_err(|_| Error::Unsupported)?;
-        for part in ikm {
-            mac.update(part);
-        }
-        let mut prk = mac.finalize().into_bytes();
-        let bytes = SecretBytes::new(prk.into());
-        prk.as_mut_slice().zeroize();
-        Ok(bytes)
-    }
-
-    /// The HKDF state of an existing 32-byte PRK.
-    pub(crate) fn from_prk(prk: &SecretBytes<32>) -> Result<Self> {
-        hkdf::Hkdf::<sha2::Sha256>::from_prk(prk.expose())
-            .map(Self)
-            .map_err(|_| Error::Crypto)
-    }
-
-    /// HKDF-Expand(PRK, info, L) with `info` given in parts (concatenated), `L = out.len()`.
-    pub(crate) fn expand(&self, info: &[&[u8]], out: &mut [u8]) -> Result<()> {
-        self.0
-            .expand_multi_info(info, out)
-            .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))
-    }
+/// HKDF-Expand(PRK, info, L) with `info` given in parts (concatenated), `L = out.len()`.
+///
+/// # Errors
+/// `Decode(InvalidLength)` when `out` is longer than 255 × 32 bytes.
+#[inline(never)]
+pub(crate) fn hkdf_expand(prk: &[u8; 32], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
+    let len = out.len();
+    hkdf::Hkdf::<sha2::Sha256>::from_prk(prk)
+        .map_err(|_| Error::Crypto)
+        .and_then(|hk| {
+            hk.expand_multi_info(info, out)
+                .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))
+        })
 }
 
 /// HKDF-SHA256 extract-then-expand, with `info` given in parts (concatenated).
 #[cfg(feature = "hazmat")]
 fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
-    Prk::extract(salt, ikm).expand(info, out)
+    let mut prk = crate::secret::SecretBytes::<32>::zero();
+    hmac_sha256(salt, &[ikm], prk.expose_mut())?;
+    hkdf_expand(prk.expose(), info, out)
 }
 
 /// AES-CMAC (NIST SP 800-38B) of one message under an AES key of 16, 24 or 32 bytes.
@@ -140,16 +130,6 @@ fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[&[u8]], out: &mut [u8]) -> Resul
 /// (`aes192`, `aes256`) is off.
 pub(crate) fn aes_cmac(key: &[u8], msg: &[u8]) -> Result<[u8; 16]> {
     Ok(crate::block::AesEnc::new(key)?.cmac(msg))
-}
-
-/// SHA-256 over several parts.
-pub(crate) fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
 }
 
 /// AES-GCM encryption in place with a caller-chosen nonce, exactly as the envelope layer

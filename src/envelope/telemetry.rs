@@ -9,11 +9,10 @@
 //! cannot pass a device's signed message on to another server as fresh, and the relay
 //! cannot strip or replace it.
 
-use crate::ec::{EcPublicKey, EcdsaSignature, SIGNATURE_LEN};
+use crate::ec::{EcPublicKey, EcdsaSignature, SIGNATURE_LEN, sha256_parts};
 use crate::envelope::hpke::{
     self, ENC_LEN, FINGERPRINT_LEN, HpkeAead, SenderContext, TAG_LEN, key_fingerprint,
 };
-use crate::envelope::primitives::sha256_parts;
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
 use crate::store::{IdentityKeys, KeyId};
 use subtle::ConstantTimeEq;
@@ -147,48 +146,36 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     let (body, tag_out) = rest
         .split_last_chunk_mut::<TAG_LEN>()
         .ok_or(Error::buffer_too_small(len))?;
-    {
-        let (fixed, _) = header.split_at_mut(OFF_ENC);
-        let mut f = [0u8; OFF_ENC];
-        f[0] = TELEMETRY_VERSION;
-        f[1] = if signed { FLAG_SIGNED } else { 0 };
-        let [a0, a1] = AEAD.id().to_be_bytes();
-        f[2] = a0;
-        f[3] = a1;
-        let (_, tail) = f.split_at_mut(4);
-        let (s, r) = tail.split_at_mut(8);
-        s.copy_from_slice(&serial.to_be_bytes());
-        r.copy_from_slice(&key_fingerprint(server));
-        fixed.copy_from_slice(&f);
-    }
-    let (enc, mut ctx) = hpke::setup_sender_base(
-        server,
-        AEAD,
-        &info(header.get(..OFF_ENC).unwrap_or(&[])),
-        rng,
-    )?;
-    let mut commitment = [0u8; 32];
-    ctx.export(COMMIT_LABEL, &mut commitment)?;
-    {
-        let (_, tail) = header.split_at_mut(OFF_ENC);
-        let (e, c) = tail.split_at_mut(ENC_LEN);
-        e.copy_from_slice(&enc);
-        c.copy_from_slice(&commitment);
-    }
     let (pt, sig_out) = body.split_at_mut(payload.len());
     pt.copy_from_slice(payload);
+    let (fixed, tail) = header.split_at_mut(OFF_ENC);
+    let (enc, commitment) = tail
+        .split_first_chunk_mut::<ENC_LEN>()
+        .ok_or(Error::buffer_too_small(len))?;
+    // The HPKE info `INFO_LABEL ‖ header[0..20]`, with the header's fixed part built in it.
+    let mut info = [0u8; INFO_LABEL.len() + OFF_ENC];
+    let (label, f) = info.split_at_mut(INFO_LABEL.len());
+    label.copy_from_slice(INFO_LABEL);
+    let [a0, a1] = AEAD.id().to_be_bytes();
+    let flags = if signed { FLAG_SIGNED } else { 0 };
+    let (head, tail) = f
+        .split_first_chunk_mut::<4>()
+        .ok_or(Error::buffer_too_small(len))?;
+    *head = [TELEMETRY_VERSION, flags, a0, a1];
+    let (s, r) = tail.split_at_mut(8);
+    s.copy_from_slice(&serial.to_be_bytes());
+    r.copy_from_slice(&key_fingerprint(server));
+    fixed.copy_from_slice(f);
+    let mut ctx = SenderContext::empty();
+    hpke::setup_sender(&mut ctx, enc, server, None, AEAD, &info, rng)?;
+    ctx.export(COMMIT_LABEL, commitment)?;
     if let Some((store, key)) = signer {
         let digest = signature_digest(header, payload);
         let sig = store.sign_digest(key, &digest)?;
         sig_out.copy_from_slice(&sig.0);
     }
-    let tag = seal_body(&mut ctx, header, body)?;
-    tag_out.copy_from_slice(&tag);
+    ctx.seal_in_place_into(header, body, tag_out)?;
     Ok(len)
-}
-
-fn seal_body(ctx: &mut SenderContext, header: &[u8], body: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-    ctx.seal_in_place_detached(header, body)
 }
 
 /// `INFO_LABEL ‖ header[0..20]`.

@@ -4,13 +4,14 @@
 //! signature input of one role or message can be mistaken for another's (reflection and
 //! cross-protocol defence).
 
-use crate::envelope::primitives::{NONCE_LEN, Prk, gcm_open, gcm_seal};
+use crate::envelope::primitives::{NONCE_LEN, gcm_open, gcm_seal, hkdf_expand, hmac_sha256};
 use crate::error::{Error, Result};
 use crate::secret::SecretBytes;
 
 /// Prefix of every label.
 pub(crate) const LABEL_PREFIX: &[u8] = b"provkit hs v1 ";
-pub(crate) use crate::envelope::primitives::{TAG_LEN, sha256_parts as hash};
+pub(crate) use crate::ec::sha256_parts as hash;
+pub(crate) use crate::envelope::primitives::TAG_LEN;
 
 /// The digest an identity key signs: `SHA-256(prefix || role label || TH || credential)`.
 pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) -> [u8; 32] {
@@ -19,7 +20,9 @@ pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) ->
 
 /// HKDF-Extract(salt, ikm) → PRK.
 pub(crate) fn extract(salt: &[u8; 32], ikm: &SecretBytes<32>) -> Result<SecretBytes<32>> {
-    Prk::extract_parts(salt, &[ikm.expose()])
+    let mut prk = SecretBytes::zero();
+    hmac_sha256(salt, &[ikm.expose()], prk.expose_mut())?;
+    Ok(prk)
 }
 
 /// HKDF-Expand(prk, prefix || label || context) into `N` bytes (at most 32: every key,
@@ -38,11 +41,9 @@ pub(crate) fn expand<const N: usize>(
 /// [`expand`] into a slice: the one copy of the expansion code for every output size.
 #[inline(never)]
 fn expand_into(prk: &SecretBytes<32>, label: &[u8], context: &[u8], out: &mut [u8]) {
-    // Neither call can fail: the PRK is a full SHA-256 output and `out` is at most one
-    // block (`expand`'s const assertion), far below HKDF's 255-block limit.
-    if let Ok(prk) = Prk::from_prk(prk) {
-        let _ = prk.expand(&[LABEL_PREFIX, label, context], out);
-    }
+    // It cannot fail: the PRK is a full SHA-256 output and `out` is at most one block
+    // (`expand`'s const assertion), far below HKDF's 255-block limit.
+    let _ = hkdf_expand(prk.expose(), &[LABEL_PREFIX, label, context], out);
 }
 
 /// An AES-128-GCM key and its 12-byte IV, derived together: key || IV.

@@ -209,9 +209,8 @@ impl Session {
     pub fn export(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<()> {
         let label_len = u8::try_from(label.len())
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, label.len()))?;
-        let hk = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.exporter.expose())
-            .map_err(|_| Error::Crypto)?;
-        hk.expand_multi_info(
+        crate::envelope::primitives::hkdf_expand(
+            self.exporter.expose(),
             &[
                 crate::handshake::key_schedule::LABEL_PREFIX,
                 b"export ",
@@ -221,7 +220,6 @@ impl Session {
             ],
             out,
         )
-        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, out.len()))
     }
 }
 

@@ -1,8 +1,8 @@
 //! The shipment header: fixed 226 bytes, signed by the manufacturer.
 
 use crate::ec::EcdsaSignature;
+use crate::ec::sha256_parts;
 use crate::envelope::hpke::{ENC_LEN, FINGERPRINT_LEN, HpkeAead, KDF_ID, KEM_ID, TAG_LEN};
-use crate::envelope::primitives::sha256_parts;
 use crate::envelope::shipment::record::RECORD_LEN;
 use crate::error::{DecodeErrorKind, Error, Result};
 
