@@ -35,7 +35,7 @@
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{Error, Result, StoreError};
-use crate::secret::{SecretBuf, SecretBytes};
+use crate::secret::SecretBytes;
 use crate::store::soft::SoftKey;
 use crate::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, RecordId, Records, SymmetricKeys, WrapAlgorithm,
@@ -48,46 +48,23 @@ pub const FORMAT_VERSION: u8 = 1;
 /// Largest record or key entry payload, in bytes.
 pub const MAX_DATA_LEN: usize = 256;
 
-const MAGIC: &[u8; 4] = b"PKFS";
-const COMMIT: &[u8; 4] = b"PK!.";
+const MAGIC: u32 = u32::from_le_bytes(*b"PKFS");
+const COMMIT: u32 = u32::from_le_bytes(*b"PK!.");
 const PAGE_HEADER_LEN: u32 = 16;
-const ENTRY_HEADER_LEN: usize = 16;
-const TRAILER_LEN: usize = 8;
+const ENTRY_HEADER_LEN: u32 = 16;
+const TRAILER_LEN: u32 = 8;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-enum Tag {
-    Key = 1,
-    Record = 2,
-    KeyDeleted = 3,
-    RecordDeleted = 4,
-}
+// Entry tags. Keys (1, 3) and records (2, 4) live in separate id namespaces.
+const KEY: u32 = 1;
+const RECORD: u32 = 2;
+const KEY_DELETED: u32 = 3;
+const RECORD_DELETED: u32 = 4;
+// Namespaces: keys 0, records 1; a scan for `NONE` matches no entry.
+const KEYS: u32 = 0;
+const RECORDS: u32 = 1;
+const NONE: u32 = 2;
 
-impl Tag {
-    fn from_byte(b: u8) -> Option<Self> {
-        match b {
-            1 => Some(Self::Key),
-            2 => Some(Self::Record),
-            3 => Some(Self::KeyDeleted),
-            4 => Some(Self::RecordDeleted),
-            _ => None,
-        }
-    }
-
-    /// Keys and records live in separate id namespaces.
-    fn namespace(self) -> u8 {
-        match self {
-            Self::Key | Self::KeyDeleted => 0,
-            Self::Record | Self::RecordDeleted => 1,
-        }
-    }
-
-    fn is_deletion(self) -> bool {
-        matches!(self, Self::KeyDeleted | Self::RecordDeleted)
-    }
-}
-
-fn kind_code(kind: KeyKind) -> u8 {
+fn kind_code(kind: KeyKind) -> u32 {
     match kind {
         KeyKind::P256 => 1,
         KeyKind::Aes128 => 2,
@@ -98,56 +75,98 @@ fn kind_code(kind: KeyKind) -> u8 {
     }
 }
 
-fn kind_from_code(code: u8) -> Option<KeyKind> {
-    Some(match code {
+fn kind_from_code(code: u32) -> Result<KeyKind> {
+    Ok(match code {
         1 => KeyKind::P256,
         2 => KeyKind::Aes128,
         3 => KeyKind::Aes192,
         4 => KeyKind::Aes256,
         5 => KeyKind::Tdes2,
         6 => KeyKind::Tdes3,
-        _ => return None,
+        _ => return Err(StoreError::Corrupt.into()),
     })
 }
 
-/// CRC-32 (IEEE 802.3, reflected), bitwise: small code, and entries are short.
-pub(crate) fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut crc = !0u32;
-    for part in parts {
-        for &b in *part {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-            }
+/// CRC-32 (IEEE 802.3, reflected), bitwise (small code; entries are short): updates the
+/// register `crc` (start at `!0`, the CRC is the final register inverted) with `bytes`.
+fn crc32(mut crc: u32, bytes: &[u8]) -> u32 {
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
         }
     }
-    !crc
+    crc
 }
 
-const fn align4(n: usize) -> usize {
-    n.div_ceil(4) * 4
+/// Flash bytes taken by an entry header and `len` data bytes, padded to a word.
+const fn body_len(len: u32) -> u32 {
+    (ENTRY_HEADER_LEN + len + 3) & !3
 }
 
-/// A valid entry found on flash.
-#[derive(Clone, Copy, Debug)]
+/// An entry header as on flash, and where the entry is.
+#[derive(Clone, Copy, Default)]
 struct Entry {
-    tag: Tag,
-    kind: u8,
-    len: usize,
+    /// Data length and its complement: `len | !len << 16`.
+    first: u32,
+    /// Tag and key kind: `tag | kind << 8`.
+    meta: u32,
     id: u32,
     seq: u32,
-    page: u32,
-    offset: u32,
+    /// Flash address of a committed entry; 0 for none (a page header is there).
+    at: u32,
 }
 
 impl Entry {
-    fn data_offset(&self) -> u32 {
-        self.offset + ENTRY_HEADER_LEN as u32
+    fn len(&self) -> u32 {
+        self.first & 0xffff
     }
 
-    fn total_len(&self) -> u32 {
-        (align4(ENTRY_HEADER_LEN + self.len) + TRAILER_LEN) as u32
+    fn tag(&self) -> u32 {
+        self.meta & 0xff
     }
+
+    fn kind(&self) -> u32 {
+        self.meta >> 8 & 0xff
+    }
+
+    fn namespace(&self) -> u32 {
+        !self.meta & 1
+    }
+
+    fn is_deletion(&self) -> bool {
+        self.tag() >= KEY_DELETED
+    }
+
+    /// The header's 16 bytes as on flash.
+    fn header(&self) -> [u8; 16] {
+        let mut h = [0u8; 16];
+        for (b, w) in h
+            .chunks_exact_mut(4)
+            .zip([self.first, self.meta, self.id, self.seq])
+        {
+            b.copy_from_slice(&w.to_le_bytes());
+        }
+        h
+    }
+}
+
+/// Where an entry's data comes from.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Ram(&'a [u8]),
+    /// The flash address of an entry whose data is copied.
+    Flash(u32),
+}
+
+/// What a walk over the formatted pages found.
+struct Scan {
+    /// The newest entry of the id sought (`at` 0 if none) and how many it has.
+    best: Entry,
+    count: u32,
+    /// The page whose last entry has the highest sequence number: (that number, page,
+    /// offset of the page's tail).
+    top: Option<(u32, u32, u32)>,
 }
 
 /// Key store on a NOR flash region. See the [module docs](self).
@@ -177,10 +196,6 @@ pub struct FlashStore<F: NorFlash> {
     next_seq: u32,
 }
 
-fn backend<E>(_: E) -> Error {
-    Error::Store(StoreError::Backend)
-}
-
 impl<F: NorFlash> FlashStore<F> {
     /// Mounts the store on `flash`, formatting it if it holds no store, and completes
     /// any page change a power cut interrupted.
@@ -204,26 +219,10 @@ impl<F: NorFlash> FlashStore<F> {
             write_offset: page_size, // "full": forces a page change before the first write
             next_seq: 1,
         };
-        let mut best: Option<(u32, u32)> = None; // (seq, page)
-        for page in 0..pages {
-            if store.page_header(page)?.is_none() {
-                continue;
-            }
-            let mut last = None;
-            store.for_each_entry(page, &mut |e| {
-                last = Some(e.seq);
-                Ok(true)
-            })?;
-            if let Some(seq) = last {
-                if best.is_none_or(|(s, _)| seq > s) {
-                    best = Some((seq, page));
-                }
-            }
-        }
-        if let Some((seq, page)) = best {
+        if let Some((seq, page, tail)) = store.scan(NONE, 0)?.top {
             store.next_seq = seq.wrapping_add(1);
             store.active = page;
-            store.write_offset = store.tail(page)?;
+            store.write_offset = tail;
             store.finish_reclaim()?;
         }
         Ok(store)
@@ -256,234 +255,247 @@ impl<F: NorFlash> FlashStore<F> {
         Ok(n)
     }
 
-    fn page_base(&self, page: u32) -> u32 {
-        page * self.page_size
+    fn read(&mut self, at: u32, buf: &mut [u8]) -> Result<()> {
+        self.flash
+            .read(at, buf)
+            .map_err(|_| StoreError::Backend.into())
+    }
+
+    fn write(&mut self, at: u32, buf: &[u8]) -> Result<()> {
+        self.flash
+            .write(at, buf)
+            .map_err(|_| StoreError::Backend.into())
+    }
+
+    /// The page after `page` in the ring.
+    fn next_page(&self, page: u32) -> u32 {
+        let next = page + 1;
+        if next < self.pages { next } else { 0 }
     }
 
     /// The page's erase count if its header is valid and of this format version.
     fn page_header(&mut self, page: u32) -> Result<Option<u32>> {
-        let mut h = [0u8; PAGE_HEADER_LEN as usize];
-        self.flash
-            .read(self.page_base(page), &mut h)
-            .map_err(backend)?;
-        let (body, crc) = h.split_at(12);
-        if body.get(..4) != Some(&MAGIC[..]) || crc32(&[body]).to_le_bytes() != crc {
+        let mut h = [0u8; 16];
+        self.read(page * self.page_size, &mut h)?;
+        let [
+            m0,
+            m1,
+            m2,
+            m3,
+            v,
+            v1,
+            v2,
+            v3,
+            c0,
+            c1,
+            c2,
+            c3,
+            r0,
+            r1,
+            r2,
+            r3,
+        ] = h;
+        let body = [m0, m1, m2, m3, v, v1, v2, v3, c0, c1, c2, c3];
+        if u32::from_le_bytes([m0, m1, m2, m3]) != MAGIC
+            || !crc32(!0, &body) != u32::from_le_bytes([r0, r1, r2, r3])
+        {
             return Ok(None);
         }
-        if body.get(4) != Some(&FORMAT_VERSION) {
+        if v != FORMAT_VERSION {
             // A future migration reads older versions here and rewrites them on reclaim.
             return Err(StoreError::Corrupt.into());
         }
-        let mut count = [0u8; 4];
-        count.copy_from_slice(body.get(8..12).unwrap_or(&[0; 4]));
-        Ok(Some(u32::from_le_bytes(count)))
+        Ok(Some(u32::from_le_bytes([c0, c1, c2, c3])))
     }
 
-    /// Calls `f` for each committed entry of `page` in order, skipping torn ones, up to
-    /// the first erased word (the page's tail). `f` returns false to stop.
-    fn for_each_entry(
-        &mut self,
-        page: u32,
-        f: &mut dyn FnMut(Entry) -> Result<bool>,
-    ) -> Result<()> {
-        let mut offset = PAGE_HEADER_LEN;
-        while let Some((next, entry)) = self.step(page, offset)? {
-            offset = next;
-            if let Some(e) = entry {
-                if !f(e)? {
-                    break;
-                }
-            }
+    /// Reads what starts at `offset` of `page` into `e`: returns the offset after it, or
+    /// 0 at the page's tail. `e.at` is the entry's address if it is committed, else 0
+    /// (torn words and entries are skipped this way).
+    fn step(&mut self, page: u32, offset: u32, e: &mut Entry) -> Result<u32> {
+        e.at = 0;
+        // The smallest entry is a header and a trailer: less room is the tail.
+        if offset + ENTRY_HEADER_LEN + TRAILER_LEN > self.page_size {
+            return Ok(0);
         }
-        Ok(())
-    }
-
-    /// Reads whatever starts at `offset`: `None` at the tail, else the offset after it
-    /// and the entry if it is committed (torn words and entries yield `None` entries).
-    fn step(&mut self, page: u32, offset: u32) -> Result<Option<(u32, Option<Entry>)>> {
-        if offset + 4 > self.page_size {
-            return Ok(None);
-        }
-        let base = self.page_base(page) + offset;
-        let mut h = [0u8; ENTRY_HEADER_LEN];
-        self.flash.read(base, &mut h).map_err(backend)?;
-        let [
-            l0,
-            l1,
-            n0,
-            n1,
-            tag,
-            kind,
-            _,
-            _,
-            i0,
-            i1,
-            i2,
-            i3,
-            s0,
-            s1,
-            s2,
-            s3,
-        ] = h;
-        if [l0, l1, n0, n1] == [0xff; 4] {
-            return Ok(None);
-        }
-        let len = u16::from_le_bytes([l0, l1]);
-        if len != !u16::from_le_bytes([n0, n1]) {
-            return Ok(Some((offset + 4, None))); // a torn length word
-        }
-        let len = usize::from(len);
-        let total = (align4(ENTRY_HEADER_LEN + len) + TRAILER_LEN) as u32;
-        if len > MAX_DATA_LEN || offset + total > self.page_size {
-            return Ok(None); // never written by this store: treat as the end
-        }
-        let next = offset + total;
-        let Some(tag) = Tag::from_byte(tag) else {
-            return Ok(Some((next, None)));
-        };
-        let e = Entry {
-            tag,
-            kind,
-            len,
+        let at = page * self.page_size + offset;
+        let mut h = [0u8; 16];
+        self.read(at, &mut h)?;
+        let [l0, l1, n0, n1, t, k, z0, z1, i0, i1, i2, i3, s0, s1, s2, s3] = h;
+        *e = Entry {
+            first: u32::from_le_bytes([l0, l1, n0, n1]),
+            meta: u32::from_le_bytes([t, k, z0, z1]),
             id: u32::from_le_bytes([i0, i1, i2, i3]),
             seq: u32::from_le_bytes([s0, s1, s2, s3]),
-            page,
-            offset,
+            at: 0,
         };
-        let mut data = SecretBuf::<MAX_DATA_LEN>::empty();
-        self.read_data(&e, &mut data)?;
-        let mut trailer = [0u8; TRAILER_LEN];
-        self.flash
-            .read(base + align4(ENTRY_HEADER_LEN + len) as u32, &mut trailer)
-            .map_err(backend)?;
-        let (crc, commit) = trailer.split_at(4);
-        let committed = commit == COMMIT && crc == crc32(&[&h, data.expose()]).to_le_bytes();
-        Ok(Some((next, committed.then_some(e))))
-    }
-
-    fn read_data(&mut self, e: &Entry, out: &mut SecretBuf<MAX_DATA_LEN>) -> Result<()> {
-        let mut buf = SecretBytes::<MAX_DATA_LEN>::zero();
-        let dst = buf
-            .expose_mut()
-            .get_mut(..e.len)
-            .ok_or(Error::Store(StoreError::Corrupt))?;
-        let base = self.page_base(e.page) + e.data_offset();
-        self.flash.read(base, dst).map_err(backend)?;
-        out.set(dst)
-    }
-
-    /// Offset of the page's first erased word after its entries: where writing goes on.
-    fn tail(&mut self, page: u32) -> Result<u32> {
-        let mut offset = PAGE_HEADER_LEN;
-        while let Some((next, _)) = self.step(page, offset)? {
-            offset = next;
+        if e.first == !0 {
+            return Ok(0);
         }
-        Ok(offset)
+        let len = e.len();
+        if e.first >> 16 != len ^ 0xffff {
+            return Ok(offset + 4); // a torn length word
+        }
+        let next = offset + body_len(len) + TRAILER_LEN;
+        if len > MAX_DATA_LEN as u32 || next > self.page_size {
+            return Ok(0); // never written by this store: treat as the end
+        }
+        if (KEY..=RECORD_DELETED).contains(&u32::from(t)) {
+            let want = self.stream(&h, Src::Flash(at), len, None)?;
+            let mut trailer = [0u8; 8];
+            self.read(at + body_len(len), &mut trailer)?;
+            if u64::from_le_bytes(trailer) == want {
+                e.at = at;
+            }
+        }
+        Ok(next)
     }
 
-    /// The newest entry for `(namespace, id)` anywhere on flash.
-    fn latest(&mut self, namespace: u8, id: u32) -> Result<Option<Entry>> {
-        let mut best: Option<Entry> = None;
+    /// Streams an entry, a word at a time, through its CRC: the header `head`, then `len`
+    /// data bytes from `src`. With `dst`, programs each word there (the data padded with
+    /// `0xFF`). Returns the trailer the entry must end with.
+    fn stream(&mut self, head: &[u8; 16], src: Src<'_>, len: u32, dst: Option<u32>) -> Result<u64> {
+        let mut word = SecretBytes::new([0u8; 4]);
+        let mut crc = !0;
+        let mut done = 0;
+        let total = ENTRY_HEADER_LEN + len;
+        while done < total {
+            let w = word.expose_mut();
+            *w = [0xff; 4];
+            let part = w
+                .get_mut(..(total - done).min(4) as usize)
+                .ok_or(Error::Unsupported)?;
+            let from = match (done.checked_sub(ENTRY_HEADER_LEN), src) {
+                (None, _) => head.get(done as usize..),
+                (Some(i), Src::Ram(bytes)) => bytes.get(i as usize..),
+                (Some(_), Src::Flash(entry)) => {
+                    self.read(entry + done, part)?;
+                    None
+                }
+            };
+            for (d, s) in part.iter_mut().zip(from.unwrap_or_default()) {
+                *d = *s;
+            }
+            crc = crc32(crc, part);
+            if let Some(to) = dst {
+                self.write(to + done, word.expose())?;
+            }
+            done += 4;
+        }
+        Ok(u64::from(!crc) | u64::from(COMMIT) << 32)
+    }
+
+    /// Walks the committed entries of every formatted page, in order, into a [`Scan`]
+    /// for `(namespace, id)`.
+    fn scan(&mut self, namespace: u32, id: u32) -> Result<Scan> {
+        let mut s = Scan {
+            best: Entry::default(),
+            count: 0,
+            top: None,
+        };
+        let mut e = Entry::default();
         for page in 0..self.pages {
             if self.page_header(page)?.is_none() {
                 continue;
             }
-            self.for_each_entry(page, &mut |e| {
-                if e.tag.namespace() == namespace
-                    && e.id == id
-                    && best.is_none_or(|b| newer(e.seq, b.seq))
-                {
-                    best = Some(e);
+            let mut offset = PAGE_HEADER_LEN;
+            let mut last = None;
+            loop {
+                let next = self.step(page, offset, &mut e)?;
+                if next == 0 {
+                    break;
                 }
-                Ok(true)
-            })?;
+                offset = next;
+                if e.at == 0 {
+                    continue;
+                }
+                last = Some(e.seq);
+                if e.namespace() == namespace && e.id == id {
+                    s.count += 1;
+                    if s.best.at == 0 || newer(e.seq, s.best.seq) {
+                        s.best = e;
+                    }
+                }
+            }
+            if let Some(seq) = last {
+                if s.top.is_none_or(|(t, _, _)| seq > t) {
+                    s.top = Some((seq, page, offset));
+                }
+            }
         }
-        Ok(best.filter(|e| !e.tag.is_deletion()))
+        Ok(s)
     }
 
-    fn append(&mut self, tag: Tag, kind: u8, id: u32, data: &[u8]) -> Result<()> {
-        if data.len() > MAX_DATA_LEN {
+    /// The newest value (not deletion) for `(namespace, id)` on flash; `at` 0 if none.
+    fn latest(&mut self, namespace: u32, id: u32) -> Result<Entry> {
+        let mut e = self.scan(namespace, id)?.best;
+        if e.is_deletion() {
+            e.at = 0;
+        }
+        Ok(e)
+    }
+
+    /// [`latest`](Self::latest), or `Store(NotFound)`.
+    fn found(&mut self, namespace: u32, id: u32) -> Result<Entry> {
+        let e = self.latest(namespace, id)?;
+        if e.at == 0 {
+            return Err(StoreError::NotFound.into());
+        }
+        Ok(e)
+    }
+
+    fn append(&mut self, meta: u32, id: u32, data: &[u8]) -> Result<()> {
+        let len = data.len() as u32;
+        if data.len() > MAX_DATA_LEN
+            || PAGE_HEADER_LEN + body_len(len) + TRAILER_LEN > self.page_size
+        {
             return Err(StoreError::RecordTooLarge.into());
         }
-        let total = (align4(ENTRY_HEADER_LEN + data.len()) + TRAILER_LEN) as u32;
-        if PAGE_HEADER_LEN + total > self.page_size {
-            return Err(StoreError::RecordTooLarge.into());
-        }
-        if self.write_offset + total > self.page_size {
+        if self.write_offset + body_len(len) + TRAILER_LEN > self.page_size {
             self.change_page()?;
-            if self.write_offset + total > self.page_size {
-                return Err(StoreError::Full.into());
-            }
         }
-        if !self.is_erased(self.write_offset, total)? {
-            return Err(StoreError::Corrupt.into());
-        }
-        self.write_entry(tag, kind, id, data)
+        self.write_entry(meta, id, len, Src::Ram(data))
     }
 
-    /// Whether `len` bytes at `offset` in the active page are erased. This store only
-    /// writes where it left erased flash; anything else means the flash changed behind
-    /// its back (another mount through [`flash_mut`](Self::flash_mut)), and writing there
-    /// would corrupt the newer entries, so the write is refused instead.
-    fn is_erased(&mut self, offset: u32, len: u32) -> Result<bool> {
-        let base = self.page_base(self.active) + offset;
-        let mut chunk = [0u8; 16];
-        let mut at = 0;
-        while at < len {
-            let n = (len - at).min(16);
-            let buf = chunk.get_mut(..n as usize).ok_or(Error::Unsupported)?;
-            self.flash.read(base + at, buf).map_err(backend)?;
-            if buf.iter().any(|&b| b != 0xff) {
-                return Ok(false);
+    /// Writes an entry at the write offset of the active page with the next sequence
+    /// number: header and data, then the trailer that commits it. Refused with
+    /// `Store(Full)` when the page has no room, and with `Store(Corrupt)` unless its slot
+    /// is erased: this store only writes where it left erased flash, so anything else
+    /// means the flash changed behind its back (another mount through
+    /// [`flash_mut`](Self::flash_mut)), and writing there would corrupt newer entries.
+    fn write_entry(&mut self, meta: u32, id: u32, len: u32, src: Src<'_>) -> Result<()> {
+        let body = body_len(len);
+        if self.write_offset + body + TRAILER_LEN > self.page_size {
+            return Err(StoreError::Full.into());
+        }
+        let at = self.active * self.page_size + self.write_offset;
+        let mut word = [0u8; 4];
+        let mut off = 0;
+        while off < body + TRAILER_LEN {
+            self.read(at + off, &mut word)?;
+            if word != [0xff; 4] {
+                return Err(StoreError::Corrupt.into());
             }
-            at += n;
+            off += 4;
         }
-        Ok(true)
-    }
-
-    fn write_entry(&mut self, tag: Tag, kind: u8, id: u32, data: &[u8]) -> Result<()> {
-        let len = u16::try_from(data.len()).map_err(|_| Error::from(StoreError::RecordTooLarge))?;
-        let seq = self.next_seq;
-        let mut header = [0u8; ENTRY_HEADER_LEN];
-        for (dst, src) in header.iter_mut().zip(
-            len.to_le_bytes()
-                .iter()
-                .chain(&(!len).to_le_bytes())
-                .chain(&[tag as u8, kind, 0, 0])
-                .chain(&id.to_le_bytes())
-                .chain(&seq.to_le_bytes()),
-        ) {
-            *dst = *src;
+        let head = Entry {
+            first: len | (len ^ 0xffff) << 16,
+            meta,
+            id,
+            seq: self.next_seq,
+            at,
         }
-        let body_len = align4(ENTRY_HEADER_LEN + data.len());
-        let mut body = SecretBytes::<{ ENTRY_HEADER_LEN + MAX_DATA_LEN + 4 }>::zero();
-        let b = body.expose_mut();
-        b.fill(0xff);
-        b.get_mut(..ENTRY_HEADER_LEN)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(&header);
-        b.get_mut(ENTRY_HEADER_LEN..ENTRY_HEADER_LEN + data.len())
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(data);
-        let base = self.page_base(self.active) + self.write_offset;
+        .header();
         // The write offset moves first: whatever happens next, these bytes are spent.
-        self.write_offset += (body_len + TRAILER_LEN) as u32;
-        self.next_seq = seq.wrapping_add(1);
-        let body = body.expose().get(..body_len).ok_or(Error::Unsupported)?;
-        self.flash.write(base, body).map_err(backend)?;
-        let mut trailer = [0u8; TRAILER_LEN];
-        let (crc, commit) = trailer.split_at_mut(4);
-        crc.copy_from_slice(&crc32(&[&header, data]).to_le_bytes());
-        commit.copy_from_slice(COMMIT);
+        self.write_offset += body + TRAILER_LEN;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        let trailer = self.stream(&head, src, len, Some(at))?;
         // The trailer commits the entry; it is the last thing written.
-        self.flash
-            .write(base + body_len as u32, &trailer)
-            .map_err(backend)
+        self.write(at + body, &trailer.to_le_bytes())
     }
 
     /// Opens the next page and reclaims the oldest one into it.
     fn change_page(&mut self) -> Result<()> {
-        let next = (self.active + 1) % self.pages;
+        let next = self.next_page(self.active);
         if !self.is_clean(next)? {
             self.format(next)?;
         }
@@ -494,51 +506,56 @@ impl<F: NorFlash> FlashStore<F> {
 
     /// A page with a valid header and nothing programmed after it: ready for entries.
     fn is_clean(&mut self, page: u32) -> Result<bool> {
-        Ok(self.page_header(page)?.is_some() && self.tail(page)? == PAGE_HEADER_LEN)
+        Ok(self.page_header(page)?.is_some()
+            && self.step(page, PAGE_HEADER_LEN, &mut Entry::default())? == 0)
     }
 
     /// Erases `page` and writes its header with the erase count carried forward.
     fn format(&mut self, page: u32) -> Result<()> {
         let erase_count = self.page_header(page).ok().flatten().unwrap_or(0);
-        let base = self.page_base(page);
+        let base = page * self.page_size;
         self.flash
             .erase(base, base + self.page_size)
-            .map_err(backend)?;
-        let mut header = [0u8; PAGE_HEADER_LEN as usize];
-        let (body, crc) = header.split_at_mut(12);
-        body.get_mut(..4)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(MAGIC);
-        body.get_mut(4..8)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(&[FORMAT_VERSION, 0, 0, 0]);
-        body.get_mut(8..)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(&erase_count.wrapping_add(1).to_le_bytes());
-        crc.copy_from_slice(&crc32(&[body]).to_le_bytes());
-        self.flash.write(base, &header).map_err(backend)
+            .map_err(|_| Error::Store(StoreError::Backend))?;
+        let [m0, m1, m2, m3] = MAGIC.to_le_bytes();
+        let [c0, c1, c2, c3] = erase_count.wrapping_add(1).to_le_bytes();
+        let body = [m0, m1, m2, m3, FORMAT_VERSION, 0, 0, 0, c0, c1, c2, c3];
+        let [r0, r1, r2, r3] = (!crc32(!0, &body)).to_le_bytes();
+        let header = [
+            m0,
+            m1,
+            m2,
+            m3,
+            FORMAT_VERSION,
+            0,
+            0,
+            0,
+            c0,
+            c1,
+            c2,
+            c3,
+            r0,
+            r1,
+            r2,
+            r3,
+        ];
+        self.write(base, &header)
     }
 
     /// Copies the live entries of the page after the active one (the oldest) into the
     /// active page, then erases it. Safe to repeat after a power cut.
     fn finish_reclaim(&mut self) -> Result<()> {
-        let oldest = (self.active + 1) % self.pages;
-        if oldest == self.active {
-            return Ok(());
-        }
+        let oldest = self.next_page(self.active);
         if self.page_header(oldest)?.is_some() {
             let mut offset = PAGE_HEADER_LEN;
-            while let Some((next, entry)) = self.step(oldest, offset)? {
-                offset = next;
-                let Some(e) = entry else { continue };
-                if self.must_keep(&e)? {
-                    let mut data = SecretBuf::<MAX_DATA_LEN>::empty();
-                    self.read_data(&e, &mut data)?;
-                    let total = e.total_len();
-                    if self.write_offset + total > self.page_size {
-                        return Err(StoreError::Full.into());
-                    }
-                    self.write_entry(e.tag, e.kind, e.id, data.expose())?;
+            let mut e = Entry::default();
+            loop {
+                offset = self.step(oldest, offset, &mut e)?;
+                if offset == 0 {
+                    break;
+                }
+                if e.at != 0 && self.must_keep(&e)? {
+                    self.write_entry(e.meta, e.id, e.len(), Src::Flash(e.at))?;
                 }
             }
         }
@@ -553,53 +570,44 @@ impl<F: NorFlash> FlashStore<F> {
     /// An entry of the oldest page must move forward if it is the newest for its id and
     /// is a value, or is a deletion that still hides an older value somewhere.
     fn must_keep(&mut self, e: &Entry) -> Result<bool> {
-        let mut newest = true;
-        let mut others = false;
-        for page in 0..self.pages {
-            if self.page_header(page)?.is_none() {
-                continue;
-            }
-            self.for_each_entry(page, &mut |o| {
-                if o.tag.namespace() == e.tag.namespace()
-                    && o.id == e.id
-                    && (o.page, o.offset) != (e.page, e.offset)
-                {
-                    others = true;
-                    if newer(o.seq, e.seq) {
-                        newest = false;
-                    }
-                }
-                Ok(true)
-            })?;
-        }
-        Ok(newest && (!e.tag.is_deletion() || others))
+        let s = self.scan(e.namespace(), e.id)?;
+        Ok(s.best.at == e.at && (!e.is_deletion() || s.count > 1))
     }
 
     fn key(&mut self, id: KeyId) -> Result<SoftKey> {
-        let e = self
-            .latest(0, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        let kind = kind_from_code(e.kind).ok_or(Error::Store(StoreError::Corrupt))?;
-        let mut data = SecretBuf::<MAX_DATA_LEN>::empty();
-        self.read_data(&e, &mut data)?;
+        let e = self.found(KEYS, id.0)?;
+        let kind = kind_from_code(e.kind())?;
+        let mut buf = SecretBytes::<32>::zero();
+        let bytes = buf
+            .expose_mut()
+            .get_mut(..e.len() as usize)
+            .ok_or(Error::Store(StoreError::Corrupt))?;
+        self.read(e.at + ENTRY_HEADER_LEN, bytes)?;
         match kind {
-            KeyKind::P256 => SoftKey::p256_from_scalar(&SecretBytes::from_slice(data.expose())?),
-            other => SoftKey::symmetric(other, data.expose()),
+            KeyKind::P256 if e.len() == 32 => SoftKey::p256_from_scalar(&buf),
+            KeyKind::P256 => Err(Error::Unsupported),
+            other => SoftKey::symmetric(other, bytes),
         }
         .map_err(|_| Error::Store(StoreError::Corrupt))
     }
 
-    fn insert_key(&mut self, id: KeyId, key: &SoftKey) -> Result<()> {
-        if self.latest(0, id.0)?.is_some() {
+    /// `Store(AlreadyExists)` if `id` holds a key.
+    fn vacant(&mut self, id: KeyId) -> Result<()> {
+        if self.latest(KEYS, id.0)?.at != 0 {
             return Err(StoreError::AlreadyExists.into());
         }
+        Ok(())
+    }
+
+    fn insert_key(&mut self, id: KeyId, key: &SoftKey) -> Result<()> {
+        self.vacant(id)?;
         let kind = key.kind();
         let material = key.material();
         let bytes = material
             .expose()
             .get(..kind.key_len())
             .ok_or(Error::Unsupported)?;
-        self.append(Tag::Key, kind_code(kind), id.0, bytes)
+        self.append(KEY | kind_code(kind) << 8, id.0, bytes)
     }
 }
 
@@ -620,16 +628,12 @@ impl<F: NorFlash> fmt::Debug for FlashStore<F> {
 
 impl<F: NorFlash> KeyInventory for FlashStore<F> {
     fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
-        let e = self
-            .latest(0, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        kind_from_code(e.kind).ok_or(Error::Store(StoreError::Corrupt))
+        kind_from_code(self.found(KEYS, id.0)?.kind())
     }
 
     fn delete_key(&mut self, id: KeyId) -> Result<()> {
-        self.latest(0, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        self.append(Tag::KeyDeleted, 0, id.0, &[])
+        self.found(KEYS, id.0)?;
+        self.append(KEY_DELETED, id.0, &[])
     }
 }
 
@@ -722,9 +726,7 @@ impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
         id: KeyId,
         kind: KeyKind,
     ) -> Result<()> {
-        if self.latest(0, id.0)?.is_some() {
-            return Err(StoreError::AlreadyExists.into());
-        }
+        self.vacant(id)?;
         let key = self.key(kek)?.unwrap_key(alg, wrapped, kind)?;
         self.insert_key(id, &key)
     }
@@ -736,23 +738,20 @@ impl<F: NorFlash> Records for FlashStore<F> {
     }
 
     fn read_record(&mut self, id: RecordId, out: &mut [u8]) -> Result<usize> {
-        let e = self
-            .latest(1, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        let dst = out.get_mut(..e.len).ok_or(Error::buffer_too_small(e.len))?;
-        let base = self.page_base(e.page) + e.data_offset();
-        self.flash.read(base, dst).map_err(backend)?;
-        Ok(e.len)
+        let e = self.found(RECORDS, id.0)?;
+        let len = e.len() as usize;
+        let dst = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
+        self.read(e.at + ENTRY_HEADER_LEN, dst)?;
+        Ok(len)
     }
 
     fn write_record(&mut self, id: RecordId, data: &[u8]) -> Result<()> {
-        self.append(Tag::Record, 0, id.0, data)
+        self.append(RECORD, id.0, data)
     }
 
     fn delete_record(&mut self, id: RecordId) -> Result<()> {
-        self.latest(1, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        self.append(Tag::RecordDeleted, 0, id.0, &[])
+        self.found(RECORDS, id.0)?;
+        self.append(RECORD_DELETED, id.0, &[])
     }
 }
 
