@@ -104,7 +104,8 @@ const fn body_len(len: u32) -> u32 {
     (ENTRY_HEADER_LEN + len + 3) & !3
 }
 
-/// An entry header as on flash, and where the entry is.
+/// A cursor over a page: the header last read (an entry's, or the page header's as
+/// magic, version, erase count and CRC), where it is, and where the next one starts.
 #[derive(Clone, Copy, Default)]
 struct Entry {
     /// Data length and its complement: `len | !len << 16`.
@@ -115,6 +116,8 @@ struct Entry {
     seq: u32,
     /// Flash address of a committed entry; 0 for none (a page header is there).
     at: u32,
+    /// Page offset to read next: 0 first (the page header), and 0 again at the tail.
+    next: u32,
 }
 
 impl Entry {
@@ -140,14 +143,13 @@ impl Entry {
 
     /// The header's 16 bytes as on flash.
     fn header(&self) -> [u8; 16] {
-        let mut h = [0u8; 16];
-        for (b, w) in h
-            .chunks_exact_mut(4)
-            .zip([self.first, self.meta, self.id, self.seq])
-        {
-            b.copy_from_slice(&w.to_le_bytes());
-        }
-        h
+        let [a0, a1, a2, a3] = self.first.to_le_bytes();
+        let [b0, b1, b2, b3] = self.meta.to_le_bytes();
+        let [c0, c1, c2, c3] = self.id.to_le_bytes();
+        let [d0, d1, d2, d3] = self.seq.to_le_bytes();
+        [
+            a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3,
+        ]
     }
 }
 
@@ -159,8 +161,12 @@ enum Src<'a> {
     Flash(u32),
 }
 
-/// What a walk over the formatted pages found.
+/// A walk over the formatted pages: what it looks for and what it found.
+#[derive(Default)]
 struct Scan {
+    /// The id sought, in its namespace.
+    namespace: u32,
+    id: u32,
     /// The newest entry of the id sought (`at` 0 if none) and how many it has.
     best: Entry,
     count: u32,
@@ -219,7 +225,12 @@ impl<F: NorFlash> FlashStore<F> {
             write_offset: page_size, // "full": forces a page change before the first write
             next_seq: 1,
         };
-        if let Some((seq, page, tail)) = store.scan(NONE, 0)?.top {
+        let mut s = Scan {
+            namespace: NONE,
+            ..Scan::default()
+        };
+        store.scan(&mut s)?;
+        if let Some((seq, page, tail)) = s.top {
             store.next_seq = seq.wrapping_add(1);
             store.active = page;
             store.write_offset = tail;
@@ -249,7 +260,7 @@ impl<F: NorFlash> FlashStore<F> {
     pub fn erase_counts(&mut self, out: &mut [u32]) -> Result<usize> {
         let mut n = 0;
         for (page, slot) in (0..self.pages).zip(out.iter_mut()) {
-            *slot = self.page_header(page)?.unwrap_or(0);
+            *slot = self.erase_count(page)?;
             n += 1;
         }
         Ok(n)
@@ -273,87 +284,79 @@ impl<F: NorFlash> FlashStore<F> {
         if next < self.pages { next } else { 0 }
     }
 
-    /// The page's erase count if its header is valid and of this format version.
-    fn page_header(&mut self, page: u32) -> Result<Option<u32>> {
-        let mut h = [0u8; 16];
-        self.read(page * self.page_size, &mut h)?;
-        let [
-            m0,
-            m1,
-            m2,
-            m3,
-            v,
-            v1,
-            v2,
-            v3,
-            c0,
-            c1,
-            c2,
-            c3,
-            r0,
-            r1,
-            r2,
-            r3,
-        ] = h;
-        let body = [m0, m1, m2, m3, v, v1, v2, v3, c0, c1, c2, c3];
-        if u32::from_le_bytes([m0, m1, m2, m3]) != MAGIC
-            || !crc32(!0, &body) != u32::from_le_bytes([r0, r1, r2, r3])
-        {
-            return Ok(None);
-        }
-        if v != FORMAT_VERSION {
-            // A future migration reads older versions here and rewrites them on reclaim.
-            return Err(StoreError::Corrupt.into());
-        }
-        Ok(Some(u32::from_le_bytes([c0, c1, c2, c3])))
+    /// The page's erase count, 0 if its header is not valid.
+    fn erase_count(&mut self, page: u32) -> Result<u32> {
+        let mut e = Entry::default();
+        self.step(page, &mut e)?;
+        Ok(if e.next == 0 { 0 } else { e.id })
     }
 
-    /// Reads what starts at `offset` of `page` into `e`: returns the offset after it, or
-    /// 0 at the page's tail. `e.at` is the entry's address if it is committed, else 0
-    /// (torn words and entries are skipped this way).
-    fn step(&mut self, page: u32, offset: u32, e: &mut Entry) -> Result<u32> {
+    /// Reads what starts at offset `e.next` of `page` into `e` and moves `e.next` past
+    /// it, to 0 at the page's tail. `e.at` becomes the entry's address if it is
+    /// committed, else 0 (torn words and entries are skipped this way). At offset 0 it
+    /// reads the page header: a page whose header does not check has no entries, and
+    /// one of another format version is `Store(Corrupt)`.
+    fn step(&mut self, page: u32, e: &mut Entry) -> Result<()> {
+        let offset = e.next;
+        e.next = 0;
         e.at = 0;
         // The smallest entry is a header and a trailer: less room is the tail.
         if offset + ENTRY_HEADER_LEN + TRAILER_LEN > self.page_size {
-            return Ok(0);
+            return Ok(());
         }
         let at = page * self.page_size + offset;
         let mut h = [0u8; 16];
         self.read(at, &mut h)?;
         let [l0, l1, n0, n1, t, k, z0, z1, i0, i1, i2, i3, s0, s1, s2, s3] = h;
-        *e = Entry {
-            first: u32::from_le_bytes([l0, l1, n0, n1]),
-            meta: u32::from_le_bytes([t, k, z0, z1]),
-            id: u32::from_le_bytes([i0, i1, i2, i3]),
-            seq: u32::from_le_bytes([s0, s1, s2, s3]),
-            at: 0,
-        };
+        e.first = u32::from_le_bytes([l0, l1, n0, n1]);
+        e.meta = u32::from_le_bytes([t, k, z0, z1]);
+        e.id = u32::from_le_bytes([i0, i1, i2, i3]);
+        e.seq = u32::from_le_bytes([s0, s1, s2, s3]);
+        if offset == 0 {
+            // Magic, format version, erase count, CRC-32 of the first 12 bytes.
+            if e.first != MAGIC || !crc32(!0, h.split_at(12).0) != e.seq {
+                return Ok(());
+            }
+            if t != FORMAT_VERSION {
+                // A future migration reads older versions here and rewrites them on reclaim.
+                return Err(StoreError::Corrupt.into());
+            }
+            e.next = PAGE_HEADER_LEN;
+            return Ok(());
+        }
         if e.first == !0 {
-            return Ok(0);
+            return Ok(());
         }
         let len = e.len();
         if e.first >> 16 != len ^ 0xffff {
-            return Ok(offset + 4); // a torn length word
+            e.next = offset + 4; // a torn length word
+            return Ok(());
         }
         let next = offset + body_len(len) + TRAILER_LEN;
         if len > MAX_DATA_LEN as u32 || next > self.page_size {
-            return Ok(0); // never written by this store: treat as the end
+            return Ok(()); // never written by this store: treat as the end
         }
-        if (KEY..=RECORD_DELETED).contains(&u32::from(t)) {
-            let want = self.stream(&h, Src::Flash(at), len, None)?;
-            let mut trailer = [0u8; 8];
-            self.read(at + body_len(len), &mut trailer)?;
-            if u64::from_le_bytes(trailer) == want {
-                e.at = at;
-            }
+        e.next = next;
+        if (KEY..=RECORD_DELETED).contains(&u32::from(t))
+            && self.stream(at, &h, len, Src::Flash(at), false)?
+        {
+            e.at = at;
         }
-        Ok(next)
+        Ok(())
     }
 
-    /// Streams an entry, a word at a time, through its CRC: the header `head`, then `len`
-    /// data bytes from `src`. With `dst`, programs each word there (the data padded with
-    /// `0xFF`). Returns the trailer the entry must end with.
-    fn stream(&mut self, head: &[u8; 16], src: Src<'_>, len: u32, dst: Option<u32>) -> Result<u64> {
+    /// Streams the entry at `at`, a word at a time, through its CRC: the header `head`,
+    /// then `len` data bytes from `src`. With `write`, programs each word (the data padded
+    /// with `0xFF`) and then the trailer that commits the entry; without, reads the
+    /// trailer and returns whether it matches.
+    fn stream(
+        &mut self,
+        at: u32,
+        head: &[u8; 16],
+        len: u32,
+        src: Src<'_>,
+        write: bool,
+    ) -> Result<bool> {
         let mut word = SecretBytes::new([0u8; 4]);
         let mut crc = !0;
         let mut done = 0;
@@ -376,40 +379,41 @@ impl<F: NorFlash> FlashStore<F> {
                 *d = *s;
             }
             crc = crc32(crc, part);
-            if let Some(to) = dst {
-                self.write(to + done, word.expose())?;
+            if write {
+                self.write(at + done, word.expose())?;
             }
             done += 4;
         }
-        Ok(u64::from(!crc) | u64::from(COMMIT) << 32)
+        let trailer = (u64::from(!crc) | u64::from(COMMIT) << 32).to_le_bytes();
+        let end = at + body_len(len);
+        if write {
+            // The trailer commits the entry; it is the last thing written.
+            self.write(end, &trailer)?;
+            return Ok(true);
+        }
+        let mut found = [0u8; 8];
+        self.read(end, &mut found)?;
+        Ok(found == trailer)
     }
 
     /// Walks the committed entries of every formatted page, in order, into a [`Scan`]
     /// for `(namespace, id)`.
-    fn scan(&mut self, namespace: u32, id: u32) -> Result<Scan> {
-        let mut s = Scan {
-            best: Entry::default(),
-            count: 0,
-            top: None,
-        };
-        let mut e = Entry::default();
+    fn scan(&mut self, s: &mut Scan) -> Result<()> {
         for page in 0..self.pages {
-            if self.page_header(page)?.is_none() {
-                continue;
-            }
-            let mut offset = PAGE_HEADER_LEN;
+            let mut e = Entry::default();
             let mut last = None;
+            let mut tail = 0;
             loop {
-                let next = self.step(page, offset, &mut e)?;
-                if next == 0 {
+                self.step(page, &mut e)?;
+                if e.next == 0 {
                     break;
                 }
-                offset = next;
+                tail = e.next;
                 if e.at == 0 {
                     continue;
                 }
                 last = Some(e.seq);
-                if e.namespace() == namespace && e.id == id {
+                if e.namespace() == s.namespace && e.id == s.id {
                     s.count += 1;
                     if s.best.at == 0 || newer(e.seq, s.best.seq) {
                         s.best = e;
@@ -418,16 +422,22 @@ impl<F: NorFlash> FlashStore<F> {
             }
             if let Some(seq) = last {
                 if s.top.is_none_or(|(t, _, _)| seq > t) {
-                    s.top = Some((seq, page, offset));
+                    s.top = Some((seq, page, tail));
                 }
             }
         }
-        Ok(s)
+        Ok(())
     }
 
     /// The newest value (not deletion) for `(namespace, id)` on flash; `at` 0 if none.
     fn latest(&mut self, namespace: u32, id: u32) -> Result<Entry> {
-        let mut e = self.scan(namespace, id)?.best;
+        let mut s = Scan {
+            namespace,
+            id,
+            ..Scan::default()
+        };
+        self.scan(&mut s)?;
+        let mut e = s.best;
         if e.is_deletion() {
             e.at = 0;
         }
@@ -463,14 +473,14 @@ impl<F: NorFlash> FlashStore<F> {
     /// means the flash changed behind its back (another mount through
     /// [`flash_mut`](Self::flash_mut)), and writing there would corrupt newer entries.
     fn write_entry(&mut self, meta: u32, id: u32, len: u32, src: Src<'_>) -> Result<()> {
-        let body = body_len(len);
-        if self.write_offset + body + TRAILER_LEN > self.page_size {
+        let size = body_len(len) + TRAILER_LEN;
+        if self.write_offset + size > self.page_size {
             return Err(StoreError::Full.into());
         }
         let at = self.active * self.page_size + self.write_offset;
         let mut word = [0u8; 4];
         let mut off = 0;
-        while off < body + TRAILER_LEN {
+        while off < size {
             self.read(at + off, &mut word)?;
             if word != [0xff; 4] {
                 return Err(StoreError::Corrupt.into());
@@ -482,111 +492,112 @@ impl<F: NorFlash> FlashStore<F> {
             meta,
             id,
             seq: self.next_seq,
-            at,
+            ..Entry::default()
         }
         .header();
         // The write offset moves first: whatever happens next, these bytes are spent.
-        self.write_offset += body + TRAILER_LEN;
+        self.write_offset += size;
         self.next_seq = self.next_seq.wrapping_add(1);
-        let trailer = self.stream(&head, src, len, Some(at))?;
-        // The trailer commits the entry; it is the last thing written.
-        self.write(at + body, &trailer.to_le_bytes())
+        self.stream(at, &head, len, src, true).map(drop)
     }
 
     /// Opens the next page and reclaims the oldest one into it.
     fn change_page(&mut self) -> Result<()> {
         let next = self.next_page(self.active);
-        if !self.is_clean(next)? {
-            self.format(next)?;
-        }
+        self.clean(next)?;
         self.active = next;
         self.write_offset = PAGE_HEADER_LEN;
         self.finish_reclaim()
     }
 
-    /// A page with a valid header and nothing programmed after it: ready for entries.
-    fn is_clean(&mut self, page: u32) -> Result<bool> {
-        Ok(self.page_header(page)?.is_some()
-            && self.step(page, PAGE_HEADER_LEN, &mut Entry::default())? == 0)
-    }
-
-    /// Erases `page` and writes its header with the erase count carried forward.
-    fn format(&mut self, page: u32) -> Result<()> {
-        let erase_count = self.page_header(page).ok().flatten().unwrap_or(0);
+    /// Makes `page` ready for entries: unless it is already (a valid header and nothing
+    /// programmed after it), erases it and writes its header with the erase count
+    /// carried forward.
+    fn clean(&mut self, page: u32) -> Result<()> {
+        let mut e = Entry::default();
+        self.step(page, &mut e)?;
+        let mut erase_count = 0;
+        if e.next != 0 {
+            erase_count = e.id;
+            self.step(page, &mut e)?;
+            if e.next == 0 {
+                return Ok(());
+            }
+        }
+        let mut header = Entry {
+            first: MAGIC,
+            meta: u32::from(FORMAT_VERSION),
+            id: erase_count.wrapping_add(1),
+            ..Entry::default()
+        };
+        header.seq = !crc32(!0, header.header().split_at(12).0);
         let base = page * self.page_size;
         self.flash
             .erase(base, base + self.page_size)
             .map_err(|_| Error::Store(StoreError::Backend))?;
-        let [m0, m1, m2, m3] = MAGIC.to_le_bytes();
-        let [c0, c1, c2, c3] = erase_count.wrapping_add(1).to_le_bytes();
-        let body = [m0, m1, m2, m3, FORMAT_VERSION, 0, 0, 0, c0, c1, c2, c3];
-        let [r0, r1, r2, r3] = (!crc32(!0, &body)).to_le_bytes();
-        let header = [
-            m0,
-            m1,
-            m2,
-            m3,
-            FORMAT_VERSION,
-            0,
-            0,
-            0,
-            c0,
-            c1,
-            c2,
-            c3,
-            r0,
-            r1,
-            r2,
-            r3,
-        ];
-        self.write(base, &header)
+        self.write(base, &header.header())
     }
 
     /// Copies the live entries of the page after the active one (the oldest) into the
     /// active page, then erases it. Safe to repeat after a power cut.
     fn finish_reclaim(&mut self) -> Result<()> {
         let oldest = self.next_page(self.active);
-        if self.page_header(oldest)?.is_some() {
-            let mut offset = PAGE_HEADER_LEN;
-            let mut e = Entry::default();
-            loop {
-                offset = self.step(oldest, offset, &mut e)?;
-                if offset == 0 {
-                    break;
-                }
-                if e.at != 0 && self.must_keep(&e)? {
-                    self.write_entry(e.meta, e.id, e.len(), Src::Flash(e.at))?;
-                }
+        let mut e = Entry::default();
+        loop {
+            self.step(oldest, &mut e)?;
+            if e.next == 0 {
+                break;
+            }
+            if e.at != 0 && self.must_keep(&e)? {
+                self.write_entry(e.meta, e.id, e.len(), Src::Flash(e.at))?;
             }
         }
-        if !self.is_clean(oldest)? {
-            // Erased and formatted now, so stale values never outlive their reclaim, and
-            // the page's erase count is kept for wear levelling reports.
-            self.format(oldest)?;
-        }
-        Ok(())
+        // Erased and formatted now, so stale values never outlive their reclaim, and the
+        // page's erase count is kept for wear levelling reports.
+        self.clean(oldest)
     }
 
     /// An entry of the oldest page must move forward if it is the newest for its id and
     /// is a value, or is a deletion that still hides an older value somewhere.
     fn must_keep(&mut self, e: &Entry) -> Result<bool> {
-        let s = self.scan(e.namespace(), e.id)?;
+        let mut s = Scan {
+            namespace: e.namespace(),
+            id: e.id,
+            ..Scan::default()
+        };
+        self.scan(&mut s)?;
         Ok(s.best.at == e.at && (!e.is_deletion() || s.count > 1))
     }
 
-    fn key(&mut self, id: KeyId) -> Result<SoftKey> {
+    /// Reads the key under `id` into `buf` (its first `kind.key_len()` bytes): its kind.
+    fn load(&mut self, id: KeyId, buf: &mut SecretBytes<32>) -> Result<KeyKind> {
         let e = self.found(KEYS, id.0)?;
         let kind = kind_from_code(e.kind())?;
-        let mut buf = SecretBytes::<32>::zero();
         let bytes = buf
             .expose_mut()
             .get_mut(..e.len() as usize)
+            .filter(|b| b.len() == kind.key_len())
             .ok_or(Error::Store(StoreError::Corrupt))?;
         self.read(e.at + ENTRY_HEADER_LEN, bytes)?;
-        match kind {
-            KeyKind::P256 if e.len() == 32 => SoftKey::p256_from_scalar(&buf),
-            KeyKind::P256 => Err(Error::Unsupported),
-            other => SoftKey::symmetric(other, bytes),
+        Ok(kind)
+    }
+
+    /// The P-256 key under `id`; `Store(WrongKeyKind)` for a symmetric one.
+    fn p256(&mut self, id: KeyId) -> Result<SoftKey> {
+        let mut buf = SecretBytes::zero();
+        if self.load(id, &mut buf)? != KeyKind::P256 {
+            return Err(StoreError::WrongKeyKind.into());
+        }
+        SoftKey::p256_from_scalar(&buf).map_err(|_| Error::Store(StoreError::Corrupt))
+    }
+
+    fn key(&mut self, id: KeyId) -> Result<SoftKey> {
+        let mut buf = SecretBytes::zero();
+        match self.load(id, &mut buf)? {
+            KeyKind::P256 => SoftKey::p256_from_scalar(&buf),
+            kind => {
+                SoftKey::symmetric(kind, buf.expose().get(..kind.key_len()).unwrap_or_default())
+            }
         }
         .map_err(|_| Error::Store(StoreError::Corrupt))
     }
@@ -655,15 +666,15 @@ impl<F: NorFlash> IdentityKeys for FlashStore<F> {
     }
 
     fn public_key(&mut self, id: KeyId) -> Result<EcPublicKey> {
-        self.key(id)?.public_key()
+        self.p256(id)?.public_key()
     }
 
     fn sign_digest(&mut self, id: KeyId, digest: &[u8; 32]) -> Result<EcdsaSignature> {
-        self.key(id)?.sign_digest(digest)
+        self.p256(id)?.sign_digest(digest)
     }
 
     fn ecdh(&mut self, id: KeyId, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
-        self.key(id)?.ecdh(peer)
+        self.p256(id)?.ecdh(peer)
     }
 }
 
@@ -808,19 +819,32 @@ impl<const SIZE: usize, const PAGE: usize> RamFlash<SIZE, PAGE> {
         &self.bytes
     }
 
-    fn spend(&mut self) -> core::result::Result<(), PowerCut> {
-        match &mut self.budget {
-            Some(0) => Err(PowerCut),
-            Some(n) => {
-                *n -= 1;
-                self.words_done += 1;
-                Ok(())
+    /// Programs `src` over (NOR programming only clears bits) or, with `None`, erases
+    /// the bytes from `start` to `end`, a word at a time: each word spends one word of
+    /// the power budget, and none is left partly changed.
+    fn change(
+        &mut self,
+        start: usize,
+        end: usize,
+        src: Option<&[u8]>,
+    ) -> core::result::Result<(), PowerCut> {
+        let mut at = start;
+        while at < end {
+            if let Some(n) = &mut self.budget {
+                *n = n.checked_sub(1).ok_or(PowerCut)?;
             }
-            None => {
-                self.words_done += 1;
-                Ok(())
+            self.words_done += 1;
+            for i in at..at + 4 {
+                if let Some(d) = self.bytes.get_mut(i) {
+                    *d = match src {
+                        Some(s) => *d & s.get(i - start).copied().unwrap_or(0xff),
+                        None => 0xff,
+                    };
+                }
             }
+            at += 4;
         }
+        Ok(())
     }
 }
 
@@ -871,15 +895,7 @@ impl<const SIZE: usize, const PAGE: usize> NorFlash for RamFlash<SIZE, PAGE> {
         if from % PAGE != 0 || to % PAGE != 0 || to > SIZE || from > to {
             return Err(PowerCut);
         }
-        let mut at = from;
-        while at < to {
-            self.spend()?;
-            if let Some(w) = self.bytes.get_mut(at..at + 4) {
-                w.fill(0xff);
-            }
-            at += 4;
-        }
-        Ok(())
+        self.change(from, to, None)
     }
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> core::result::Result<(), PowerCut> {
@@ -888,15 +904,6 @@ impl<const SIZE: usize, const PAGE: usize> NorFlash for RamFlash<SIZE, PAGE> {
         {
             return Err(PowerCut);
         }
-        for (i, chunk) in bytes.chunks(4).enumerate() {
-            self.spend()?;
-            if let Some(w) = self.bytes.get_mut(start + 4 * i..start + 4 * i + 4) {
-                // NOR programming only clears bits.
-                for (d, s) in w.iter_mut().zip(chunk) {
-                    *d &= *s;
-                }
-            }
-        }
-        Ok(())
+        self.change(start, start + bytes.len(), Some(bytes))
     }
 }
