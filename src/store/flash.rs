@@ -167,8 +167,7 @@ struct Scan {
     /// The id sought, in its namespace.
     namespace: u32,
     id: u32,
-    /// The newest entry of the id sought (`at` 0 if none) and how many it has.
-    best: Entry,
+    /// How many committed entries the id sought has.
     count: u32,
     /// The page whose last entry has the highest sequence number: (that number, page,
     /// offset of the page's tail).
@@ -229,7 +228,7 @@ impl<F: NorFlash> FlashStore<F> {
             namespace: NONE,
             ..Scan::default()
         };
-        store.scan(&mut s)?;
+        store.scan(&mut s, &mut Entry::default())?;
         if let Some((seq, page, tail)) = s.top {
             store.next_seq = seq.wrapping_add(1);
             store.active = page;
@@ -396,9 +395,9 @@ impl<F: NorFlash> FlashStore<F> {
         Ok(found == trailer)
     }
 
-    /// Walks the committed entries of every formatted page, in order, into a [`Scan`]
-    /// for `(namespace, id)`.
-    fn scan(&mut self, s: &mut Scan) -> Result<()> {
+    /// Walks the committed entries of every formatted page, in order, into a [`Scan`],
+    /// and into `best` the newest entry of the id it seeks (`best.at` stays 0 if none).
+    fn scan(&mut self, s: &mut Scan, best: &mut Entry) -> Result<()> {
         for page in 0..self.pages {
             let mut e = Entry::default();
             let mut last = None;
@@ -415,8 +414,8 @@ impl<F: NorFlash> FlashStore<F> {
                 last = Some(e.seq);
                 if e.namespace() == s.namespace && e.id == s.id {
                     s.count += 1;
-                    if s.best.at == 0 || newer(e.seq, s.best.seq) {
-                        s.best = e;
+                    if best.at == 0 || newer(e.seq, best.seq) {
+                        *best = e;
                     }
                 }
             }
@@ -429,28 +428,24 @@ impl<F: NorFlash> FlashStore<F> {
         Ok(())
     }
 
-    /// The newest value (not deletion) for `(namespace, id)` on flash; `at` 0 if none.
-    fn latest(&mut self, namespace: u32, id: u32) -> Result<Entry> {
+    /// Reads the newest entry for `(namespace, id)` on flash into `e` (passed in empty):
+    /// whether it is a value (not none, nor a deletion).
+    fn latest(&mut self, namespace: u32, id: u32, e: &mut Entry) -> Result<bool> {
         let mut s = Scan {
             namespace,
             id,
             ..Scan::default()
         };
-        self.scan(&mut s)?;
-        let mut e = s.best;
-        if e.is_deletion() {
-            e.at = 0;
-        }
-        Ok(e)
+        self.scan(&mut s, e)?;
+        Ok(e.at != 0 && !e.is_deletion())
     }
 
-    /// [`latest`](Self::latest), or `Store(NotFound)`.
-    fn found(&mut self, namespace: u32, id: u32) -> Result<Entry> {
-        let e = self.latest(namespace, id)?;
-        if e.at == 0 {
+    /// [`latest`](Self::latest), or `Store(NotFound)` if there is no value.
+    fn found(&mut self, namespace: u32, id: u32, e: &mut Entry) -> Result<()> {
+        if !self.latest(namespace, id, e)? {
             return Err(StoreError::NotFound.into());
         }
-        Ok(e)
+        Ok(())
     }
 
     fn append(&mut self, meta: u32, id: u32, data: &[u8]) -> Result<()> {
@@ -524,18 +519,33 @@ impl<F: NorFlash> FlashStore<F> {
                 return Ok(());
             }
         }
-        let mut header = Entry {
-            first: MAGIC,
-            meta: u32::from(FORMAT_VERSION),
-            id: erase_count.wrapping_add(1),
-            ..Entry::default()
-        };
-        header.seq = !crc32(!0, header.header().split_at(12).0);
+        let [c0, c1, c2, c3] = erase_count.wrapping_add(1).to_le_bytes();
+        let [m0, m1, m2, m3] = MAGIC.to_le_bytes();
+        let body = [m0, m1, m2, m3, FORMAT_VERSION, 0, 0, 0, c0, c1, c2, c3];
+        let [r0, r1, r2, r3] = (!crc32(!0, &body)).to_le_bytes();
+        let header = [
+            m0,
+            m1,
+            m2,
+            m3,
+            FORMAT_VERSION,
+            0,
+            0,
+            0,
+            c0,
+            c1,
+            c2,
+            c3,
+            r0,
+            r1,
+            r2,
+            r3,
+        ];
         let base = page * self.page_size;
         self.flash
             .erase(base, base + self.page_size)
             .map_err(|_| Error::Store(StoreError::Backend))?;
-        self.write(base, &header.header())
+        self.write(base, &header)
     }
 
     /// Copies the live entries of the page after the active one (the oldest) into the
@@ -565,13 +575,15 @@ impl<F: NorFlash> FlashStore<F> {
             id: e.id,
             ..Scan::default()
         };
-        self.scan(&mut s)?;
-        Ok(s.best.at == e.at && (!e.is_deletion() || s.count > 1))
+        let mut best = Entry::default();
+        self.scan(&mut s, &mut best)?;
+        Ok(best.at == e.at && (!e.is_deletion() || s.count > 1))
     }
 
     /// Reads the key under `id` into `buf` (its first `kind.key_len()` bytes): its kind.
     fn load(&mut self, id: KeyId, buf: &mut SecretBytes<32>) -> Result<KeyKind> {
-        let e = self.found(KEYS, id.0)?;
+        let mut e = Entry::default();
+        self.found(KEYS, id.0, &mut e)?;
         let kind = kind_from_code(e.kind())?;
         let bytes = buf
             .expose_mut()
@@ -604,7 +616,7 @@ impl<F: NorFlash> FlashStore<F> {
 
     /// `Store(AlreadyExists)` if `id` holds a key.
     fn vacant(&mut self, id: KeyId) -> Result<()> {
-        if self.latest(KEYS, id.0)?.at != 0 {
+        if self.latest(KEYS, id.0, &mut Entry::default())? {
             return Err(StoreError::AlreadyExists.into());
         }
         Ok(())
@@ -639,11 +651,13 @@ impl<F: NorFlash> fmt::Debug for FlashStore<F> {
 
 impl<F: NorFlash> KeyInventory for FlashStore<F> {
     fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
-        kind_from_code(self.found(KEYS, id.0)?.kind())
+        let mut e = Entry::default();
+        self.found(KEYS, id.0, &mut e)?;
+        kind_from_code(e.kind())
     }
 
     fn delete_key(&mut self, id: KeyId) -> Result<()> {
-        self.found(KEYS, id.0)?;
+        self.found(KEYS, id.0, &mut Entry::default())?;
         self.append(KEY_DELETED, id.0, &[])
     }
 }
@@ -661,7 +675,9 @@ impl<F: NorFlash> IdentityKeys for FlashStore<F> {
 
     fn import_p256(&mut self, id: KeyId, scalar: &SecretBytes<32>) -> Result<EcPublicKey> {
         let key = SoftKey::p256_from_scalar(scalar)?;
-        self.insert_key(id, &key)?;
+        // A valid scalar is its own canonical encoding: stored as given.
+        self.vacant(id)?;
+        self.append(KEY | kind_code(KeyKind::P256) << 8, id.0, scalar.expose())?;
         key.public_key()
     }
 
@@ -749,7 +765,8 @@ impl<F: NorFlash> Records for FlashStore<F> {
     }
 
     fn read_record(&mut self, id: RecordId, out: &mut [u8]) -> Result<usize> {
-        let e = self.found(RECORDS, id.0)?;
+        let mut e = Entry::default();
+        self.found(RECORDS, id.0, &mut e)?;
         let len = e.len() as usize;
         let dst = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
         self.read(e.at + ENTRY_HEADER_LEN, dst)?;
@@ -761,7 +778,7 @@ impl<F: NorFlash> Records for FlashStore<F> {
     }
 
     fn delete_record(&mut self, id: RecordId) -> Result<()> {
-        self.found(RECORDS, id.0)?;
+        self.found(RECORDS, id.0, &mut Entry::default())?;
         self.append(RECORD_DELETED, id.0, &[])
     }
 }
@@ -821,28 +838,25 @@ impl<const SIZE: usize, const PAGE: usize> RamFlash<SIZE, PAGE> {
 
     /// Programs `src` over (NOR programming only clears bits) or, with `None`, erases
     /// the bytes from `start` to `end`, a word at a time: each word spends one word of
-    /// the power budget, and none is left partly changed.
+    /// the power budget, and none is left partly changed. Out of range: nothing changes.
     fn change(
         &mut self,
         start: usize,
         end: usize,
         src: Option<&[u8]>,
     ) -> core::result::Result<(), PowerCut> {
-        let mut at = start;
-        while at < end {
-            if let Some(n) = &mut self.budget {
-                *n = n.checked_sub(1).ok_or(PowerCut)?;
-            }
-            self.words_done += 1;
-            for i in at..at + 4 {
-                if let Some(d) = self.bytes.get_mut(i) {
-                    *d = match src {
-                        Some(s) => *d & s.get(i - start).copied().unwrap_or(0xff),
-                        None => 0xff,
-                    };
+        let dst = self.bytes.get_mut(start..end).ok_or(PowerCut)?;
+        for (i, d) in dst.iter_mut().enumerate() {
+            if i % 4 == 0 {
+                if let Some(n) = &mut self.budget {
+                    *n = n.checked_sub(1).ok_or(PowerCut)?;
                 }
+                self.words_done += 1;
             }
-            at += 4;
+            *d = match src {
+                Some(s) => *d & s.get(i).copied().unwrap_or(0xff),
+                None => 0xff,
+            };
         }
         Ok(())
     }
@@ -892,7 +906,8 @@ impl<const SIZE: usize, const PAGE: usize> NorFlash for RamFlash<SIZE, PAGE> {
 
     fn erase(&mut self, from: u32, to: u32) -> core::result::Result<(), PowerCut> {
         let (from, to) = (from as usize, to as usize);
-        if from % PAGE != 0 || to % PAGE != 0 || to > SIZE || from > to {
+        // Out of range (or `from > to`) is refused by `change`.
+        if from % PAGE != 0 || to % PAGE != 0 {
             return Err(PowerCut);
         }
         self.change(from, to, None)
@@ -900,8 +915,7 @@ impl<const SIZE: usize, const PAGE: usize> NorFlash for RamFlash<SIZE, PAGE> {
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> core::result::Result<(), PowerCut> {
         let start = offset as usize;
-        if !start.is_multiple_of(4) || !bytes.len().is_multiple_of(4) || start + bytes.len() > SIZE
-        {
+        if !start.is_multiple_of(4) || !bytes.len().is_multiple_of(4) {
             return Err(PowerCut);
         }
         self.change(start, start + bytes.len(), Some(bytes))
