@@ -243,3 +243,30 @@ fn power_cut_at_every_word_loses_nothing() {
         );
     }
 }
+
+/// A page filled to within a few bytes of its end, as the last page of the region: its
+/// tail is found without reading past the end of the flash.
+#[test]
+fn a_last_page_filled_to_its_end_still_reads_and_mounts() {
+    let mut s = FlashStore::mount(RamFlash::<2048, 512>::new()).unwrap();
+    // A 220-byte record takes 244 bytes: two fill a page's 496 to 8 bytes from its end.
+    // Writing begins on page 1, so the sixth write fills the last page, page 3.
+    for i in 0..6u8 {
+        s.write_record(RecordId(u32::from(i % 2)), &[i; 220])
+            .unwrap();
+    }
+    let mut counts = [0u32; 4];
+    s.erase_counts(&mut counts).unwrap();
+    assert_eq!(counts, [1; 4], "no page erased twice yet");
+    let mut buf = [0u8; 256];
+    assert_eq!(s.read_record(RecordId(0), &mut buf).unwrap(), 220);
+    assert_eq!(&buf[..220], &[4; 220]);
+    let mut s = FlashStore::mount(s.into_inner()).unwrap();
+    assert_eq!(s.read_record(RecordId(1), &mut buf).unwrap(), 220);
+    assert_eq!(&buf[..220], &[5; 220]);
+    s.write_record(RecordId(2), b"next page").unwrap();
+    let mut s = FlashStore::mount(s.into_inner()).unwrap();
+    assert_eq!(s.read_record(RecordId(0), &mut buf).unwrap(), 220);
+    assert_eq!(&buf[..220], &[4; 220]);
+    assert_eq!(s.read_record(RecordId(2), &mut buf).unwrap(), 9);
+}

@@ -35,7 +35,7 @@
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{Error, Result, StoreError};
-use crate::secret::{SecretBuf, SecretBytes};
+use crate::secret::SecretBytes;
 use crate::store::soft::SoftKey;
 use crate::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, RecordId, Records, SymmetricKeys, WrapAlgorithm,
@@ -48,46 +48,23 @@ pub const FORMAT_VERSION: u8 = 1;
 /// Largest record or key entry payload, in bytes.
 pub const MAX_DATA_LEN: usize = 256;
 
-const MAGIC: &[u8; 4] = b"PKFS";
-const COMMIT: &[u8; 4] = b"PK!.";
+const MAGIC: u32 = u32::from_le_bytes(*b"PKFS");
+const COMMIT: u32 = u32::from_le_bytes(*b"PK!.");
 const PAGE_HEADER_LEN: u32 = 16;
-const ENTRY_HEADER_LEN: usize = 16;
-const TRAILER_LEN: usize = 8;
+const ENTRY_HEADER_LEN: u32 = 16;
+const TRAILER_LEN: u32 = 8;
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-#[repr(u8)]
-enum Tag {
-    Key = 1,
-    Record = 2,
-    KeyDeleted = 3,
-    RecordDeleted = 4,
-}
+// Entry tags. Keys (1, 3) and records (2, 4) live in separate id namespaces.
+const KEY: u32 = 1;
+const RECORD: u32 = 2;
+const KEY_DELETED: u32 = 3;
+const RECORD_DELETED: u32 = 4;
+// Namespaces: keys 0, records 1; a scan for `NONE` matches no entry.
+const KEYS: u32 = 0;
+const RECORDS: u32 = 1;
+const NONE: u32 = 2;
 
-impl Tag {
-    fn from_byte(b: u8) -> Option<Self> {
-        match b {
-            1 => Some(Self::Key),
-            2 => Some(Self::Record),
-            3 => Some(Self::KeyDeleted),
-            4 => Some(Self::RecordDeleted),
-            _ => None,
-        }
-    }
-
-    /// Keys and records live in separate id namespaces.
-    fn namespace(self) -> u8 {
-        match self {
-            Self::Key | Self::KeyDeleted => 0,
-            Self::Record | Self::RecordDeleted => 1,
-        }
-    }
-
-    fn is_deletion(self) -> bool {
-        matches!(self, Self::KeyDeleted | Self::RecordDeleted)
-    }
-}
-
-fn kind_code(kind: KeyKind) -> u8 {
+fn kind_code(kind: KeyKind) -> u32 {
     match kind {
         KeyKind::P256 => 1,
         KeyKind::Aes128 => 2,
@@ -98,56 +75,103 @@ fn kind_code(kind: KeyKind) -> u8 {
     }
 }
 
-fn kind_from_code(code: u8) -> Option<KeyKind> {
-    Some(match code {
+fn kind_from_code(code: u32) -> Result<KeyKind> {
+    Ok(match code {
         1 => KeyKind::P256,
         2 => KeyKind::Aes128,
         3 => KeyKind::Aes192,
         4 => KeyKind::Aes256,
         5 => KeyKind::Tdes2,
         6 => KeyKind::Tdes3,
-        _ => return None,
+        _ => return Err(StoreError::Corrupt.into()),
     })
 }
 
-/// CRC-32 (IEEE 802.3, reflected), bitwise: small code, and entries are short.
-pub(crate) fn crc32(parts: &[&[u8]]) -> u32 {
-    let mut crc = !0u32;
-    for part in parts {
-        for &b in *part {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
-            }
+/// CRC-32 (IEEE 802.3, reflected), bitwise (small code; entries are short): updates the
+/// register `crc` (start at `!0`, the CRC is the final register inverted) with `bytes`.
+fn crc32(mut crc: u32, bytes: &[u8]) -> u32 {
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = (crc >> 1) ^ (0xEDB8_8320 & (crc & 1).wrapping_neg());
         }
     }
-    !crc
+    crc
 }
 
-const fn align4(n: usize) -> usize {
-    n.div_ceil(4) * 4
+/// Flash bytes taken by an entry header and `len` data bytes, padded to a word.
+const fn body_len(len: u32) -> u32 {
+    (ENTRY_HEADER_LEN + len + 3) & !3
 }
 
-/// A valid entry found on flash.
-#[derive(Clone, Copy, Debug)]
+/// A cursor over a page: the header last read (an entry's, or the page header's as
+/// magic, version, erase count and CRC), where it is, and where the next one starts.
+#[derive(Clone, Copy, Default)]
 struct Entry {
-    tag: Tag,
-    kind: u8,
-    len: usize,
+    /// Data length and its complement: `len | !len << 16`.
+    first: u32,
+    /// Tag and key kind: `tag | kind << 8`.
+    meta: u32,
     id: u32,
     seq: u32,
-    page: u32,
-    offset: u32,
+    /// Flash address of a committed entry; 0 for none (a page header is there).
+    at: u32,
+    /// Page offset to read next: 0 first (the page header), and 0 again at the tail.
+    next: u32,
 }
 
 impl Entry {
-    fn data_offset(&self) -> u32 {
-        self.offset + ENTRY_HEADER_LEN as u32
+    fn len(&self) -> u32 {
+        self.first & 0xffff
     }
 
-    fn total_len(&self) -> u32 {
-        (align4(ENTRY_HEADER_LEN + self.len) + TRAILER_LEN) as u32
+    fn tag(&self) -> u32 {
+        self.meta & 0xff
     }
+
+    fn kind(&self) -> u32 {
+        self.meta >> 8 & 0xff
+    }
+
+    fn namespace(&self) -> u32 {
+        !self.meta & 1
+    }
+
+    fn is_deletion(&self) -> bool {
+        self.tag() >= KEY_DELETED
+    }
+
+    /// The header's 16 bytes as on flash.
+    fn header(&self) -> [u8; 16] {
+        let [a0, a1, a2, a3] = self.first.to_le_bytes();
+        let [b0, b1, b2, b3] = self.meta.to_le_bytes();
+        let [c0, c1, c2, c3] = self.id.to_le_bytes();
+        let [d0, d1, d2, d3] = self.seq.to_le_bytes();
+        [
+            a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3,
+        ]
+    }
+}
+
+/// Where an entry's data comes from.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Ram(&'a [u8]),
+    /// The flash address of an entry whose data is copied.
+    Flash(u32),
+}
+
+/// A walk over the formatted pages: what it looks for and what it found.
+#[derive(Default)]
+struct Scan {
+    /// The id sought, in its namespace.
+    namespace: u32,
+    id: u32,
+    /// How many committed entries the id sought has.
+    count: u32,
+    /// The page whose last entry has the highest sequence number: (that number, page,
+    /// offset of the page's tail).
+    top: Option<(u32, u32, u32)>,
 }
 
 /// Key store on a NOR flash region. See the [module docs](self).
@@ -177,10 +201,6 @@ pub struct FlashStore<F: NorFlash> {
     next_seq: u32,
 }
 
-fn backend<E>(_: E) -> Error {
-    Error::Store(StoreError::Backend)
-}
-
 impl<F: NorFlash> FlashStore<F> {
     /// Mounts the store on `flash`, formatting it if it holds no store, and completes
     /// any page change a power cut interrupted.
@@ -204,26 +224,15 @@ impl<F: NorFlash> FlashStore<F> {
             write_offset: page_size, // "full": forces a page change before the first write
             next_seq: 1,
         };
-        let mut best: Option<(u32, u32)> = None; // (seq, page)
-        for page in 0..pages {
-            if store.page_header(page)?.is_none() {
-                continue;
-            }
-            let mut last = None;
-            store.for_each_entry(page, &mut |e| {
-                last = Some(e.seq);
-                Ok(true)
-            })?;
-            if let Some(seq) = last {
-                if best.is_none_or(|(s, _)| seq > s) {
-                    best = Some((seq, page));
-                }
-            }
-        }
-        if let Some((seq, page)) = best {
+        let mut s = Scan {
+            namespace: NONE,
+            ..Scan::default()
+        };
+        store.scan(&mut s, &mut Entry::default())?;
+        if let Some((seq, page, tail)) = s.top {
             store.next_seq = seq.wrapping_add(1);
             store.active = page;
-            store.write_offset = store.tail(page)?;
+            store.write_offset = tail;
             store.finish_reclaim()?;
         }
         Ok(store)
@@ -250,356 +259,378 @@ impl<F: NorFlash> FlashStore<F> {
     pub fn erase_counts(&mut self, out: &mut [u32]) -> Result<usize> {
         let mut n = 0;
         for (page, slot) in (0..self.pages).zip(out.iter_mut()) {
-            *slot = self.page_header(page)?.unwrap_or(0);
+            *slot = self.erase_count(page)?;
             n += 1;
         }
         Ok(n)
     }
 
-    fn page_base(&self, page: u32) -> u32 {
-        page * self.page_size
-    }
-
-    /// The page's erase count if its header is valid and of this format version.
-    fn page_header(&mut self, page: u32) -> Result<Option<u32>> {
-        let mut h = [0u8; PAGE_HEADER_LEN as usize];
+    fn read(&mut self, at: u32, buf: &mut [u8]) -> Result<()> {
         self.flash
-            .read(self.page_base(page), &mut h)
-            .map_err(backend)?;
-        let (body, crc) = h.split_at(12);
-        if body.get(..4) != Some(&MAGIC[..]) || crc32(&[body]).to_le_bytes() != crc {
-            return Ok(None);
-        }
-        if body.get(4) != Some(&FORMAT_VERSION) {
-            // A future migration reads older versions here and rewrites them on reclaim.
-            return Err(StoreError::Corrupt.into());
-        }
-        let mut count = [0u8; 4];
-        count.copy_from_slice(body.get(8..12).unwrap_or(&[0; 4]));
-        Ok(Some(u32::from_le_bytes(count)))
+            .read(at, buf)
+            .map_err(|_| StoreError::Backend.into())
     }
 
-    /// Calls `f` for each committed entry of `page` in order, skipping torn ones, up to
-    /// the first erased word (the page's tail). `f` returns false to stop.
-    fn for_each_entry(
+    fn write(&mut self, at: u32, buf: &[u8]) -> Result<()> {
+        self.flash
+            .write(at, buf)
+            .map_err(|_| StoreError::Backend.into())
+    }
+
+    /// The page after `page` in the ring.
+    fn next_page(&self, page: u32) -> u32 {
+        let next = page + 1;
+        if next < self.pages { next } else { 0 }
+    }
+
+    /// The page's erase count, 0 if its header is not valid.
+    fn erase_count(&mut self, page: u32) -> Result<u32> {
+        let mut e = Entry::default();
+        self.step(page, &mut e)?;
+        Ok(if e.next == 0 { 0 } else { e.id })
+    }
+
+    /// Reads what starts at offset `e.next` of `page` into `e` and moves `e.next` past
+    /// it, to 0 at the page's tail. `e.at` becomes the entry's address if it is
+    /// committed, else 0 (torn words and entries are skipped this way). At offset 0 it
+    /// reads the page header: a page whose header does not check has no entries, and
+    /// one of another format version is `Store(Corrupt)`.
+    fn step(&mut self, page: u32, e: &mut Entry) -> Result<()> {
+        let offset = e.next;
+        e.next = 0;
+        e.at = 0;
+        // The smallest entry is a header and a trailer: less room is the tail.
+        if offset + ENTRY_HEADER_LEN + TRAILER_LEN > self.page_size {
+            return Ok(());
+        }
+        let at = page * self.page_size + offset;
+        let mut h = [0u8; 16];
+        self.read(at, &mut h)?;
+        let [l0, l1, n0, n1, t, k, z0, z1, i0, i1, i2, i3, s0, s1, s2, s3] = h;
+        e.first = u32::from_le_bytes([l0, l1, n0, n1]);
+        e.meta = u32::from_le_bytes([t, k, z0, z1]);
+        e.id = u32::from_le_bytes([i0, i1, i2, i3]);
+        e.seq = u32::from_le_bytes([s0, s1, s2, s3]);
+        if offset == 0 {
+            // Magic, format version, erase count, CRC-32 of the first 12 bytes.
+            if e.first != MAGIC || !crc32(!0, h.split_at(12).0) != e.seq {
+                return Ok(());
+            }
+            if t != FORMAT_VERSION {
+                // A future migration reads older versions here and rewrites them on reclaim.
+                return Err(StoreError::Corrupt.into());
+            }
+            e.next = PAGE_HEADER_LEN;
+            return Ok(());
+        }
+        if e.first == !0 {
+            return Ok(());
+        }
+        let len = e.len();
+        if e.first >> 16 != len ^ 0xffff {
+            e.next = offset + 4; // a torn length word
+            return Ok(());
+        }
+        let next = offset + body_len(len) + TRAILER_LEN;
+        if len > MAX_DATA_LEN as u32 || next > self.page_size {
+            return Ok(()); // never written by this store: treat as the end
+        }
+        e.next = next;
+        if (KEY..=RECORD_DELETED).contains(&u32::from(t))
+            && self.stream(at, &h, len, Src::Flash(at), false)?
+        {
+            e.at = at;
+        }
+        Ok(())
+    }
+
+    /// Streams the entry at `at`, a word at a time, through its CRC: the header `head`,
+    /// then `len` data bytes from `src`. With `write`, programs each word (the data padded
+    /// with `0xFF`) and then the trailer that commits the entry; without, reads the
+    /// trailer and returns whether it matches.
+    fn stream(
         &mut self,
-        page: u32,
-        f: &mut dyn FnMut(Entry) -> Result<bool>,
-    ) -> Result<()> {
-        let mut offset = PAGE_HEADER_LEN;
-        while let Some((next, entry)) = self.step(page, offset)? {
-            offset = next;
-            if let Some(e) = entry {
-                if !f(e)? {
+        at: u32,
+        head: &[u8; 16],
+        len: u32,
+        src: Src<'_>,
+        write: bool,
+    ) -> Result<bool> {
+        let mut word = SecretBytes::new([0u8; 4]);
+        let mut crc = !0;
+        let mut done = 0;
+        let total = ENTRY_HEADER_LEN + len;
+        while done < total {
+            let w = word.expose_mut();
+            *w = [0xff; 4];
+            let part = w
+                .get_mut(..(total - done).min(4) as usize)
+                .ok_or(Error::Unsupported)?;
+            let from = match (done.checked_sub(ENTRY_HEADER_LEN), src) {
+                (None, _) => head.get(done as usize..),
+                (Some(i), Src::Ram(bytes)) => bytes.get(i as usize..),
+                (Some(_), Src::Flash(entry)) => {
+                    self.read(entry + done, part)?;
+                    None
+                }
+            };
+            for (d, s) in part.iter_mut().zip(from.unwrap_or_default()) {
+                *d = *s;
+            }
+            crc = crc32(crc, part);
+            if write {
+                self.write(at + done, word.expose())?;
+            }
+            done += 4;
+        }
+        let trailer = (u64::from(!crc) | u64::from(COMMIT) << 32).to_le_bytes();
+        let end = at + body_len(len);
+        if write {
+            // The trailer commits the entry; it is the last thing written.
+            self.write(end, &trailer)?;
+            return Ok(true);
+        }
+        let mut found = [0u8; 8];
+        self.read(end, &mut found)?;
+        Ok(found == trailer)
+    }
+
+    /// Walks the committed entries of every formatted page, in order, into a [`Scan`],
+    /// and into `best` the newest entry of the id it seeks (`best.at` stays 0 if none).
+    fn scan(&mut self, s: &mut Scan, best: &mut Entry) -> Result<()> {
+        for page in 0..self.pages {
+            let mut e = Entry::default();
+            let mut last = None;
+            let mut tail = 0;
+            loop {
+                self.step(page, &mut e)?;
+                if e.next == 0 {
                     break;
+                }
+                tail = e.next;
+                if e.at == 0 {
+                    continue;
+                }
+                last = Some(e.seq);
+                if e.namespace() == s.namespace && e.id == s.id {
+                    s.count += 1;
+                    if best.at == 0 || newer(e.seq, best.seq) {
+                        *best = e;
+                    }
+                }
+            }
+            if let Some(seq) = last {
+                if s.top.is_none_or(|(t, _, _)| seq > t) {
+                    s.top = Some((seq, page, tail));
                 }
             }
         }
         Ok(())
     }
 
-    /// Reads whatever starts at `offset`: `None` at the tail, else the offset after it
-    /// and the entry if it is committed (torn words and entries yield `None` entries).
-    fn step(&mut self, page: u32, offset: u32) -> Result<Option<(u32, Option<Entry>)>> {
-        if offset + 4 > self.page_size {
-            return Ok(None);
-        }
-        let base = self.page_base(page) + offset;
-        let mut h = [0u8; ENTRY_HEADER_LEN];
-        self.flash.read(base, &mut h).map_err(backend)?;
-        let [
-            l0,
-            l1,
-            n0,
-            n1,
-            tag,
-            kind,
-            _,
-            _,
-            i0,
-            i1,
-            i2,
-            i3,
-            s0,
-            s1,
-            s2,
-            s3,
-        ] = h;
-        if [l0, l1, n0, n1] == [0xff; 4] {
-            return Ok(None);
-        }
-        let len = u16::from_le_bytes([l0, l1]);
-        if len != !u16::from_le_bytes([n0, n1]) {
-            return Ok(Some((offset + 4, None))); // a torn length word
-        }
-        let len = usize::from(len);
-        let total = (align4(ENTRY_HEADER_LEN + len) + TRAILER_LEN) as u32;
-        if len > MAX_DATA_LEN || offset + total > self.page_size {
-            return Ok(None); // never written by this store: treat as the end
-        }
-        let next = offset + total;
-        let Some(tag) = Tag::from_byte(tag) else {
-            return Ok(Some((next, None)));
+    /// Reads the newest entry for `(namespace, id)` on flash into `e` (passed in empty):
+    /// whether it is a value (not none, nor a deletion).
+    fn latest(&mut self, namespace: u32, id: u32, e: &mut Entry) -> Result<bool> {
+        let mut s = Scan {
+            namespace,
+            id,
+            ..Scan::default()
         };
-        let e = Entry {
-            tag,
-            kind,
-            len,
-            id: u32::from_le_bytes([i0, i1, i2, i3]),
-            seq: u32::from_le_bytes([s0, s1, s2, s3]),
-            page,
-            offset,
-        };
-        let mut data = SecretBuf::<MAX_DATA_LEN>::empty();
-        self.read_data(&e, &mut data)?;
-        let mut trailer = [0u8; TRAILER_LEN];
-        self.flash
-            .read(base + align4(ENTRY_HEADER_LEN + len) as u32, &mut trailer)
-            .map_err(backend)?;
-        let (crc, commit) = trailer.split_at(4);
-        let committed = commit == COMMIT && crc == crc32(&[&h, data.expose()]).to_le_bytes();
-        Ok(Some((next, committed.then_some(e))))
+        self.scan(&mut s, e)?;
+        Ok(e.at != 0 && !e.is_deletion())
     }
 
-    fn read_data(&mut self, e: &Entry, out: &mut SecretBuf<MAX_DATA_LEN>) -> Result<()> {
-        let mut buf = SecretBytes::<MAX_DATA_LEN>::zero();
-        let dst = buf
-            .expose_mut()
-            .get_mut(..e.len)
-            .ok_or(Error::Store(StoreError::Corrupt))?;
-        let base = self.page_base(e.page) + e.data_offset();
-        self.flash.read(base, dst).map_err(backend)?;
-        out.set(dst)
-    }
-
-    /// Offset of the page's first erased word after its entries: where writing goes on.
-    fn tail(&mut self, page: u32) -> Result<u32> {
-        let mut offset = PAGE_HEADER_LEN;
-        while let Some((next, _)) = self.step(page, offset)? {
-            offset = next;
+    /// [`latest`](Self::latest), or `Store(NotFound)` if there is no value.
+    fn found(&mut self, namespace: u32, id: u32, e: &mut Entry) -> Result<()> {
+        if !self.latest(namespace, id, e)? {
+            return Err(StoreError::NotFound.into());
         }
-        Ok(offset)
+        Ok(())
     }
 
-    /// The newest entry for `(namespace, id)` anywhere on flash.
-    fn latest(&mut self, namespace: u8, id: u32) -> Result<Option<Entry>> {
-        let mut best: Option<Entry> = None;
-        for page in 0..self.pages {
-            if self.page_header(page)?.is_none() {
-                continue;
-            }
-            self.for_each_entry(page, &mut |e| {
-                if e.tag.namespace() == namespace
-                    && e.id == id
-                    && best.is_none_or(|b| newer(e.seq, b.seq))
-                {
-                    best = Some(e);
-                }
-                Ok(true)
-            })?;
-        }
-        Ok(best.filter(|e| !e.tag.is_deletion()))
-    }
-
-    fn append(&mut self, tag: Tag, kind: u8, id: u32, data: &[u8]) -> Result<()> {
-        if data.len() > MAX_DATA_LEN {
+    fn append(&mut self, meta: u32, id: u32, data: &[u8]) -> Result<()> {
+        let len = data.len() as u32;
+        if data.len() > MAX_DATA_LEN
+            || PAGE_HEADER_LEN + body_len(len) + TRAILER_LEN > self.page_size
+        {
             return Err(StoreError::RecordTooLarge.into());
         }
-        let total = (align4(ENTRY_HEADER_LEN + data.len()) + TRAILER_LEN) as u32;
-        if PAGE_HEADER_LEN + total > self.page_size {
-            return Err(StoreError::RecordTooLarge.into());
-        }
-        if self.write_offset + total > self.page_size {
+        if self.write_offset + body_len(len) + TRAILER_LEN > self.page_size {
             self.change_page()?;
-            if self.write_offset + total > self.page_size {
-                return Err(StoreError::Full.into());
-            }
         }
-        if !self.is_erased(self.write_offset, total)? {
-            return Err(StoreError::Corrupt.into());
-        }
-        self.write_entry(tag, kind, id, data)
+        self.write_entry(meta, id, len, Src::Ram(data))
     }
 
-    /// Whether `len` bytes at `offset` in the active page are erased. This store only
-    /// writes where it left erased flash; anything else means the flash changed behind
-    /// its back (another mount through [`flash_mut`](Self::flash_mut)), and writing there
-    /// would corrupt the newer entries, so the write is refused instead.
-    fn is_erased(&mut self, offset: u32, len: u32) -> Result<bool> {
-        let base = self.page_base(self.active) + offset;
-        let mut chunk = [0u8; 16];
-        let mut at = 0;
-        while at < len {
-            let n = (len - at).min(16);
-            let buf = chunk.get_mut(..n as usize).ok_or(Error::Unsupported)?;
-            self.flash.read(base + at, buf).map_err(backend)?;
-            if buf.iter().any(|&b| b != 0xff) {
-                return Ok(false);
+    /// Writes an entry at the write offset of the active page with the next sequence
+    /// number: header and data, then the trailer that commits it. Refused with
+    /// `Store(Full)` when the page has no room, and with `Store(Corrupt)` unless its slot
+    /// is erased: this store only writes where it left erased flash, so anything else
+    /// means the flash changed behind its back (another mount through
+    /// [`flash_mut`](Self::flash_mut)), and writing there would corrupt newer entries.
+    fn write_entry(&mut self, meta: u32, id: u32, len: u32, src: Src<'_>) -> Result<()> {
+        let size = body_len(len) + TRAILER_LEN;
+        if self.write_offset + size > self.page_size {
+            return Err(StoreError::Full.into());
+        }
+        let at = self.active * self.page_size + self.write_offset;
+        let mut word = [0u8; 4];
+        let mut off = 0;
+        while off < size {
+            self.read(at + off, &mut word)?;
+            if word != [0xff; 4] {
+                return Err(StoreError::Corrupt.into());
             }
-            at += n;
+            off += 4;
         }
-        Ok(true)
-    }
-
-    fn write_entry(&mut self, tag: Tag, kind: u8, id: u32, data: &[u8]) -> Result<()> {
-        let len = u16::try_from(data.len()).map_err(|_| Error::from(StoreError::RecordTooLarge))?;
-        let seq = self.next_seq;
-        let mut header = [0u8; ENTRY_HEADER_LEN];
-        for (dst, src) in header.iter_mut().zip(
-            len.to_le_bytes()
-                .iter()
-                .chain(&(!len).to_le_bytes())
-                .chain(&[tag as u8, kind, 0, 0])
-                .chain(&id.to_le_bytes())
-                .chain(&seq.to_le_bytes()),
-        ) {
-            *dst = *src;
+        let head = Entry {
+            first: len | (len ^ 0xffff) << 16,
+            meta,
+            id,
+            seq: self.next_seq,
+            ..Entry::default()
         }
-        let body_len = align4(ENTRY_HEADER_LEN + data.len());
-        let mut body = SecretBytes::<{ ENTRY_HEADER_LEN + MAX_DATA_LEN + 4 }>::zero();
-        let b = body.expose_mut();
-        b.fill(0xff);
-        b.get_mut(..ENTRY_HEADER_LEN)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(&header);
-        b.get_mut(ENTRY_HEADER_LEN..ENTRY_HEADER_LEN + data.len())
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(data);
-        let base = self.page_base(self.active) + self.write_offset;
+        .header();
         // The write offset moves first: whatever happens next, these bytes are spent.
-        self.write_offset += (body_len + TRAILER_LEN) as u32;
-        self.next_seq = seq.wrapping_add(1);
-        let body = body.expose().get(..body_len).ok_or(Error::Unsupported)?;
-        self.flash.write(base, body).map_err(backend)?;
-        let mut trailer = [0u8; TRAILER_LEN];
-        let (crc, commit) = trailer.split_at_mut(4);
-        crc.copy_from_slice(&crc32(&[&header, data]).to_le_bytes());
-        commit.copy_from_slice(COMMIT);
-        // The trailer commits the entry; it is the last thing written.
-        self.flash
-            .write(base + body_len as u32, &trailer)
-            .map_err(backend)
+        self.write_offset += size;
+        self.next_seq = self.next_seq.wrapping_add(1);
+        self.stream(at, &head, len, src, true).map(drop)
     }
 
     /// Opens the next page and reclaims the oldest one into it.
     fn change_page(&mut self) -> Result<()> {
-        let next = (self.active + 1) % self.pages;
-        if !self.is_clean(next)? {
-            self.format(next)?;
-        }
+        let next = self.next_page(self.active);
+        self.clean(next)?;
         self.active = next;
         self.write_offset = PAGE_HEADER_LEN;
         self.finish_reclaim()
     }
 
-    /// A page with a valid header and nothing programmed after it: ready for entries.
-    fn is_clean(&mut self, page: u32) -> Result<bool> {
-        Ok(self.page_header(page)?.is_some() && self.tail(page)? == PAGE_HEADER_LEN)
-    }
-
-    /// Erases `page` and writes its header with the erase count carried forward.
-    fn format(&mut self, page: u32) -> Result<()> {
-        let erase_count = self.page_header(page).ok().flatten().unwrap_or(0);
-        let base = self.page_base(page);
+    /// Makes `page` ready for entries: unless it is already (a valid header and nothing
+    /// programmed after it), erases it and writes its header with the erase count
+    /// carried forward.
+    fn clean(&mut self, page: u32) -> Result<()> {
+        let mut e = Entry::default();
+        self.step(page, &mut e)?;
+        let mut erase_count = 0;
+        if e.next != 0 {
+            erase_count = e.id;
+            self.step(page, &mut e)?;
+            if e.next == 0 {
+                return Ok(());
+            }
+        }
+        let [c0, c1, c2, c3] = erase_count.wrapping_add(1).to_le_bytes();
+        let [m0, m1, m2, m3] = MAGIC.to_le_bytes();
+        let body = [m0, m1, m2, m3, FORMAT_VERSION, 0, 0, 0, c0, c1, c2, c3];
+        let [r0, r1, r2, r3] = (!crc32(!0, &body)).to_le_bytes();
+        let header = [
+            m0,
+            m1,
+            m2,
+            m3,
+            FORMAT_VERSION,
+            0,
+            0,
+            0,
+            c0,
+            c1,
+            c2,
+            c3,
+            r0,
+            r1,
+            r2,
+            r3,
+        ];
+        let base = page * self.page_size;
         self.flash
             .erase(base, base + self.page_size)
-            .map_err(backend)?;
-        let mut header = [0u8; PAGE_HEADER_LEN as usize];
-        let (body, crc) = header.split_at_mut(12);
-        body.get_mut(..4)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(MAGIC);
-        body.get_mut(4..8)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(&[FORMAT_VERSION, 0, 0, 0]);
-        body.get_mut(8..)
-            .ok_or(Error::Unsupported)?
-            .copy_from_slice(&erase_count.wrapping_add(1).to_le_bytes());
-        crc.copy_from_slice(&crc32(&[body]).to_le_bytes());
-        self.flash.write(base, &header).map_err(backend)
+            .map_err(|_| Error::Store(StoreError::Backend))?;
+        self.write(base, &header)
     }
 
     /// Copies the live entries of the page after the active one (the oldest) into the
     /// active page, then erases it. Safe to repeat after a power cut.
     fn finish_reclaim(&mut self) -> Result<()> {
-        let oldest = (self.active + 1) % self.pages;
-        if oldest == self.active {
-            return Ok(());
-        }
-        if self.page_header(oldest)?.is_some() {
-            let mut offset = PAGE_HEADER_LEN;
-            while let Some((next, entry)) = self.step(oldest, offset)? {
-                offset = next;
-                let Some(e) = entry else { continue };
-                if self.must_keep(&e)? {
-                    let mut data = SecretBuf::<MAX_DATA_LEN>::empty();
-                    self.read_data(&e, &mut data)?;
-                    let total = e.total_len();
-                    if self.write_offset + total > self.page_size {
-                        return Err(StoreError::Full.into());
-                    }
-                    self.write_entry(e.tag, e.kind, e.id, data.expose())?;
-                }
+        let oldest = self.next_page(self.active);
+        let mut e = Entry::default();
+        loop {
+            self.step(oldest, &mut e)?;
+            if e.next == 0 {
+                break;
+            }
+            if e.at != 0 && self.must_keep(&e)? {
+                self.write_entry(e.meta, e.id, e.len(), Src::Flash(e.at))?;
             }
         }
-        if !self.is_clean(oldest)? {
-            // Erased and formatted now, so stale values never outlive their reclaim, and
-            // the page's erase count is kept for wear levelling reports.
-            self.format(oldest)?;
-        }
-        Ok(())
+        // Erased and formatted now, so stale values never outlive their reclaim, and the
+        // page's erase count is kept for wear levelling reports.
+        self.clean(oldest)
     }
 
     /// An entry of the oldest page must move forward if it is the newest for its id and
     /// is a value, or is a deletion that still hides an older value somewhere.
     fn must_keep(&mut self, e: &Entry) -> Result<bool> {
-        let mut newest = true;
-        let mut others = false;
-        for page in 0..self.pages {
-            if self.page_header(page)?.is_none() {
-                continue;
-            }
-            self.for_each_entry(page, &mut |o| {
-                if o.tag.namespace() == e.tag.namespace()
-                    && o.id == e.id
-                    && (o.page, o.offset) != (e.page, e.offset)
-                {
-                    others = true;
-                    if newer(o.seq, e.seq) {
-                        newest = false;
-                    }
-                }
-                Ok(true)
-            })?;
+        let mut s = Scan {
+            namespace: e.namespace(),
+            id: e.id,
+            ..Scan::default()
+        };
+        let mut best = Entry::default();
+        self.scan(&mut s, &mut best)?;
+        Ok(best.at == e.at && (!e.is_deletion() || s.count > 1))
+    }
+
+    /// Reads the key under `id` into `buf` (its first `kind.key_len()` bytes): its kind.
+    fn load(&mut self, id: KeyId, buf: &mut SecretBytes<32>) -> Result<KeyKind> {
+        let mut e = Entry::default();
+        self.found(KEYS, id.0, &mut e)?;
+        let kind = kind_from_code(e.kind())?;
+        let bytes = buf
+            .expose_mut()
+            .get_mut(..e.len() as usize)
+            .filter(|b| b.len() == kind.key_len())
+            .ok_or(Error::Store(StoreError::Corrupt))?;
+        self.read(e.at + ENTRY_HEADER_LEN, bytes)?;
+        Ok(kind)
+    }
+
+    /// The P-256 key under `id`; `Store(WrongKeyKind)` for a symmetric one.
+    fn p256(&mut self, id: KeyId) -> Result<SoftKey> {
+        let mut buf = SecretBytes::zero();
+        if self.load(id, &mut buf)? != KeyKind::P256 {
+            return Err(StoreError::WrongKeyKind.into());
         }
-        Ok(newest && (!e.tag.is_deletion() || others))
+        SoftKey::p256_from_scalar(&buf).map_err(|_| Error::Store(StoreError::Corrupt))
     }
 
     fn key(&mut self, id: KeyId) -> Result<SoftKey> {
-        let e = self
-            .latest(0, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        let kind = kind_from_code(e.kind).ok_or(Error::Store(StoreError::Corrupt))?;
-        let mut data = SecretBuf::<MAX_DATA_LEN>::empty();
-        self.read_data(&e, &mut data)?;
-        match kind {
-            KeyKind::P256 => SoftKey::p256_from_scalar(&SecretBytes::from_slice(data.expose())?),
-            other => SoftKey::symmetric(other, data.expose()),
+        let mut buf = SecretBytes::zero();
+        match self.load(id, &mut buf)? {
+            KeyKind::P256 => SoftKey::p256_from_scalar(&buf),
+            kind => {
+                SoftKey::symmetric(kind, buf.expose().get(..kind.key_len()).unwrap_or_default())
+            }
         }
         .map_err(|_| Error::Store(StoreError::Corrupt))
     }
 
-    fn insert_key(&mut self, id: KeyId, key: &SoftKey) -> Result<()> {
-        if self.latest(0, id.0)?.is_some() {
+    /// `Store(AlreadyExists)` if `id` holds a key.
+    fn vacant(&mut self, id: KeyId) -> Result<()> {
+        if self.latest(KEYS, id.0, &mut Entry::default())? {
             return Err(StoreError::AlreadyExists.into());
         }
+        Ok(())
+    }
+
+    fn insert_key(&mut self, id: KeyId, key: &SoftKey) -> Result<()> {
+        self.vacant(id)?;
         let kind = key.kind();
         let material = key.material();
         let bytes = material
             .expose()
             .get(..kind.key_len())
             .ok_or(Error::Unsupported)?;
-        self.append(Tag::Key, kind_code(kind), id.0, bytes)
+        self.append(KEY | kind_code(kind) << 8, id.0, bytes)
     }
 }
 
@@ -620,16 +651,14 @@ impl<F: NorFlash> fmt::Debug for FlashStore<F> {
 
 impl<F: NorFlash> KeyInventory for FlashStore<F> {
     fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
-        let e = self
-            .latest(0, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        kind_from_code(e.kind).ok_or(Error::Store(StoreError::Corrupt))
+        let mut e = Entry::default();
+        self.found(KEYS, id.0, &mut e)?;
+        kind_from_code(e.kind())
     }
 
     fn delete_key(&mut self, id: KeyId) -> Result<()> {
-        self.latest(0, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        self.append(Tag::KeyDeleted, 0, id.0, &[])
+        self.found(KEYS, id.0, &mut Entry::default())?;
+        self.append(KEY_DELETED, id.0, &[])
     }
 }
 
@@ -646,20 +675,22 @@ impl<F: NorFlash> IdentityKeys for FlashStore<F> {
 
     fn import_p256(&mut self, id: KeyId, scalar: &SecretBytes<32>) -> Result<EcPublicKey> {
         let key = SoftKey::p256_from_scalar(scalar)?;
-        self.insert_key(id, &key)?;
+        // A valid scalar is its own canonical encoding: stored as given.
+        self.vacant(id)?;
+        self.append(KEY | kind_code(KeyKind::P256) << 8, id.0, scalar.expose())?;
         key.public_key()
     }
 
     fn public_key(&mut self, id: KeyId) -> Result<EcPublicKey> {
-        self.key(id)?.public_key()
+        self.p256(id)?.public_key()
     }
 
     fn sign_digest(&mut self, id: KeyId, digest: &[u8; 32]) -> Result<EcdsaSignature> {
-        self.key(id)?.sign_digest(digest)
+        self.p256(id)?.sign_digest(digest)
     }
 
     fn ecdh(&mut self, id: KeyId, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
-        self.key(id)?.ecdh(peer)
+        self.p256(id)?.ecdh(peer)
     }
 }
 
@@ -722,9 +753,7 @@ impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
         id: KeyId,
         kind: KeyKind,
     ) -> Result<()> {
-        if self.latest(0, id.0)?.is_some() {
-            return Err(StoreError::AlreadyExists.into());
-        }
+        self.vacant(id)?;
         let key = self.key(kek)?.unwrap_key(alg, wrapped, kind)?;
         self.insert_key(id, &key)
     }
@@ -736,23 +765,21 @@ impl<F: NorFlash> Records for FlashStore<F> {
     }
 
     fn read_record(&mut self, id: RecordId, out: &mut [u8]) -> Result<usize> {
-        let e = self
-            .latest(1, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        let dst = out.get_mut(..e.len).ok_or(Error::buffer_too_small(e.len))?;
-        let base = self.page_base(e.page) + e.data_offset();
-        self.flash.read(base, dst).map_err(backend)?;
-        Ok(e.len)
+        let mut e = Entry::default();
+        self.found(RECORDS, id.0, &mut e)?;
+        let len = e.len() as usize;
+        let dst = out.get_mut(..len).ok_or(Error::buffer_too_small(len))?;
+        self.read(e.at + ENTRY_HEADER_LEN, dst)?;
+        Ok(len)
     }
 
     fn write_record(&mut self, id: RecordId, data: &[u8]) -> Result<()> {
-        self.append(Tag::Record, 0, id.0, data)
+        self.append(RECORD, id.0, data)
     }
 
     fn delete_record(&mut self, id: RecordId) -> Result<()> {
-        self.latest(1, id.0)?
-            .ok_or(Error::Store(StoreError::NotFound))?;
-        self.append(Tag::RecordDeleted, 0, id.0, &[])
+        self.found(RECORDS, id.0, &mut Entry::default())?;
+        self.append(RECORD_DELETED, id.0, &[])
     }
 }
 
@@ -809,19 +836,29 @@ impl<const SIZE: usize, const PAGE: usize> RamFlash<SIZE, PAGE> {
         &self.bytes
     }
 
-    fn spend(&mut self) -> core::result::Result<(), PowerCut> {
-        match &mut self.budget {
-            Some(0) => Err(PowerCut),
-            Some(n) => {
-                *n -= 1;
+    /// Programs `src` over (NOR programming only clears bits) or, with `None`, erases
+    /// the bytes from `start` to `end`, a word at a time: each word spends one word of
+    /// the power budget, and none is left partly changed. Out of range: nothing changes.
+    fn change(
+        &mut self,
+        start: usize,
+        end: usize,
+        src: Option<&[u8]>,
+    ) -> core::result::Result<(), PowerCut> {
+        let dst = self.bytes.get_mut(start..end).ok_or(PowerCut)?;
+        for (i, d) in dst.iter_mut().enumerate() {
+            if i % 4 == 0 {
+                if let Some(n) = &mut self.budget {
+                    *n = n.checked_sub(1).ok_or(PowerCut)?;
+                }
                 self.words_done += 1;
-                Ok(())
             }
-            None => {
-                self.words_done += 1;
-                Ok(())
-            }
+            *d = match src {
+                Some(s) => *d & s.get(i).copied().unwrap_or(0xff),
+                None => 0xff,
+            };
         }
+        Ok(())
     }
 }
 
@@ -869,35 +906,18 @@ impl<const SIZE: usize, const PAGE: usize> NorFlash for RamFlash<SIZE, PAGE> {
 
     fn erase(&mut self, from: u32, to: u32) -> core::result::Result<(), PowerCut> {
         let (from, to) = (from as usize, to as usize);
-        if from % PAGE != 0 || to % PAGE != 0 || to > SIZE || from > to {
+        // Out of range (or `from > to`) is refused by `change`.
+        if from % PAGE != 0 || to % PAGE != 0 {
             return Err(PowerCut);
         }
-        let mut at = from;
-        while at < to {
-            self.spend()?;
-            if let Some(w) = self.bytes.get_mut(at..at + 4) {
-                w.fill(0xff);
-            }
-            at += 4;
-        }
-        Ok(())
+        self.change(from, to, None)
     }
 
     fn write(&mut self, offset: u32, bytes: &[u8]) -> core::result::Result<(), PowerCut> {
         let start = offset as usize;
-        if !start.is_multiple_of(4) || !bytes.len().is_multiple_of(4) || start + bytes.len() > SIZE
-        {
+        if !start.is_multiple_of(4) || !bytes.len().is_multiple_of(4) {
             return Err(PowerCut);
         }
-        for (i, chunk) in bytes.chunks(4).enumerate() {
-            self.spend()?;
-            if let Some(w) = self.bytes.get_mut(start + 4 * i..start + 4 * i + 4) {
-                // NOR programming only clears bits.
-                for (d, s) in w.iter_mut().zip(chunk) {
-                    *d &= *s;
-                }
-            }
-        }
-        Ok(())
+        self.change(start, start + bytes.len(), Some(bytes))
     }
 }
