@@ -180,8 +180,7 @@ impl Ephemeral {
 /// SHA-256 of `data`.
 #[must_use]
 pub fn sha256(data: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(data).into()
+    sha256_parts(&[data])
 }
 
 /// SHA-256 of the concatenation of `parts`: the one copy for the handshake's transcript

@@ -7,7 +7,6 @@ use super::pin::{digits, parse_pin_field, require};
 use crate::block::{AesDec, AesEnc, xor};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
 use crate::secret::{SecretBuf, SecretBytes};
-use hmac::Mac;
 use subtle::ConstantTimeEq;
 
 /// The ISO 9564-1 format 4 plaintext PIN field: `4 | N | PIN digits | A…A` (8 bytes),
@@ -163,10 +162,9 @@ pub fn verify_cmac(key: &WorkingKey, msg: &[u8], tag: &[u8]) -> Result<()> {
 pub fn hmac_sha256(key: &WorkingKey, msg: &[u8]) -> Result<[u8; 32]> {
     mac_key(key)?;
     require(key.key_type().is_hmac())?;
-    let mut m = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key.bytes())
-        .map_err(|_| Error::from(DukptError::WrongKeyUsage))?;
-    m.update(msg);
-    Ok(m.finalize().into_bytes().into())
+    let mut tag = [0u8; 32];
+    crate::envelope::primitives::hmac_sha256(key.bytes(), &[msg], &mut tag)?;
+    Ok(tag)
 }
 
 /// Verifies an HMAC-SHA256 tag (truncated to 16..=32 bytes allowed) in constant time.
