@@ -420,7 +420,7 @@ impl<F: NorFlash> FlashStore<F> {
                 }
             }
             if let Some(seq) = last {
-                if s.top.is_none_or(|(t, _, _)| seq > t) {
+                if s.top.is_none_or(|(t, _, _)| newer(seq, t)) {
                     s.top = Some((seq, page, tail));
                 }
             }
@@ -521,9 +521,7 @@ impl<F: NorFlash> FlashStore<F> {
         }
         let [c0, c1, c2, c3] = erase_count.wrapping_add(1).to_le_bytes();
         let [m0, m1, m2, m3] = MAGIC.to_le_bytes();
-        let body = [m0, m1, m2, m3, FORMAT_VERSION, 0, 0, 0, c0, c1, c2, c3];
-        let [r0, r1, r2, r3] = (!crc32(!0, &body)).to_le_bytes();
-        let header = [
+        let mut header = [
             m0,
             m1,
             m2,
@@ -536,11 +534,13 @@ impl<F: NorFlash> FlashStore<F> {
             c1,
             c2,
             c3,
-            r0,
-            r1,
-            r2,
-            r3,
+            0,
+            0,
+            0,
+            0,
         ];
+        let (body, crc) = header.split_at_mut(12);
+        crc.copy_from_slice(&(!crc32(!0, body)).to_le_bytes());
         let base = page * self.page_size;
         self.flash
             .erase(base, base + self.page_size)
