@@ -947,6 +947,63 @@ fn power_cut_never_reuses_a_counter() {
     }
 }
 
+/// A power cut after a transaction's commit and before the wipe of its register leaves
+/// that register holding the used counter's key, which derives every counter below it
+/// already used. Opening the device, and its next transaction, must empty it.
+#[test]
+fn a_cut_between_commit_and_wipe_leaves_no_used_key() {
+    let bdk = AesBdk::from_bytes(&[0x24; 16]).unwrap();
+    let ikid = InitialKeyId::new(*b"WIPECUT1");
+    let ik = bdk.initial_key(ikid).unwrap();
+    for start in [1u32, 2, 3, 4, 6, 0x0F, 0x10, 0xFFFE_8000, 0xFFFF_0000] {
+        for reopen in [true, false] {
+            let mut store = CutStore {
+                inner: Flash::new(),
+                budget: None,
+            };
+            let mut dev =
+                AesDevice::dangerous_load_initial_key_at(&mut store, RecordId(0), &ik, start)
+                    .unwrap();
+            // The transaction writes its children (while the counter has room for more
+            // one-bits), then the commit, then the wipe: power fails at the wipe.
+            let cur = start.trailing_zeros();
+            let children = if start.count_ones() < 16 { cur } else { 0 };
+            store.budget = Some(children as usize + 1);
+            assert_eq!(
+                dev.next_transaction(&mut store).unwrap_err(),
+                Error::Store(StoreError::Backend)
+            );
+            store.budget = None;
+            let used = ik.transaction_key(&AesKsn::new(ikid, start)).unwrap();
+            if reopen {
+                AesDevice::open(&mut store, RecordId(0)).unwrap();
+            } else {
+                match dev.next_transaction(&mut store) {
+                    Ok(t) => assert!(t.ksn().counter() > start),
+                    Err(e) => assert_eq!(e, Error::Dukpt(DukptError::Exhausted)),
+                }
+            }
+            let mut rec = [0u8; 64];
+            let n = store
+                .inner
+                .read_record(RecordId(1 + cur), &mut rec)
+                .unwrap();
+            // (The next transaction may refill the register with a child's key.)
+            assert!(
+                !reopen || rec[..n].iter().all(|&b| b == 0),
+                "start {start:#x} reopen {reopen}: used register {cur} not wiped"
+            );
+            for j in 0..32 {
+                let n = store.inner.read_record(RecordId(1 + j), &mut rec).unwrap();
+                assert!(
+                    !rec[..n].windows(16).any(|w| w == used.dangerous_expose()),
+                    "start {start:#x}: register {j} holds the used key"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn strict_host_checks() {
     let bdk = AesBdk::from_bytes(&hex("FEDCBA9876543210F1F1F1F1F1F1F1F1")).unwrap();

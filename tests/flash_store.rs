@@ -1,11 +1,12 @@
 //! The NOR-flash key store: the conformance suite, persistence, wear spreading, and a
 //! power cut at every word of a workload.
 
+use embedded_storage::nor_flash::NorFlash;
 use provkit::store::flash::{FlashStore, RamFlash};
 use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, RecordId, Records, SymmetricKeys, suite,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 type Flash = RamFlash<2048, 512>;
 
@@ -109,17 +110,34 @@ fn store_full_is_reported_and_nothing_is_lost() {
 enum Op {
     Write(u32, Vec<u8>),
     Delete(u32),
-    Key(u32),
+    Key(u32, [u8; 16]),
+    DeleteKey(u32),
 }
 
+/// Distinct pseudo-random bytes, so that a search of the raw flash for a value cannot
+/// hit by accident.
+fn bytes(seed: u32, len: usize) -> Vec<u8> {
+    let mut x = u64::from(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// Record rewrites, record deletes, key imports and key deletes, enough to cycle the ring.
 fn workload() -> Vec<Op> {
-    let mut ops = vec![Op::Key(1)];
+    let mut ops = vec![Op::Key(1, bytes(1, 16).try_into().unwrap())];
     for i in 0..48u32 {
         let id = i % 5;
         match i % 7 {
             3 => ops.push(Op::Delete(id)),
-            5 => ops.push(Op::Key(100 + i)),
-            _ => ops.push(Op::Write(id, vec![i as u8; 8 + (i as usize * 13) % 90])),
+            5 => ops.push(Op::Key(100 + i, bytes(1000 + i, 16).try_into().unwrap())),
+            6 => ops.push(Op::DeleteKey(100 + i - 1)),
+            _ => ops.push(Op::Write(id, bytes(i + 7, 8 + (i as usize * 13) % 90))),
         }
     }
     ops
@@ -127,112 +145,195 @@ fn workload() -> Vec<Op> {
 
 type Model = BTreeMap<(u8, u32), Vec<u8>>;
 
-fn apply(s: &mut FlashStore<Flash>, op: &Op, model: &mut Model) -> provkit::Result<()> {
+fn apply<F: NorFlash>(s: &mut FlashStore<F>, op: &Op, model: &mut Model) -> provkit::Result<()> {
+    let absent = |r: provkit::Result<()>| match r {
+        Err(provkit::Error::Store(provkit::store::StoreError::NotFound)) => Ok(()),
+        r => r,
+    };
+    // The model moves first: an error may come after the change is committed (while
+    // scrubbing), and then `model` is the state after the operation.
     match op {
         Op::Write(id, v) => {
-            s.write_record(RecordId(*id), v)?;
             model.insert((1, *id), v.clone());
+            s.write_record(RecordId(*id), v)?;
         }
-        Op::Delete(id) => match s.delete_record(RecordId(*id)) {
-            Ok(()) => {
-                model.remove(&(1, *id));
-            }
-            Err(provkit::Error::Store(provkit::store::StoreError::NotFound)) => {}
-            Err(e) => return Err(e),
-        },
-        Op::Key(id) => {
-            s.import_symmetric(KeyId(*id), KeyKind::Aes128, &[*id as u8; 16])?;
-            model.insert((0, *id), vec![*id as u8; 16]);
+        Op::Delete(id) => {
+            model.remove(&(1, *id));
+            absent(s.delete_record(RecordId(*id)))?;
+        }
+        Op::Key(id, k) => {
+            model.insert((0, *id), k.to_vec());
+            s.import_symmetric(KeyId(*id), KeyKind::Aes128, k)?;
+        }
+        Op::DeleteKey(id) => {
+            model.remove(&(0, *id));
+            absent(s.delete_key(KeyId(*id)))?;
         }
     }
     Ok(())
 }
 
-fn observed(s: &mut FlashStore<Flash>, model_ids: &[(u8, u32)]) -> Model {
+/// What the store holds of the ids of `ops` (key values are taken from `ops`: a key id
+/// is imported once).
+fn observed<F: NorFlash>(s: &mut FlashStore<F>, ops: &[Op]) -> Model {
     let mut m = Model::new();
-    for &(ns, id) in model_ids {
-        if ns == 1 {
-            let mut buf = [0u8; 256];
-            match s.read_record(RecordId(id), &mut buf) {
-                Ok(n) => {
-                    m.insert((1, id), buf[..n].to_vec());
+    for op in ops {
+        match op {
+            Op::Write(id, _) | Op::Delete(id) => {
+                let mut buf = [0u8; 256];
+                match s.read_record(RecordId(*id), &mut buf) {
+                    Ok(n) => {
+                        m.insert((1, *id), buf[..n].to_vec());
+                    }
+                    Err(provkit::Error::Store(provkit::store::StoreError::NotFound)) => {}
+                    Err(e) => panic!("record {id} unreadable after power cut: {e:?}"),
                 }
-                Err(provkit::Error::Store(provkit::store::StoreError::NotFound)) => {}
-                Err(e) => panic!("record {id} unreadable after power cut: {e:?}"),
             }
-        } else {
-            match s.key_kind(KeyId(id)) {
+            Op::Key(id, k) => match s.key_kind(KeyId(*id)) {
                 Ok(KeyKind::Aes128) => {
                     let mut b = [0u8; 16];
-                    s.encrypt_block(KeyId(id), &mut b).unwrap();
-                    m.insert((0, id), vec![id as u8; 16]);
+                    s.encrypt_block(KeyId(*id), &mut b).unwrap();
+                    m.insert((0, *id), k.to_vec());
                 }
                 Ok(k) => panic!("key {id} has kind {k:?}"),
                 Err(provkit::Error::Store(provkit::store::StoreError::NotFound)) => {}
                 Err(e) => panic!("key {id} unreadable after power cut: {e:?}"),
-            }
+            },
+            Op::DeleteKey(_) => {}
         }
     }
     m
 }
 
-/// Cuts power at every word written or erased by the workload; after each cut and a
-/// remount, every value is the one before the interrupted operation or the one after
-/// it, and the store keeps working.
-#[test]
-fn power_cut_at_every_word_loses_nothing() {
-    let ops = workload();
-    let ids: Vec<(u8, u32)> = ops
-        .iter()
-        .map(|op| match op {
-            Op::Write(id, _) | Op::Delete(id) => (1, *id),
-            Op::Key(id) => (0, *id),
+/// The values `ops` write that `live` no longer holds: none may be on the flash.
+fn superseded<'a>(ops: &'a [Op], live: &Model) -> Vec<&'a [u8]> {
+    let held: HashSet<&[u8]> = live.values().map(Vec::as_slice).collect();
+    ops.iter()
+        .filter_map(|op| match op {
+            Op::Write(_, v) => Some(v.as_slice()),
+            Op::Key(_, k) => Some(k.as_slice()),
+            _ => None,
         })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    // Uncut run: how many words the workload programs and erases.
-    let mut s = FlashStore::mount(Flash::new()).unwrap();
-    let mut model = Model::new();
-    for op in &ops {
-        apply(&mut s, op, &mut model).unwrap();
+        .filter(|v| !held.contains(v))
+        .collect()
+}
+
+/// Panics if any 8 consecutive bytes of a superseded value are in the raw image.
+fn assert_scrubbed(image: &[u8], dead: &[&[u8]], what: &str) {
+    let windows: HashSet<&[u8]> = image.windows(8).collect();
+    for v in dead {
+        if let Some(at) = v.windows(8).position(|w| windows.contains(w)) {
+            panic!(
+                "{what}: bytes {at}..{} of a superseded value {v:02x?} are on the flash",
+                at + 8
+            );
+        }
     }
-    let total = s.into_inner().words_done();
+}
+
+/// A part of a given program size, with or without multi-write, and how the store mounts it.
+trait Part: NorFlash + Sized {
+    fn blank() -> Self;
+    fn mount(self) -> provkit::Result<FlashStore<Self>>;
+    fn image(&self) -> &[u8];
+    fn cut_power_after(&mut self, units: usize);
+    fn restore_power(&mut self);
+    fn units_done(&self) -> usize;
+}
+
+macro_rules! part {
+    ($multi:literal, $mount:ident) => {
+        impl<const W: usize> Part for RamFlash<2048, 512, W, $multi> {
+            fn blank() -> Self {
+                Self::new()
+            }
+            fn mount(self) -> provkit::Result<FlashStore<Self>> {
+                FlashStore::$mount(self)
+            }
+            fn image(&self) -> &[u8] {
+                self.contents()
+            }
+            fn cut_power_after(&mut self, units: usize) {
+                RamFlash::cut_power_after(self, units);
+            }
+            fn restore_power(&mut self) {
+                RamFlash::restore_power(self);
+            }
+            fn units_done(&self) -> usize {
+                RamFlash::units_done(self)
+            }
+        }
+    };
+}
+part!(true, mount_multiwrite);
+part!(false, mount);
+
+/// Cuts power at every unit written or erased by the workload; after each cut and a
+/// remount, every value is the one before the interrupted operation or the one after
+/// it, no superseded value is left on the flash, and the store keeps working. Uncut, no
+/// superseded value is left after any operation.
+fn power_cut_sweep<P: Part>() {
+    let ops = workload();
+    // Uncut run: how many units the workload programs and erases.
+    let mut s = P::blank().mount().unwrap();
+    let mut model = Model::new();
+    for (i, op) in ops.iter().enumerate() {
+        apply(&mut s, op, &mut model).unwrap();
+        let image = s.flash_mut().image().to_vec();
+        assert_scrubbed(
+            &image,
+            &superseded(&ops[..=i], &model),
+            &format!("after op {i} ({op:?})"),
+        );
+    }
+    let mut counts = [0u32; 4];
+    s.erase_counts(&mut counts).unwrap();
     assert!(
-        total > 1000,
-        "workload too small to cycle the ring: {total} words"
+        counts.iter().all(|&c| c >= 2),
+        "workload too small to cycle the ring: erase counts {counts:?}"
     );
-    println!("power-cut sweep over {total} word writes and erases");
+    let total = s.into_inner().units_done();
+    println!("power-cut sweep over {total} unit programs and erases");
 
     for cut in 0..total {
-        let mut flash = Flash::new();
+        let mut flash = P::blank();
         flash.cut_power_after(cut);
-        let mut s = FlashStore::mount(flash).unwrap();
+        let mut s = flash.mount().unwrap();
         let mut before = Model::new();
         let mut interrupted = None;
+        let mut done = ops.len();
         for (i, op) in ops.iter().enumerate() {
             let mut after = before.clone();
             match apply(&mut s, op, &mut after) {
                 Ok(()) => before = after,
                 Err(_) => {
                     interrupted = Some((i, after));
+                    done = i + 1;
                     break;
                 }
             }
         }
         let mut flash = s.into_inner();
         flash.restore_power();
-        let mut s =
-            FlashStore::mount(flash).unwrap_or_else(|e| panic!("cut {cut}: remount failed: {e:?}"));
-        let seen = observed(&mut s, &ids);
-        match interrupted {
+        let mut s = flash
+            .mount()
+            .unwrap_or_else(|e| panic!("cut {cut}: remount failed: {e:?}"));
+        let seen = observed(&mut s, &ops);
+        match &interrupted {
             None => assert_eq!(seen, before, "cut {cut}: completed workload changed"),
             Some((i, after)) => assert!(
-                seen == before || seen == after,
+                seen == before || seen == *after,
                 "cut {cut} during op {i} ({:?}): neither old nor new state\nseen   {seen:?}\nbefore {before:?}",
-                ops[i]
+                ops[*i]
             ),
         }
+        let image = s.flash_mut().image().to_vec();
+        let during = interrupted.as_ref().map(|(i, _)| (i, &ops[*i]));
+        assert_scrubbed(
+            &image,
+            &superseded(&ops[..done], &seen),
+            &format!("cut {cut} during {during:?}"),
+        );
         // The store still takes writes after the cut.
         s.write_record(RecordId(77), b"after").unwrap();
         let mut buf = [0u8; 8];
@@ -244,11 +345,31 @@ fn power_cut_at_every_word_loses_nothing() {
     }
 }
 
+#[test]
+fn power_cut_sweep_4_byte_units_multiwrite() {
+    power_cut_sweep::<RamFlash<2048, 512, 4, true>>();
+}
+
+#[test]
+fn power_cut_sweep_4_byte_units_single_write() {
+    power_cut_sweep::<RamFlash<2048, 512, 4, false>>();
+}
+
+#[test]
+fn power_cut_sweep_16_byte_units_multiwrite() {
+    power_cut_sweep::<RamFlash<2048, 512, 16, true>>();
+}
+
+#[test]
+fn power_cut_sweep_16_byte_units_single_write() {
+    power_cut_sweep::<RamFlash<2048, 512, 16, false>>();
+}
+
 /// A page filled to within a few bytes of its end, as the last page of the region: its
 /// tail is found without reading past the end of the flash.
 #[test]
 fn a_last_page_filled_to_its_end_still_reads_and_mounts() {
-    let mut s = FlashStore::mount(RamFlash::<2048, 512>::new()).unwrap();
+    let mut s = FlashStore::mount_multiwrite(RamFlash::<2048, 512>::new()).unwrap();
     // A 220-byte record takes 244 bytes: two fill a page's 496 to 8 bytes from its end.
     // Writing begins on page 1, so the sixth write fills the last page, page 3.
     for i in 0..6u8 {
@@ -261,12 +382,96 @@ fn a_last_page_filled_to_its_end_still_reads_and_mounts() {
     let mut buf = [0u8; 256];
     assert_eq!(s.read_record(RecordId(0), &mut buf).unwrap(), 220);
     assert_eq!(&buf[..220], &[4; 220]);
-    let mut s = FlashStore::mount(s.into_inner()).unwrap();
+    let mut s = FlashStore::mount_multiwrite(s.into_inner()).unwrap();
     assert_eq!(s.read_record(RecordId(1), &mut buf).unwrap(), 220);
     assert_eq!(&buf[..220], &[5; 220]);
     s.write_record(RecordId(2), b"next page").unwrap();
-    let mut s = FlashStore::mount(s.into_inner()).unwrap();
+    let mut s = FlashStore::mount_multiwrite(s.into_inner()).unwrap();
     assert_eq!(s.read_record(RecordId(0), &mut buf).unwrap(), 220);
     assert_eq!(&buf[..220], &[4; 220]);
     assert_eq!(s.read_record(RecordId(2), &mut buf).unwrap(), 9);
+}
+
+/// The review's attack: run DUKPT transactions with the registers in flash, dump the
+/// flash after each, and look for the keys of the transactions already done. Each is
+/// the key of a register that was used and wiped (or superseded), so none may be there.
+fn dukpt_leaves_no_past_key<F: NorFlash>(
+    mut store: FlashStore<F>,
+    image: fn(&mut FlashStore<F>) -> Vec<u8>,
+) {
+    use provkit::dukpt::{AesBdk, AesDevice, InitialKeyId};
+    let bdk = AesBdk::from_bytes(&bytes(99, 16)).unwrap();
+    let ikid = InitialKeyId::new(*b"FLASHFS1");
+    let ik = bdk.initial_key(ikid).unwrap();
+    let mut device = AesDevice::load_initial_key(&mut store, RecordId(0x100), &ik).unwrap();
+    let mut past: Vec<Vec<u8>> = Vec::new();
+    for t in 0..40 {
+        let txn = device.next_transaction(&mut store).unwrap();
+        let key = txn.dangerous_expose().to_vec();
+        assert_eq!(
+            key,
+            ik.transaction_key(&txn.ksn()).unwrap().dangerous_expose(),
+            "transaction {t}"
+        );
+        past.push(key);
+        let dead: Vec<&[u8]> = past.iter().map(Vec::as_slice).collect();
+        assert_scrubbed(&image(&mut store), &dead, &format!("after transaction {t}"));
+        if t % 8 == 7 {
+            // As after a reset.
+            device = AesDevice::open(&mut store, RecordId(0x100)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn dukpt_on_multiwrite_flash_leaves_no_past_transaction_key() {
+    type F = RamFlash<16384, 1024, 8, true>;
+    dukpt_leaves_no_past_key(FlashStore::mount_multiwrite(F::new()).unwrap(), |s| {
+        s.flash_mut().contents().to_vec()
+    });
+}
+
+#[test]
+fn dukpt_on_single_write_flash_leaves_no_past_transaction_key() {
+    type F = RamFlash<16384, 1024, 16, false>;
+    dukpt_leaves_no_past_key(FlashStore::mount(F::new()).unwrap(), |s| {
+        s.flash_mut().contents().to_vec()
+    });
+}
+
+/// Every supported program size mounts, keeps values across a remount and scrubs.
+#[test]
+fn every_program_size_works() {
+    fn check<const W: usize>() {
+        let mut s = FlashStore::mount_multiwrite(RamFlash::<4096, 512, W, true>::new()).unwrap();
+        s.write_record(RecordId(1), &bytes(5, 40)).unwrap();
+        s.write_record(RecordId(1), &bytes(6, 40)).unwrap();
+        let mut s = FlashStore::mount(s.into_inner()).unwrap();
+        s.write_record(RecordId(2), &bytes(7, 33)).unwrap();
+        s.write_record(RecordId(2), &bytes(8, 33)).unwrap();
+        let mut s = FlashStore::mount_multiwrite(s.into_inner()).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read_record(RecordId(1), &mut buf).unwrap();
+        assert_eq!(buf[..n], bytes(6, 40), "write size {W}");
+        let n = s.read_record(RecordId(2), &mut buf).unwrap();
+        assert_eq!(buf[..n], bytes(8, 33), "write size {W}");
+        let old = [bytes(5, 40), bytes(7, 33)];
+        let dead: Vec<&[u8]> = old.iter().map(Vec::as_slice).collect();
+        assert_scrubbed(s.flash_mut().contents(), &dead, &format!("write size {W}"));
+    }
+    check::<1>();
+    check::<2>();
+    check::<4>();
+    check::<8>();
+    check::<16>();
+    check::<32>();
+    // 64-byte units are not supported; nor are 3-byte ones.
+    assert_eq!(
+        FlashStore::mount(RamFlash::<4096, 512, 64, true>::new()).err(),
+        Some(provkit::Error::Unsupported)
+    );
+    assert_eq!(
+        FlashStore::mount(RamFlash::<4096, 512, 3, true>::new()).err(),
+        Some(provkit::Error::Unsupported)
+    );
 }

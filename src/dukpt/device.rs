@@ -150,6 +150,49 @@ fn write_register<S: Records + ?Sized>(
     store.write_record(register_id(base, index)?, data)
 }
 
+/// Empties every register that state `header` says must be empty and still holds a
+/// key: a power cut between a transaction's commit and the wipe of its register would
+/// otherwise leave that register's key, which derives every counter below it already
+/// used. An exhausted device needs no register at all. Registers already empty are
+/// only read.
+fn scrub<S: Records + ?Sized>(
+    store: &mut S,
+    base: RecordId,
+    g: Geometry,
+    header: &Header,
+) -> Result<()> {
+    let n = header.counter;
+    for j in 0..g.rule.bits {
+        if header.status == STATUS_ACTIVE && register_counter(g.rule, n, j).is_some() {
+            continue;
+        }
+        let mut rec = SecretBytes::<64>::zero();
+        let holds_key = match store.read_record(register_id(base, j)?, rec.expose_mut()) {
+            Ok(_) => rec.expose().iter().any(|&b| b != 0),
+            Err(Error::Store(StoreError::NotFound)) => false,
+            // Oversized: not a register this engine wrote; overwrite it too.
+            Err(Error::BufferTooSmall { .. }) => true,
+            Err(e) => return Err(e),
+        };
+        if holds_key {
+            write_register(store, base, g, j, 0, None)?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the state at `base` for a device of geometry `g`: its header, after the
+/// registers it says must be empty have been scrubbed.
+pub(crate) fn open<S: Records + ?Sized>(
+    store: &mut S,
+    base: RecordId,
+    g: Geometry,
+) -> Result<Header> {
+    let (header, _) = peek(store, base, g)?;
+    scrub(store, base, g, &header)?;
+    Ok(header)
+}
+
 /// Reads register `index` and checks that it holds the key of `expected`.
 fn read_register<S: Records + ?Sized>(
     store: &mut S,
@@ -269,12 +312,13 @@ where
     if header.tag != g.tag || header.status == STATUS_LOADING || header.id != id {
         return Err(StoreError::Corrupt.into());
     }
+    let n = header.counter;
+    if header.status == STATUS_ACTIVE && !g.rule.is_valid(n) {
+        return Err(StoreError::Corrupt.into());
+    }
+    scrub(store, base, g, &header)?;
     if header.status == STATUS_EXHAUSTED {
         return Err(DukptError::Exhausted.into());
-    }
-    let n = header.counter;
-    if !g.rule.is_valid(n) {
-        return Err(StoreError::Corrupt.into());
     }
     let cur = n.trailing_zeros();
     let key = read_register(store, base, g, cur, n)?;
@@ -444,7 +488,9 @@ impl AesDevice {
         Ok(Self { base, size, ikid })
     }
 
-    /// Opens the device state stored at `base` (e.g. after a reset).
+    /// Opens the device state stored at `base` (e.g. after a reset), first emptying any
+    /// register its counter says must be empty (what a power cut between a transaction
+    /// commit and the wipe of the used register leaves).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] when nothing is stored there; [`StoreError::Corrupt`] when
@@ -459,10 +505,8 @@ impl AesDevice {
             0x04 => AesKeySize::Aes256,
             _ => return Err(StoreError::Corrupt.into()),
         };
-        if header.status == STATUS_LOADING {
-            return Err(StoreError::Corrupt.into());
-        }
         let size = size.supported()?;
+        let header = open(store, base, aes_geometry(size))?;
         let [a, b, c, d, e, f, g, h, ..] = header.id;
         Ok(Self {
             base,

@@ -823,13 +823,15 @@ impl TdesDevice {
         Ok(Self { base, iksn })
     }
 
-    /// Opens the device state stored at `base`.
+    /// Opens the device state stored at `base`, first emptying any register its counter
+    /// says must be empty (what a power cut between a transaction commit and the wipe of
+    /// the used register leaves).
     ///
     /// # Errors
     /// [`StoreError::NotFound`]; [`StoreError::Corrupt`] when it is not a complete TDES
     /// DUKPT state.
     pub fn open<S: Records + ?Sized>(store: &mut S, base: RecordId) -> Result<Self> {
-        let (header, _) = device::peek(store, base, tdes_geometry())?;
+        let header = device::open(store, base, tdes_geometry())?;
         Ok(Self {
             base,
             iksn: TdesKsn(header.id),
