@@ -77,7 +77,8 @@ impl EcPublicKey {
 
     /// Verifies an ECDSA P-256 signature over a SHA-256 digest.
     ///
-    /// High-S signatures are accepted, as X.509 and Wycheproof's P1363 set require.
+    /// High-S signatures are accepted, as X.509 and Wycheproof's P1363 set require; use
+    /// [`verify_digest_low_s`](Self::verify_digest_low_s) where one encoding is required.
     ///
     /// # Errors
     /// [`Error::Crypto`] if the signature does not verify.
@@ -96,6 +97,18 @@ impl EcPublicKey {
         {
             small_stack::verify(&self.0, digest, &sig)
         }
+    }
+
+    /// Verifies as [`verify_digest`](Self::verify_digest), and refuses the high-S twin of
+    /// a valid signature: the rule of every signature inside provkit's own formats.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] if `s > n/2` or the signature does not verify.
+    pub fn verify_digest_low_s(&self, digest: &[u8; 32], sig: &EcdsaSignature) -> Result<()> {
+        if !sig.is_low_s() {
+            return Err(Error::Crypto);
+        }
+        self.verify_digest(digest, sig)
     }
 
     pub(crate) const fn inner(&self) -> &p256::PublicKey {
@@ -117,13 +130,42 @@ impl fmt::Debug for EcPublicKey {
     }
 }
 
+/// `⌊n/2⌋` for the P-256 group order `n`, big-endian: the largest low-S `s`.
+const HALF_ORDER: [u8; 32] = [
+    0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8,
+];
+
 /// A raw ECDSA P-256 signature `r || s`, 32 bytes each, big-endian.
 ///
 /// Not validated on construction: verification rejects out-of-range scalars.
+///
+/// ECDSA is malleable: if `(r, s)` verifies, so does `(r, n - s)`. Every signature
+/// provkit writes is *low-S* (`s ≤ n/2`, [`normalize_s`](Self::normalize_s)), and its own
+/// formats (compact certificates, handshake, replacement statements) accept only that
+/// form ([`is_low_s`](Self::is_low_s)), so one signed statement has one byte string.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct EcdsaSignature(pub [u8; SIGNATURE_LEN]);
 
 impl EcdsaSignature {
+    /// Whether `s ≤ n/2`: the one of the two encodings `(r, s)`, `(r, n - s)` of a
+    /// signature that provkit writes and that its own formats accept.
+    #[must_use]
+    pub fn is_low_s(&self) -> bool {
+        // Big-endian byte arrays compare as the numbers they encode.
+        *self.s() <= HALF_ORDER
+    }
+
+    /// The low-S form: `(r, n - s)` if `s > n/2`, else `self` unchanged. A signature with
+    /// `r` or `s` out of range (which verifies under no key) is returned unchanged.
+    #[must_use]
+    pub fn normalize_s(self) -> Self {
+        match p256::ecdsa::Signature::from_slice(&self.0) {
+            Ok(sig) => Self(sig.normalize_s().to_bytes().into()),
+            Err(_) => self,
+        }
+    }
+
     /// `r`, big-endian.
     #[must_use]
     pub fn r(&self) -> &[u8; 32] {

@@ -226,6 +226,10 @@ pub trait IdentityKeys: KeyInventory {
 
     /// Signs a SHA-256 digest with ECDSA P-256, returning raw `r || s`.
     ///
+    /// The software stores sign with RFC 6979 deterministic nonces and return the low-S
+    /// form ([`EcdsaSignature::normalize_s`]); a hardware store may return either form:
+    /// provkit normalizes every signature it writes into a certificate or message.
+    ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::WrongKeyKind`], backend failures.
     fn sign_digest(&mut self, id: KeyId, digest: &[u8; 32]) -> Result<EcdsaSignature>;
@@ -236,6 +240,18 @@ pub trait IdentityKeys: KeyInventory {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::WrongKeyKind`], backend failures.
     fn ecdh(&mut self, id: KeyId, peer: &EcPublicKey) -> Result<SecretBytes<32>>;
+}
+
+/// Signs `digest` with the P-256 key `id` in `store` and returns the low-S form of what
+/// the store returned: the one path by which provkit signs certificates, handshake
+/// messages, replacement statements, shipments and telemetry, so that each has one
+/// encoding even when an HSM returns high-S.
+pub(crate) fn sign_low_s<S: IdentityKeys + ?Sized>(
+    store: &mut S,
+    id: KeyId,
+    digest: &[u8; 32],
+) -> Result<EcdsaSignature> {
+    Ok(store.sign_digest(id, digest)?.normalize_s())
 }
 
 /// Symmetric keys (AES, TDES) used by handle.

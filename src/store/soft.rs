@@ -108,7 +108,8 @@ impl SoftKey {
             .signing()?
             .sign_prehash(digest)
             .map_err(|_| Error::Crypto)?;
-        Ok(EcdsaSignature(sig.to_bytes().into()))
+        // RFC 6979 nonces (p256's `sign_prehash`); low-S, the one encoding provkit writes.
+        Ok(EcdsaSignature(sig.normalize_s().to_bytes().into()))
     }
 
     pub(crate) fn ecdh(&self, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
