@@ -130,6 +130,12 @@ impl fmt::Debug for EcPublicKey {
     }
 }
 
+/// The P-256 group order `n`, big-endian.
+const ORDER: [u8; 32] = [
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+];
+
 /// `⌊n/2⌋` for the P-256 group order `n`, big-endian: the largest low-S `s`.
 const HALF_ORDER: [u8; 32] = [
     0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
@@ -157,13 +163,28 @@ impl EcdsaSignature {
     }
 
     /// The low-S form: `(r, n - s)` if `s > n/2`, else `self` unchanged. A signature with
-    /// `r` or `s` out of range (which verifies under no key) is returned unchanged.
+    /// `s ≥ n` (which verifies under no key) is returned unchanged.
+    ///
+    /// Plain byte arithmetic, branching on `s`: a signature is public, and which of the
+    /// two forms a signer produced first says only which of `±k` its nonce was (the
+    /// recovery id's bit), nothing about the key.
     #[must_use]
     pub fn normalize_s(self) -> Self {
-        match p256::ecdsa::Signature::from_slice(&self.0) {
-            Ok(sig) => Self(sig.normalize_s().to_bytes().into()),
-            Err(_) => self,
+        let s = *self.s();
+        if s <= HALF_ORDER || s >= ORDER {
+            return self;
         }
+        let mut out = self;
+        if let Some(out_s) = out.0.last_chunk_mut::<32>() {
+            // n - s, big-endian, with a borrow running from the last byte up.
+            let mut borrow = 0u16;
+            for ((o, n), s) in out_s.iter_mut().zip(ORDER).zip(s).rev() {
+                let d = 0x100 + u16::from(n) - u16::from(s) - borrow;
+                *o = d.to_be_bytes()[1];
+                borrow = u16::from(d < 0x100);
+            }
+        }
+        out
     }
 
     /// `r`, big-endian.

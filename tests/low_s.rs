@@ -326,3 +326,53 @@ fn replacement_statement_with_high_s_is_refused() {
         81,
     );
 }
+
+#[test]
+fn normalize_s_at_the_edges() {
+    let with_s = |s: [u8; 32]| {
+        let mut sig = [0x11u8; 64];
+        sig[32..].copy_from_slice(&s);
+        EcdsaSignature(sig)
+    };
+    let s_of = |sig: EcdsaSignature| -> [u8; 32] { sig.0[32..].try_into().unwrap() };
+    let mut half = N;
+    // ⌊n/2⌋: n is odd, so shift right by one.
+    let mut carry = 0u8;
+    for b in half.iter_mut() {
+        let next = *b & 1;
+        *b = (*b >> 1) | (carry << 7);
+        carry = next;
+    }
+    let mut half_plus_1 = half;
+    half_plus_1[31] += 1;
+    let mut n_minus_1 = N;
+    n_minus_1[31] -= 1;
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    // The largest low-S value stays; the smallest high one maps onto it.
+    assert!(with_s(half).is_low_s());
+    assert_eq!(with_s(half).normalize_s(), with_s(half));
+    assert!(!with_s(half_plus_1).is_low_s());
+    assert_eq!(s_of(with_s(half_plus_1).normalize_s()), half);
+    // A borrow through every byte.
+    assert_eq!(s_of(with_s(n_minus_1).normalize_s()), one);
+    // r is never touched.
+    assert_eq!(with_s(n_minus_1).normalize_s().0[..32], [0x11; 32]);
+    // Out of range (s ≥ n verifies under no key): unchanged, and still not low-S.
+    assert_eq!(with_s(N).normalize_s(), with_s(N));
+    assert_eq!(with_s([0xFF; 32]).normalize_s(), with_s([0xFF; 32]));
+    assert!(!with_s(N).is_low_s());
+    // Against twin() on real signatures, both ways.
+    let mut rng = TestRng::new(9);
+    let mut store = MemoryStore::<1, 0, 0>::new();
+    let public = store.generate_p256(KeyId(1), &mut rng).unwrap();
+    for i in 0u32..32 {
+        let digest = sha256(&i.to_be_bytes());
+        let sig = store.sign_digest(KeyId(1), &digest).unwrap();
+        let high = EcdsaSignature(twin(&sig.0));
+        assert_eq!(high.normalize_s(), sig);
+        public
+            .verify_digest_low_s(&digest, &high.normalize_s())
+            .unwrap();
+    }
+}

@@ -109,7 +109,7 @@ impl SoftKey {
             .sign_prehash(digest)
             .map_err(|_| Error::Crypto)?;
         // RFC 6979 nonces (p256's `sign_prehash`); low-S, the one encoding provkit writes.
-        Ok(EcdsaSignature(sig.normalize_s().to_bytes().into()))
+        Ok(EcdsaSignature(sig.to_bytes().into()).normalize_s())
     }
 
     pub(crate) fn ecdh(&self, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
