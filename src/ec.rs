@@ -6,6 +6,7 @@
 
 use crate::error::{DecodeErrorKind, Error, Result};
 use crate::secret::SecretBytes;
+use core::cmp::Ordering;
 use core::fmt;
 #[cfg(not(feature = "small-stack"))]
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -142,6 +143,18 @@ const HALF_ORDER: [u8; 32] = [
     0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8,
 ];
 
+/// Compares two 32-byte big-endian numbers (public values: variable time). One small
+/// loop, where `<=` on arrays would call `memcmp` on the device.
+#[inline(never)]
+fn cmp_be(a: &[u8; 32], b: &[u8; 32]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    Ordering::Equal
+}
+
 /// A raw ECDSA P-256 signature `r || s`, 32 bytes each, big-endian.
 ///
 /// Not validated on construction: verification rejects out-of-range scalars.
@@ -158,8 +171,7 @@ impl EcdsaSignature {
     /// signature that provkit writes and that its own formats accept.
     #[must_use]
     pub fn is_low_s(&self) -> bool {
-        // Big-endian byte arrays compare as the numbers they encode.
-        *self.s() <= HALF_ORDER
+        cmp_be(self.s(), &HALF_ORDER) != Ordering::Greater
     }
 
     /// The low-S form: `(r, n - s)` if `s > n/2`, else `self` unchanged. A signature with
@@ -169,18 +181,20 @@ impl EcdsaSignature {
     /// two forms a signer produced first says only which of `±k` its nonce was (the
     /// recovery id's bit), nothing about the key.
     #[must_use]
+    #[inline(never)]
     pub fn normalize_s(self) -> Self {
-        let s = *self.s();
-        if s <= HALF_ORDER || s >= ORDER {
+        if self.is_low_s() || cmp_be(self.s(), &ORDER) != Ordering::Less {
             return self;
         }
+        // s := n - s in place, big-endian, the borrow running from the last byte up.
         let mut out = self;
-        if let Some(out_s) = out.0.last_chunk_mut::<32>() {
-            // n - s, big-endian, with a borrow running from the last byte up.
-            let mut borrow = 0u16;
-            for ((o, n), s) in out_s.iter_mut().zip(ORDER).zip(s).rev() {
-                let d = 0x100 + u16::from(n) - u16::from(s) - borrow;
-                *o = d.to_be_bytes()[1];
+        let mut borrow = 0u16;
+        let mut i = ORDER.len();
+        while i > 0 {
+            i -= 1;
+            if let (Some(s), Some(n)) = (out.0.get_mut(32 + i), ORDER.get(i)) {
+                let d = 0x100 + u16::from(*n) - u16::from(*s) - borrow;
+                *s = d.to_be_bytes()[1];
                 borrow = u16::from(d < 0x100);
             }
         }
