@@ -6,6 +6,7 @@
 
 use crate::error::{DecodeErrorKind, Error, Result};
 use crate::secret::SecretBytes;
+use core::cmp::Ordering;
 use core::fmt;
 #[cfg(not(feature = "small-stack"))]
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
@@ -77,7 +78,8 @@ impl EcPublicKey {
 
     /// Verifies an ECDSA P-256 signature over a SHA-256 digest.
     ///
-    /// High-S signatures are accepted, as X.509 and Wycheproof's P1363 set require.
+    /// High-S signatures are accepted, as X.509 and Wycheproof's P1363 set require; use
+    /// [`verify_digest_low_s`](Self::verify_digest_low_s) where one encoding is required.
     ///
     /// # Errors
     /// [`Error::Crypto`] if the signature does not verify.
@@ -96,6 +98,18 @@ impl EcPublicKey {
         {
             small_stack::verify(&self.0, digest, &sig)
         }
+    }
+
+    /// Verifies as [`verify_digest`](Self::verify_digest), and refuses the high-S twin of
+    /// a valid signature: the rule of every signature inside provkit's own formats.
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] if `s > n/2` or the signature does not verify.
+    pub fn verify_digest_low_s(&self, digest: &[u8; 32], sig: &EcdsaSignature) -> Result<()> {
+        if !sig.is_low_s() {
+            return Err(Error::Crypto);
+        }
+        self.verify_digest(digest, sig)
     }
 
     pub(crate) const fn inner(&self) -> &p256::PublicKey {
@@ -117,13 +131,76 @@ impl fmt::Debug for EcPublicKey {
     }
 }
 
+/// The P-256 group order `n`, big-endian.
+const ORDER: [u8; 32] = [
+    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51,
+];
+
+/// `⌊n/2⌋` for the P-256 group order `n`, big-endian: the largest low-S `s`.
+const HALF_ORDER: [u8; 32] = [
+    0x7F, 0xFF, 0xFF, 0xFF, 0x80, 0x00, 0x00, 0x00, 0x7F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+    0xDE, 0x73, 0x7D, 0x56, 0xD3, 0x8B, 0xCF, 0x42, 0x79, 0xDC, 0xE5, 0x61, 0x7E, 0x31, 0x92, 0xA8,
+];
+
+/// Compares two 32-byte big-endian numbers (public values: variable time). One small
+/// loop, where `<=` on arrays would call `memcmp` on the device.
+#[inline(never)]
+fn cmp_be(a: &[u8; 32], b: &[u8; 32]) -> Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    Ordering::Equal
+}
+
 /// A raw ECDSA P-256 signature `r || s`, 32 bytes each, big-endian.
 ///
 /// Not validated on construction: verification rejects out-of-range scalars.
+///
+/// ECDSA is malleable: if `(r, s)` verifies, so does `(r, n - s)`. Every signature
+/// provkit writes is *low-S* (`s ≤ n/2`, [`normalize_s`](Self::normalize_s)), and its own
+/// formats (compact certificates, handshake, replacement statements) accept only that
+/// form ([`is_low_s`](Self::is_low_s)), so one signed statement has one byte string.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct EcdsaSignature(pub [u8; SIGNATURE_LEN]);
 
 impl EcdsaSignature {
+    /// Whether `s ≤ n/2`: the one of the two encodings `(r, s)`, `(r, n - s)` of a
+    /// signature that provkit writes and that its own formats accept.
+    #[must_use]
+    pub fn is_low_s(&self) -> bool {
+        cmp_be(self.s(), &HALF_ORDER) != Ordering::Greater
+    }
+
+    /// The low-S form: `(r, n - s)` if `s > n/2`, else `self` unchanged. A signature with
+    /// `s ≥ n` (which verifies under no key) is returned unchanged.
+    ///
+    /// Plain byte arithmetic, branching on `s`: a signature is public, and which of the
+    /// two forms a signer produced first says only which of `±k` its nonce was (the
+    /// recovery id's bit), nothing about the key.
+    #[must_use]
+    #[inline(never)]
+    pub fn normalize_s(self) -> Self {
+        if self.is_low_s() || cmp_be(self.s(), &ORDER) != Ordering::Less {
+            return self;
+        }
+        // s := n - s in place, big-endian, the borrow running from the last byte up.
+        let mut out = self;
+        let mut borrow = 0u16;
+        let mut i = ORDER.len();
+        while i > 0 {
+            i -= 1;
+            if let (Some(s), Some(n)) = (out.0.get_mut(32 + i), ORDER.get(i)) {
+                let d = 0x100 + u16::from(*n) - u16::from(*s) - borrow;
+                *s = d.to_be_bytes()[1];
+                borrow = u16::from(d < 0x100);
+            }
+        }
+        out
+    }
+
     /// `r`, big-endian.
     #[must_use]
     pub fn r(&self) -> &[u8; 32] {

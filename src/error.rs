@@ -186,6 +186,9 @@ pub enum HandshakeError {
     SessionExhausted,
     /// A record was replayed or is too old for the replay window.
     Replay,
+    /// The session is not confirmed yet (an initiator that has opened no record from the
+    /// responder), and the operation needs the peer to have completed the handshake.
+    NotConfirmed,
 }
 
 /// Key-store failures.
@@ -317,6 +320,7 @@ impl fmt::Display for HandshakeError {
             Self::CredentialMismatch => "certificate does not match the peer's credential",
             Self::SessionExhausted => "session record counter exhausted",
             Self::Replay => "replayed or stale record",
+            Self::NotConfirmed => "session not confirmed by the peer yet",
         })
     }
 }

@@ -163,7 +163,7 @@ impl Received {
         let digest = signature_digest(role, th, peer.as_bytes());
         verified
             .public_key
-            .verify_digest(&digest, &self.signature)?;
+            .verify_digest_low_s(&digest, &self.signature)?;
         Ok(verified)
     }
 }
@@ -196,7 +196,8 @@ fn send_credential<S: IdentityKeys>(
         .checked_sub(TAG_LEN)
         .ok_or(Error::buffer_too_small(TAG_LEN))?;
     let (body, tag) = dst.split_at_mut(split);
-    let signature = store.sign_digest(key, &signature_digest(role, th, cert.as_bytes()))?;
+    let signature =
+        crate::store::sign_low_s(store, key, &signature_digest(role, th, cert.as_bytes()))?;
     let n = write_plaintext(mode, cert, &signature, body)?;
     let next = next_th(th, body.get(..n).unwrap_or(&[]), cert);
     tag.copy_from_slice(&AeadKey::derive(prk, label, th).seal(0, th, body)?);

@@ -114,26 +114,71 @@ impl KeyKind {
 }
 
 /// How a symmetric key wrap encodes its output.
+///
+/// The length limits are those of NIST SP 800-38F (section 5.3.1, Table 1) and are
+/// enforced by [`wrapped_len`](Self::wrapped_len) and [`unwrapped_len`](Self::unwrapped_len),
+/// which every store's `wrap`, `unwrap`, `wrap_key` and `unwrap_key` apply before any
+/// cipher work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum WrapAlgorithm {
-    /// AES Key Wrap, RFC 3394 (input a multiple of 8 bytes, at least 16).
+    /// AES Key Wrap, RFC 3394 / SP 800-38F KW: plaintext a multiple of 8 bytes, at least
+    /// 16 (two semiblocks); wrapped output 8 bytes longer, so at least 24.
     AesKw,
-    /// AES Key Wrap with Padding, RFC 5649 (any length from 1 byte).
+    /// AES Key Wrap with Padding, RFC 5649 / SP 800-38F KWP: plaintext of 1 to
+    /// 2^32 - 1 bytes (its length travels in a 32-bit field); wrapped output a multiple
+    /// of 8 bytes, at least 16.
     AesKwp,
 }
 
+/// The largest KWP plaintext: its length is a 32-bit field of the integrity check value.
+const KWP_MAX_PLAINTEXT: u64 = u32::MAX as u64;
+/// The largest KW plaintext: 2^54 - 1 semiblocks (SP 800-38F, Table 1).
+const KW_MAX_PLAINTEXT: u64 = ((1 << 54) - 1) * 8;
+
 impl WrapAlgorithm {
     /// Length of the wrapped output for `len` bytes of input, or `None` if the
-    /// algorithm cannot wrap that length.
+    /// algorithm cannot wrap that length (KW: not a multiple of 8, under 16 bytes or
+    /// over 2^54 - 1 semiblocks; KWP: empty or 2^32 bytes or more).
     #[must_use]
     pub const fn wrapped_len(self, len: usize) -> Option<usize> {
-        match self {
-            Self::AesKw if len >= 16 && len.is_multiple_of(8) => Some(len + 8),
-            Self::AesKw => None,
-            Self::AesKwp if len == 0 => None,
-            Self::AesKwp => Some(len.div_ceil(8) * 8 + 8),
+        let ok = match self {
+            Self::AesKw => len >= 16 && len.is_multiple_of(8) && len as u64 <= KW_MAX_PLAINTEXT,
+            Self::AesKwp => len >= 1 && len as u64 <= KWP_MAX_PLAINTEXT,
+        };
+        if !ok {
+            return None;
         }
+        match len.div_ceil(8).checked_mul(8) {
+            Some(padded) => padded.checked_add(8),
+            None => None,
+        }
+    }
+
+    /// The longest plaintext a wrapped input of `wrapped_len` bytes can unwrap to (the
+    /// exact length for KW; for KWP the padded length, of which the integrity check value
+    /// keeps 1 to 8 bytes less), or `None` if no output of this algorithm has that
+    /// length: KW needs a multiple of 8 of at least 24 bytes (two semiblocks of key
+    /// data, RFC 3394 2.2.2), KWP a multiple of 8 of at least 16 bytes whose plaintext
+    /// fits the 32-bit length field.
+    ///
+    /// An unwrap refuses other lengths before any cipher work, and needs an output
+    /// buffer of this length.
+    #[must_use]
+    pub const fn unwrapped_len(self, wrapped_len: usize) -> Option<usize> {
+        if !wrapped_len.is_multiple_of(8) {
+            return None;
+        }
+        let Some(max) = wrapped_len.checked_sub(8) else {
+            return None;
+        };
+        let ok = match self {
+            Self::AesKw => max >= 16 && max as u64 <= KW_MAX_PLAINTEXT,
+            // The padded plaintext of a KWP input of at most 2^32 - 1 bytes is at most
+            // 2^32 bytes.
+            Self::AesKwp => max >= 8 && max as u64 <= KWP_MAX_PLAINTEXT + 1,
+        };
+        if ok { Some(max) } else { None }
     }
 }
 
@@ -181,6 +226,10 @@ pub trait IdentityKeys: KeyInventory {
 
     /// Signs a SHA-256 digest with ECDSA P-256, returning raw `r || s`.
     ///
+    /// The software stores sign with RFC 6979 deterministic nonces and return the low-S
+    /// form ([`EcdsaSignature::normalize_s`]); a hardware store may return either form:
+    /// provkit normalizes every signature it writes into a certificate or message.
+    ///
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::WrongKeyKind`], backend failures.
     fn sign_digest(&mut self, id: KeyId, digest: &[u8; 32]) -> Result<EcdsaSignature>;
@@ -191,6 +240,18 @@ pub trait IdentityKeys: KeyInventory {
     /// # Errors
     /// [`StoreError::NotFound`], [`StoreError::WrongKeyKind`], backend failures.
     fn ecdh(&mut self, id: KeyId, peer: &EcPublicKey) -> Result<SecretBytes<32>>;
+}
+
+/// Signs `digest` with the P-256 key `id` in `store` and returns the low-S form of what
+/// the store returned: the one path by which provkit signs certificates, handshake
+/// messages, replacement statements, shipments and telemetry, so that each has one
+/// encoding even when an HSM returns high-S.
+pub(crate) fn sign_low_s<S: IdentityKeys + ?Sized>(
+    store: &mut S,
+    id: KeyId,
+    digest: &[u8; 32],
+) -> Result<EcdsaSignature> {
+    Ok(store.sign_digest(id, digest)?.normalize_s())
 }
 
 /// Symmetric keys (AES, TDES) used by handle.
@@ -235,9 +296,12 @@ pub trait SymmetricKeys: KeyInventory {
         out: &mut [u8],
     ) -> Result<usize>;
 
-    /// Unwraps `wrapped` under `kek` into `out`; returns the key length.
+    /// Unwraps `wrapped` under `kek` into `out`; returns the key length. `out` must hold
+    /// [`WrapAlgorithm::unwrapped_len`] bytes.
     ///
     /// # Errors
+    /// `Decode(InvalidLength)` for a wrapped length the algorithm never produces (KW under
+    /// 24 bytes, KWP under 16, either not a multiple of 8), before any cipher work;
     /// [`Error::Crypto`](crate::Error::Crypto) if the integrity check fails;
     /// [`Error::BufferTooSmall`](crate::Error::BufferTooSmall); store errors for `kek`.
     fn unwrap(
@@ -262,7 +326,8 @@ pub trait SymmetricKeys: KeyInventory {
     ) -> Result<usize>;
 
     /// Unwraps `wrapped` under `kek` and stores the result as a new key `id` of `kind`,
-    /// without the key material passing through the caller.
+    /// without the key material passing through the caller. `wrapped` must be exactly
+    /// as long as `alg` wraps a key of `kind` (`Decode(InvalidLength)` otherwise).
     ///
     /// # Errors
     /// As [`unwrap`](Self::unwrap) and [`import_symmetric`](Self::import_symmetric).

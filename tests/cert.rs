@@ -321,10 +321,23 @@ fn cert_vectors_are_stable() {
         ("root.compact", compact_ca(pki.root())),
         ("intermediate.compact", compact_ca(pki.intermediate())),
     ];
+    // The fuzz targets start from the same files.
+    let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
+    let seed_dir = |name: &str| {
+        seeds.join(if name.ends_with(".der") {
+            "cert_x509"
+        } else if name.starts_with("device") {
+            "cert_compact"
+        } else {
+            "cert_compact_ca"
+        })
+    };
     if std::env::var_os("PROVKIT_REGENERATE").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
         for (name, bytes) in &files {
             std::fs::write(dir.join(name), bytes).unwrap();
+            std::fs::create_dir_all(seed_dir(name)).unwrap();
+            std::fs::write(seed_dir(name).join(name), bytes).unwrap();
         }
     }
     for (name, bytes) in &files {
@@ -333,6 +346,9 @@ fn cert_vectors_are_stable() {
             &committed, bytes,
             "{name} differs from what the crate produces"
         );
+        let seed = std::fs::read(seed_dir(name).join(name))
+            .unwrap_or_else(|e| panic!("fuzz seed {name}: {e}"));
+        assert_eq!(&seed, bytes, "fuzz seed {name} differs from the vector");
     }
     // And the committed expansion imports back to the committed compact form.
     let int = CaCert::from_der(&files[1].1).unwrap();

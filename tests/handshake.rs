@@ -536,12 +536,16 @@ fn transcript(modes: (CredentialMode, CredentialMode)) -> serde_json::Value {
         .unwrap()
         .verify_message_2(&CompactCert::parse(&cr).unwrap(), &policy)
         .unwrap();
-    let (si_session, n3) = v.finish(&mut si, &mut b3).unwrap();
-    let (sr_session, _) = hs_r
+    let (mut si_session, n3) = v.finish(&mut si, &mut b3).unwrap();
+    let (mut sr_session, _) = hs_r
         .parse_message_3(&b3[..n3])
         .unwrap()
         .verify_message_3(&CompactCert::parse(&ci).unwrap(), &policy)
         .unwrap();
+    // The initiator exports once a record from the responder confirmed its session.
+    let (mut rec, mut plain) = ([0u8; 64], [0u8; 64]);
+    let n = sr_session.seal(b"confirm", b"", &mut rec).unwrap();
+    si_session.open(&rec[..n], b"", &mut plain).unwrap();
     let (mut e1, mut e2) = ([0u8; 32], [0u8; 32]);
     si_session.export(b"vector", b"", &mut e1).unwrap();
     sr_session.export(b"vector", b"", &mut e2).unwrap();
@@ -589,4 +593,43 @@ fn transcript_vectors_are_stable() {
     }
     let committed = std::fs::read_to_string(&path).unwrap();
     assert_eq!(committed, text, "handshake transcripts changed");
+}
+
+/// The initiator's session is confirmed only by a first record from the responder;
+/// until then `export` refuses and writes nothing (the responder may have refused
+/// message 3, and an exported key is usually kept as the pairing's result).
+#[test]
+fn initiator_exports_only_after_confirmation() {
+    let (pki, mut a, mut b) = pair();
+    let mut r = run(&pki, &mut a, &mut b, BY_REF, 61, &mut |_, _| {}).unwrap();
+    assert!(!r.initiator.is_confirmed());
+    assert!(r.responder.is_confirmed());
+    let mut early = [0xEEu8; 32];
+    assert_eq!(
+        r.initiator.export(b"app key", b"ctx", &mut early),
+        Err(Error::Handshake(HandshakeError::NotConfirmed))
+    );
+    assert_eq!(early, [0xEE; 32], "nothing is written before confirmation");
+    // The responder's session is confirmed by message 3.
+    let mut kr = [0u8; 32];
+    r.responder.export(b"app key", b"ctx", &mut kr).unwrap();
+    // Sending a record does not confirm the initiator: receiving one does.
+    let (mut rec, mut out) = ([0u8; 64], [0u8; 64]);
+    let n = r.initiator.seal(b"hello", b"", &mut rec).unwrap();
+    r.responder.open(&rec[..n], b"", &mut out).unwrap();
+    assert_eq!(
+        r.initiator.export(b"app key", b"ctx", &mut early),
+        Err(Error::Handshake(HandshakeError::NotConfirmed))
+    );
+    // A forged record does not confirm it either.
+    let n = r.responder.seal(b"ack", b"", &mut rec).unwrap();
+    let mut forged = rec[..n].to_vec();
+    forged[9] ^= 1;
+    assert_eq!(r.initiator.open(&forged, b"", &mut out), Err(Error::Crypto));
+    assert!(!r.initiator.is_confirmed());
+    r.initiator.open(&rec[..n], b"", &mut out).unwrap();
+    assert!(r.initiator.is_confirmed());
+    let mut ki = [0u8; 32];
+    r.initiator.export(b"app key", b"ctx", &mut ki).unwrap();
+    assert_eq!(ki, kr);
 }

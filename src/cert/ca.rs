@@ -142,7 +142,8 @@ impl<'a> CaCert<'a> {
     /// # Errors
     /// `Decode` with `Truncated`, `TrailingData`, `UnknownVersion`, `UnexpectedTag` or
     /// `InvalidLength` (subject Name), `InvalidValue` (serial, pathLen, a time after
-    /// 9999, or a self-signed certificate naming another key) or `InvalidPoint`.
+    /// 9999, a self-signed certificate naming another key, or a high-S signature, at
+    /// offset 102) or `InvalidPoint`.
     pub fn from_compact(bytes: &'a [u8]) -> Result<Self> {
         Ok(Self {
             form: Form::Compact(CompactCa::parse(bytes)?),
@@ -222,7 +223,8 @@ impl<'a> CaCert<'a> {
     ///
     /// # Errors
     /// `Decode(OutsideProfile)` at the first byte where the DER departs from the profile
-    /// (a foreign CA: other extensions, name longer than 255 bytes, SHA-1 key ids, ...);
+    /// (a foreign CA: other extensions, name longer than 255 bytes, SHA-1 key ids, a
+    /// high-S signature, ...);
     /// [`Error::BufferTooSmall`].
     pub fn write_compact(&self, out: &mut [u8]) -> Result<usize> {
         let (x, key_id) = match &self.form {
@@ -236,6 +238,14 @@ impl<'a> CaCert<'a> {
             Form::Der { cert, key_id } => (cert, *key_id),
         };
         let outside = Error::decode(DecodeErrorKind::OutsideProfile, 0);
+        // A compact certificate has one encoding: a high-S signature (`s` is then the
+        // last 32 bytes of the DER) has no compact form.
+        if !x.signature().is_low_s() {
+            return Err(Error::decode(
+                DecodeErrorKind::OutsideProfile,
+                x.der().len().saturating_sub(32),
+            ));
+        }
         let aki = x.extensions().authority_key_id;
         let self_signed = aki.is_none() && x.issuer_name() == x.subject_name();
         let issuer = IssuerRef {
@@ -361,7 +371,7 @@ fn sign_ca<S: IdentityKeys>(
     tbs: &Tbs<'_>,
     out: &mut [u8],
 ) -> Result<usize> {
-    let signature = store.sign_digest(key, &tbs.digest())?;
+    let signature = crate::store::sign_low_s(store, key, &tbs.digest())?;
     let mut sink = SliceSink::new(out);
     write_certificate(&mut sink, tbs, &signature);
     sink.finish()
@@ -498,7 +508,7 @@ pub fn issue_device<S: IdentityKeys>(
         device_key,
         ca.as_issuer(),
     );
-    let signature = store.sign_digest(ca_key, &tbs.digest())?;
+    let signature = crate::store::sign_low_s(store, ca_key, &tbs.digest())?;
     CompactFields {
         serial,
         issuer_key_id: ca.short_key_id(),

@@ -20,6 +20,9 @@ pub const COMPACT_LEN: usize = 111;
 /// The format version this crate writes and reads.
 pub const FORMAT_VERSION: u8 = 1;
 
+/// Offset of the signature's `s` (after `r`).
+const OFF_S: usize = 47 + 32;
+
 const EPOCH_2000_DAYS: i64 = days_from_civil(2000, 1, 1) as i64;
 
 /// What a device key is certified for, beyond `digitalSignature` and `clientAuth`,
@@ -139,7 +142,9 @@ impl<'a> CompactCert<'a> {
     ///
     /// # Errors
     /// `Decode` with `Truncated`, `TrailingData`, `UnknownVersion` (header version or
-    /// reserved bit) or `InvalidValue` (zero serial).
+    /// reserved bit) or `InvalidValue` (zero serial at offset 1; a high-S signature, at
+    /// offset 79: only the low-S form is a certificate, so one device identity has one
+    /// encoding).
     pub fn parse(bytes: &'a [u8]) -> Result<Self> {
         let raw: &[u8; COMPACT_LEN] = bytes.try_into().map_err(|_| {
             if bytes.len() < COMPACT_LEN {
@@ -155,6 +160,9 @@ impl<'a> CompactCert<'a> {
         let cert = Self { raw };
         if cert.serial() == 0 {
             return Err(Error::decode(DecodeErrorKind::InvalidValue, 1));
+        }
+        if !cert.signature().is_low_s() {
+            return Err(Error::decode(DecodeErrorKind::InvalidValue, OFF_S));
         }
         Ok(cert)
     }

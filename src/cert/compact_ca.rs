@@ -141,6 +141,10 @@ impl<'a> CompactCa<'a> {
         if ca.self_signed() && ca.key_id.get(..4) != Some(&ca.issuer_key_id()[..]) {
             return Err(decode(DecodeErrorKind::InvalidValue, OFF_ISSUER_ID));
         }
+        // One encoding per certificate: the high-S twin of the signature is refused.
+        if !ca.signature().is_low_s() {
+            return Err(decode(DecodeErrorKind::InvalidValue, OFF_SIGNATURE + 32));
+        }
         Ok(ca)
     }
 

@@ -50,11 +50,16 @@ pub fn expand(cert: &CompactCert<'_>, issuer: IssuerRef<'_>, out: &mut [u8]) -> 
 /// # Errors
 /// `Decode(OutsideProfile)` at the first byte where `der` departs from the profile or
 /// from `issuer` (other extensions, names, dates not at midnight, a notAfter other than
-/// 99991231235959Z, another issuer name or key id, ...); other `Decode` kinds for
+/// 99991231235959Z, another issuer name or key id, a high-S signature, ...); other `Decode` kinds for
 /// malformed DER.
 pub fn import_x509(der: &[u8], issuer: IssuerRef<'_>) -> Result<[u8; COMPACT_LEN]> {
     let x = X509Cert::from_der(der)?;
     let outside = |at: usize| Error::decode(DecodeErrorKind::OutsideProfile, at);
+    // The compact form has one encoding: a high-S signature (whose `s`, at least 2^255,
+    // is the last 32 bytes of the DER) has no compact twin.
+    if !x.signature().is_low_s() {
+        return Err(outside(der.len().saturating_sub(32)));
+    }
     let serial_bytes = x.serial();
     let mut serial = [0u8; 8];
     let digits = match serial_bytes {

@@ -171,7 +171,7 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     ctx.export(COMMIT_LABEL, commitment)?;
     if let Some((store, key)) = signer {
         let digest = signature_digest(header, payload);
-        let sig = store.sign_digest(key, &digest)?;
+        let sig = crate::store::sign_low_s(store, key, &digest)?;
         sig_out.copy_from_slice(&sig.0);
     }
     ctx.seal_in_place_into(header, body, tag_out)?;

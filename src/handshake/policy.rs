@@ -148,7 +148,7 @@ impl Replacement {
             new_cert_hash: hash(&[new_cert.as_bytes()]),
             signature: EcdsaSignature([0; SIGNATURE_LEN]),
         };
-        r.signature = store.sign_digest(ca_key, &r.digest())?;
+        r.signature = crate::store::sign_low_s(store, ca_key, &r.digest())?;
         Ok(r)
     }
 
@@ -166,7 +166,8 @@ impl Replacement {
     /// Parses the 113-byte encoding (the signature is checked by [`repin`]).
     ///
     /// # Errors
-    /// `Decode` for a wrong length or version.
+    /// `Decode` for a wrong length or version; `Decode(InvalidValue)` at offset 81 for a
+    /// high-S signature (a statement has one encoding, as certificates do).
     pub fn parse(bytes: &[u8]) -> Result<Self> {
         let bytes: &[u8; REPLACEMENT_LEN] = bytes.try_into().map_err(|_| {
             Error::decode(
@@ -186,6 +187,9 @@ impl Replacement {
         new_cert_hash.copy_from_slice(bytes.get(17..49).unwrap_or(&[0; 32]));
         let mut sig = [0u8; SIGNATURE_LEN];
         sig.copy_from_slice(bytes.get(49..).unwrap_or(&[0; SIGNATURE_LEN]));
+        if !EcdsaSignature(sig).is_low_s() {
+            return Err(Error::decode(DecodeErrorKind::InvalidValue, 49 + 32));
+        }
         Ok(Self {
             old_serial: u64::from_be_bytes(field(1)),
             new_serial: u64::from_be_bytes(field(9)),
@@ -222,7 +226,7 @@ pub fn repin<S: Records>(
     policy
         .issuing_ca()
         .public_key()
-        .verify_digest(&authorization.digest(), &authorization.signature)?;
+        .verify_digest_low_s(&authorization.digest(), &authorization.signature)?;
     let verified = policy.check(new_cert)?;
     if verified.serial == current.serial() {
         return Err(CertError::IssuerMismatch.into());

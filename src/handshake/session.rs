@@ -204,9 +204,22 @@ impl Session {
     /// Derives application key material bound to this session, the same on both sides:
     /// HKDF-Expand(exporter secret, label length || label || context).
     ///
+    /// Only from a confirmed session ([`is_confirmed`](Self::is_confirmed)): at once on
+    /// the responder, on the initiator after the first record from the responder opens.
+    /// Before that the initiator does not know that the responder accepted message 3 (it
+    /// may have refused the initiator's certificate under its own policy, or never
+    /// received the message), and exported values are typically kept or handed on as the
+    /// pairing's result (a stored pairing key, a channel binding) where nothing would
+    /// later reveal that the peer never agreed. A record sealed early is different: only
+    /// a responder that completed the handshake can open it, and its loss is visible.
+    ///
     /// # Errors
+    /// `Handshake(NotConfirmed)` before confirmation (nothing is written);
     /// `Decode(InvalidLength)` for a label over 255 bytes or more than 8160 bytes out.
     pub fn export(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<()> {
+        if !self.confirmed {
+            return Err(HandshakeError::NotConfirmed.into());
+        }
         let label_len = u8::try_from(label.len())
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, label.len()))?;
         crate::envelope::primitives::hkdf_expand(

@@ -108,7 +108,8 @@ impl SoftKey {
             .signing()?
             .sign_prehash(digest)
             .map_err(|_| Error::Crypto)?;
-        Ok(EcdsaSignature(sig.to_bytes().into()))
+        // RFC 6979 nonces (p256's `sign_prehash`); low-S, the one encoding provkit writes.
+        Ok(EcdsaSignature(sig.to_bytes().into()).normalize_s())
     }
 
     pub(crate) fn ecdh(&self, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
@@ -171,13 +172,12 @@ impl SoftKey {
         out: &mut [u8],
     ) -> Result<usize> {
         let (kind, key) = self.symmetric_bytes()?;
-        if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
-            return Err(Error::decode(DecodeErrorKind::InvalidLength, wrapped.len()));
-        }
-        let max = wrapped.len() - 8;
-        if out.len() < max {
-            return Err(Error::buffer_too_small(max));
-        }
+        // SP 800-38F length limits, before any cipher work: a 16-byte KW input would
+        // otherwise unwrap to an 8-byte "key".
+        let max = alg
+            .unwrapped_len(wrapped.len())
+            .ok_or(Error::decode(DecodeErrorKind::InvalidLength, wrapped.len()))?;
+        let out = out.get_mut(..max).ok_or(Error::buffer_too_small(max))?;
         macro_rules! run {
             ($kw:ty) => {
                 <$kw>::new_from_slice(key)
@@ -223,6 +223,13 @@ impl SoftKey {
         wrapped: &[u8],
         kind: KeyKind,
     ) -> Result<SoftKey> {
+        if kind == KeyKind::P256 {
+            return Err(StoreError::WrongKeyKind.into());
+        }
+        // A key of `kind` wraps to exactly one length: refuse any other before unwrapping.
+        if alg.wrapped_len(kind.key_len()) != Some(wrapped.len()) {
+            return Err(Error::decode(DecodeErrorKind::InvalidLength, wrapped.len()));
+        }
         let mut buf = SecretBytes::<40>::zero();
         let len = self.unwrap(alg, wrapped, buf.expose_mut())?;
         SoftKey::symmetric(kind, buf.expose().get(..len).ok_or(Error::Crypto)?)

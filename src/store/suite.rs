@@ -190,6 +190,7 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
             .wrap(k, WrapAlgorithm::AesKw, &plain, &mut [0u8; 8])
             .is_err()
     );
+    wrap_length_limits(store, k, &key);
 
     // Stored key leaves only wrapped, and comes back in under a new id.
     let mut rng = TestRng::new(7);
@@ -229,6 +230,98 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
         &store.encrypt_block(k, &mut block),
         StoreError::NotFound
     ));
+}
+
+fn is_invalid_length<T>(r: &crate::Result<T>) -> bool {
+    matches!(r, Err(Error::Decode(d)) if d.kind == crate::error::DecodeErrorKind::InvalidLength)
+}
+
+/// SP 800-38F length limits under the AES-128 KEK `k` (whose bytes are `kek`): a store
+/// refuses every length KW or KWP never produces, before any cipher work.
+fn wrap_length_limits<S: SymmetricKeys>(store: &mut S, k: KeyId, kek: &[u8; 16]) {
+    use aes::cipher::KeyInit;
+    // A one-semiblock "KW" output (what RFC 3394's algorithm gives for 8 bytes): its
+    // integrity check passes, so only the length rule keeps an 8-byte key out.
+    let mut short = [0u8; 16];
+    aes_kw::KwAes128::new_from_slice(kek)
+        .expect("AES-128 KEK")
+        .wrap_key(&[0x5A; 8], &mut short)
+        .expect("raw 8-byte KW");
+    let mut out = [0u8; 64];
+    assert!(
+        is_invalid_length(&store.unwrap(k, WrapAlgorithm::AesKw, &short, &mut out)),
+        "KW unwrap of 16 bytes (an 8-byte key) must fail with InvalidLength"
+    );
+    for len in [0usize, 8, 20, 23, 25, 33] {
+        assert!(
+            is_invalid_length(&store.unwrap(k, WrapAlgorithm::AesKw, &out[..len], &mut [0; 64])),
+            "KW unwrap of {len} bytes must fail with InvalidLength"
+        );
+    }
+    for len in [0usize, 8, 15, 17, 31] {
+        assert!(
+            is_invalid_length(&store.unwrap(k, WrapAlgorithm::AesKwp, &out[..len], &mut [0; 64])),
+            "KWP unwrap of {len} bytes must fail with InvalidLength"
+        );
+    }
+    for len in [0usize, 8, 15, 17, 23] {
+        assert!(
+            is_invalid_length(&store.wrap(k, WrapAlgorithm::AesKw, &[7; 24][..len], &mut out)),
+            "KW wrap of {len} bytes must fail with InvalidLength"
+        );
+    }
+    assert!(
+        is_invalid_length(&store.wrap(k, WrapAlgorithm::AesKwp, &[], &mut out)),
+        "KWP wrap of nothing must fail with InvalidLength"
+    );
+    // KWP's smallest output, one AES block (8 bytes: some HSMs pad shorter input wrongly).
+    let n = store
+        .wrap(k, WrapAlgorithm::AesKwp, &[0xA5; 8], &mut out)
+        .expect("KWP wrap of 8 bytes");
+    assert_eq!(n, 16, "KWP wraps 8 bytes into 16");
+    let wrapped: [u8; 16] = out[..16].try_into().unwrap();
+    let mut back = [0u8; 8];
+    assert_eq!(
+        store.unwrap(k, WrapAlgorithm::AesKwp, &wrapped, &mut back),
+        Ok(8),
+        "KWP unwraps 16 bytes into 8"
+    );
+    assert_eq!(back, [0xA5; 8]);
+    assert!(
+        matches!(
+            store.unwrap(k, WrapAlgorithm::AesKwp, &wrapped, &mut [0u8; 7]),
+            Err(Error::BufferTooSmall { .. })
+        ),
+        "unwrap needs room for the padded plaintext"
+    );
+    assert!(
+        matches!(
+            store.wrap(k, WrapAlgorithm::AesKwp, &[0xA5; 8], &mut [0u8; 15]),
+            Err(Error::BufferTooSmall { .. })
+        ),
+        "wrap needs room for the whole output"
+    );
+    // unwrap_key takes exactly the length a key of the kind wraps to.
+    let id = KeyId(BASE + 14);
+    let mut long = [0u8; 56];
+    let n = store
+        .wrap(k, WrapAlgorithm::AesKw, &[3; 48], &mut long)
+        .expect("KW wrap of 48 bytes");
+    assert_eq!(n, 56);
+    assert!(
+        store
+            .unwrap_key(k, WrapAlgorithm::AesKw, &long, id, KeyKind::Aes256)
+            .is_err(),
+        "unwrap_key of 56 bytes into an AES-256 key must fail"
+    );
+    assert!(
+        is_invalid_length(&store.unwrap_key(k, WrapAlgorithm::AesKw, &short, id, KeyKind::Aes128)),
+        "unwrap_key of 16 KW bytes must fail with InvalidLength"
+    );
+    assert!(
+        is_store_err(&store.key_kind(id), StoreError::NotFound),
+        "a refused unwrap_key stores nothing"
+    );
 }
 
 /// [`Records`]: create, replace, read back, buffer too small, delete, not found.

@@ -114,7 +114,7 @@ impl<'b> ShipmentWriter<'b> {
             w.put(&commitment);
             debug_assert_eq!(w.1, OFF_SIG);
         }
-        let signature = store.sign_digest(signer, &header_digest(&raw))?;
+        let signature = crate::store::sign_low_s(store, signer, &header_digest(&raw))?;
         Writer(&mut raw, OFF_SIG).put(&signature.0);
         let mut transcript = sha2::Sha256::new();
         transcript.update(TRANSCRIPT_LABEL);
@@ -212,7 +212,7 @@ impl<'b> ShipmentWriter<'b> {
             return Err(EnvelopeError::RecordCount.into());
         }
         let digest: [u8; 32] = self.transcript.clone().finalize().into();
-        Ok(store.sign_digest(self.signer, &digest)?.0)
+        Ok(crate::store::sign_low_s(store, self.signer, &digest)?.0)
     }
 }
 
