@@ -535,12 +535,17 @@ impl LedgerTx for SqliteTx<'_> {
         Ok(n == 1)
     }
 
+    // Paging: "from the start" is its own statement, never a reserved serial value: every
+    // i64 is some serial's stored value (i64::MIN is 2^63), so a sentinel cursor would
+    // restart the walk at that serial. Two statements rather than `?1 IS NULL OR …` keep
+    // the range on the rowid.
+
     fn keys_page(&mut self, after: Option<u64>, limit: u32) -> Result<Vec<KeyRow>> {
         match after {
             None => self.keys_where("ORDER BY serial LIMIT ?1", &[&limit]),
             Some(a) => self.keys_where(
-                "WHERE serial > ?1 ORDER BY serial LIMIT ?2",
-                &[&to_db(a), &limit],
+                "WHERE serial > ?2 ORDER BY serial LIMIT ?1",
+                &[&limit, &to_db(a)],
             ),
         }
     }
@@ -551,15 +556,18 @@ impl LedgerTx for SqliteTx<'_> {
         after: Option<u64>,
         limit: u32,
     ) -> Result<Vec<KeyRow>> {
-        let after = after.map_or(i64::MIN, to_db);
-        let first = if after == i64::MIN { ">=" } else { ">" };
-        self.keys_where(
-            &format!(
-                "WHERE serial {first} ?1 AND NOT (kek_id = ?2 AND kek_version = ?3) \
-                 ORDER BY serial LIMIT ?4"
+        let (kek_id, version) = (target.id.0.as_slice(), target.version);
+        match after {
+            None => self.keys_where(
+                "WHERE NOT (kek_id = ?2 AND kek_version = ?3) ORDER BY serial LIMIT ?1",
+                &[&limit, &kek_id, &version],
             ),
-            &[&after, &target.id.0.as_slice(), &target.version, &limit],
-        )
+            Some(a) => self.keys_where(
+                "WHERE serial > ?4 AND NOT (kek_id = ?2 AND kek_version = ?3) \
+                 ORDER BY serial LIMIT ?1",
+                &[&limit, &kek_id, &version, &to_db(a)],
+            ),
+        }
     }
 
     fn update_wrapped(
