@@ -54,6 +54,24 @@ fn suite_audit_verification() {
     on_fresh("suite_audit", suite::audit_verification);
 }
 
+#[test]
+fn suite_cursor_must_advance() {
+    on_fresh("suite_cursor", suite::cursor_must_advance);
+}
+
+/// Serials 0, 1, 2⁶³−1, 2⁶³, 2⁶⁴−1 and random ones through every ledger operation,
+/// each case in a fresh schema.
+#[test]
+fn suite_serial_edges() {
+    let mut schemas = Vec::new();
+    suite::serial_edges(|| {
+        let schema = TestSchema::new("suite_edges");
+        let backend = open(&schema);
+        schemas.push(schema);
+        backend
+    });
+}
+
 /// `suite::all` itself, so that parts added to the suite later run here too.
 #[test]
 fn suite_all() {
