@@ -26,6 +26,10 @@
 //! - **A failed statement does not poison the transaction** where the ledger expects
 //!   a negative answer: use `INSERT … ON CONFLICT DO NOTHING` (PostgreSQL) or
 //!   `INSERT OR IGNORE` (SQLite) for [`promote_staged`](LedgerTx::promote_staged).
+//! - **Key pages advance.** [`keys_page`](LedgerTx::keys_page) and
+//!   [`keys_not_under`](LedgerTx::keys_not_under) return rows strictly after their cursor,
+//!   ascending in [`db_order`](crate::codec::db_order). "No cursor" is `None`, never a
+//!   stored value: each of the 2⁶⁴ values is some serial's (`i64::MIN` is 2⁶³).
 //! - **No interpretation.** Rows go in and come back bit for bit; integers that are `u64`
 //!   in Rust are stored as the same 64 bits in a signed column ([`crate::codec::to_db`]).
 //!

@@ -620,7 +620,7 @@ where
 }
 
 /// Serials at the edges of the `u64` ↔ signed 64-bit column mapping
-/// ([`to_db`](crate::codec::to_db)): 0, 1, 2⁶³−1 (largest positive), 2⁶³ (`i64::MIN`,
+/// ([`to_db`]): 0, 1, 2⁶³−1 (largest positive), 2⁶³ (`i64::MIN`,
 /// the first row in the database's serial order) and 2⁶⁴−1 (−1).
 pub const EDGE_SERIALS: [u64; 5] = [0, 1, (1 << 63) - 1, 1 << 63, u64::MAX];
 
@@ -786,6 +786,19 @@ fn serial_edges_case<B: LedgerBackend + Send + 'static>(
             .already_imported,
         "{case}: re-import is a no-op"
     );
+    // The same serials with other keys, in another batch: every record a serial
+    // conflict, classified and reported in the stored order, nothing promoted.
+    let conflicting = fx.shipment(batch(0x60 + u8::try_from(seed).unwrap()), &serials, 5);
+    let r = ledger
+        .import(RECIPIENT, &fx.manufacturer_pk, conflicting.as_slice(), 1)
+        .expect("conflicting import");
+    assert_eq!(r.promoted, 0, "{case}: a live serial keeps its key");
+    let refused: Vec<(u64, Refusal)> = r.refused.iter().map(|x| (x.serial, x.reason)).collect();
+    let want: Vec<(u64, Refusal)> = ordered
+        .iter()
+        .map(|&s| (s, Refusal::SerialConflict))
+        .collect();
+    assert_eq!(refused, want, "{case}: conflicts");
 
     // Paging, at the backend: every key exactly once, in the stored order, bounded.
     for limit in [1, 2, 3, u32::try_from(n).unwrap() + 1] {
@@ -829,7 +842,11 @@ fn serial_edges_case<B: LedgerBackend + Send + 'static>(
             "{case}: lookup {s:#x}"
         );
         assert_eq!((rec.key.imported_at, rec.key.issued_at), (1, None));
-        assert!(rec.history.is_empty(), "{case}: {s:#x} has no events yet");
+        let events: Vec<AuditEvent> = rec.history.into_iter().map(|(_, _, e)| e).collect();
+        assert!(
+            matches!(events.as_slice(), [AuditEvent::RecordRefused { serial, key_id, reason: Refusal::SerialConflict, .. }] if (*serial, *key_id) == (s, s)),
+            "{case}: history of {s:#x}: {events:?}"
+        );
     }
     for &a in &absent {
         assert!(ledger.lookup(a).unwrap().is_none(), "{case}: {a:#x} absent");
@@ -885,15 +902,21 @@ fn serial_edges_case<B: LedgerBackend + Send + 'static>(
             .collect();
         assert_eq!(
             events,
-            vec![(0x08, Some(s)), (0x09, Some(s)), (0x0A, Some(s))],
-            "{case}: history of {s:#x}: Issued, IssueRefused, CertificateAttached"
+            vec![
+                (0x07, Some(s)),
+                (0x08, Some(s)),
+                (0x09, Some(s)),
+                (0x0A, Some(s))
+            ],
+            "{case}: history of {s:#x}: RecordRefused, Issued, IssueRefused, \
+             CertificateAttached"
         );
     }
     let check = ledger.check_keys().unwrap();
     assert_eq!((check.checked, check.bad.len()), (n64, 0), "{case}");
-    // ImportStarted, ImportCompleted, ImportRepeated; three rows per serial; one per
-    // absent serial.
-    let mut rows = 3 + 3 * n64 + absent.len() as u64;
+    // ImportStarted, ImportCompleted, ImportRepeated; ImportStarted, ImportCompleted;
+    // four rows per serial; one per absent serial.
+    let mut rows = 5 + 4 * n64 + absent.len() as u64;
     assert_eq!(ledger.verify_audit(None).unwrap().rows, rows, "{case}");
 
     // Keys that cannot be rewrapped (their wrapped bytes damaged) stay behind, refused.
