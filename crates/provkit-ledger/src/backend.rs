@@ -26,6 +26,10 @@
 //! - **A failed statement does not poison the transaction** where the ledger expects
 //!   a negative answer: use `INSERT … ON CONFLICT DO NOTHING` (PostgreSQL) or
 //!   `INSERT OR IGNORE` (SQLite) for [`promote_staged`](LedgerTx::promote_staged).
+//! - **Key pages advance.** [`keys_page`](LedgerTx::keys_page) and
+//!   [`keys_not_under`](LedgerTx::keys_not_under) return rows strictly after their cursor,
+//!   ascending in [`db_order`](crate::codec::db_order). "No cursor" is `None`, never a
+//!   stored value: each of the 2⁶⁴ values is some serial's (`i64::MIN` is 2⁶³).
 //! - **No interpretation.** Rows go in and come back bit for bit; integers that are `u64`
 //!   in Rust are stored as the same 64 bits in a signed column ([`crate::codec::to_db`]).
 //!
@@ -155,11 +159,18 @@ pub trait LedgerTx {
     /// returns whether a row changed.
     fn set_certificate(&mut self, serial: u64, certificate: &[u8]) -> Result<bool>;
 
-    /// Up to `limit` live rows with serial after `after` (all from the start for `None`),
-    /// in the backend's serial order.
+    /// Up to `limit` live rows with serial strictly after `after` (from the first row
+    /// for `None`), ascending in the database's serial order
+    /// [`db_order`](crate::codec::db_order) (the order of the stored signed values).
+    ///
+    /// `after` is a real serial whenever it is `Some`, any of the 2⁶⁴ (serial 2⁶³ is
+    /// stored as `i64::MIN`): "no cursor" must not be encoded as a stored value. The
+    /// ledger rejects a page that does not lie strictly after its cursor
+    /// ([`LedgerError::Backend`](crate::LedgerError::Backend)) rather than loop.
     fn keys_page(&mut self, after: Option<u64>, limit: u32) -> Result<Vec<KeyRow>>;
 
-    /// Like [`keys_page`](Self::keys_page), but only rows not wrapped under `target`.
+    /// Like [`keys_page`](Self::keys_page) (same cursor and order), but only rows not
+    /// wrapped under `target`.
     fn keys_not_under(
         &mut self,
         target: KekRef,

@@ -57,11 +57,24 @@ pub fn wrap_from_code(code: i64) -> Result<WrapAlgorithm> {
 
 /// A `u64` (serial, timestamp, sequence number) as the signed 64-bit integer SQL
 /// databases store: the same 64 bits, so the mapping is exact and reversible. Values
-/// from 2⁶³ read as negative in SQL; the ledger never relies on SQL ordering of them
-/// beyond a consistent total order.
+/// from 2⁶³ read as negative in SQL, so the database's order of serials is
+/// [`db_order`], not `u64` order.
+///
+/// Every `i64` is the image of exactly one `u64`: no stored value is free to serve as a
+/// "none" marker (`i64::MIN` is serial 2⁶³, `-1` is 2⁶⁴−1). Absence is `NULL` or a
+/// different query, never a reserved number.
 #[must_use]
 pub const fn to_db(v: u64) -> i64 {
     i64::from_be_bytes(v.to_be_bytes())
+}
+
+/// The order in which a database lists serials: ascending by their stored value
+/// [`to_db`] (2⁶³ … 2⁶⁴−1 first, then 0 … 2⁶³−1). Key pages
+/// ([`LedgerTx::keys_page`](crate::LedgerTx::keys_page)) come in this order, and the
+/// ledger checks that each page lies strictly after its cursor in it.
+#[must_use]
+pub fn db_order(a: u64, b: u64) -> core::cmp::Ordering {
+    to_db(a).cmp(&to_db(b))
 }
 
 /// The inverse of [`to_db`].

@@ -4,6 +4,7 @@ use crate::audit::{
     AuditEvent, AuditRecord, ChainHead, ChainReport, ChainVerifier, KeyCensus, Refusal,
 };
 use crate::backend::{LedgerBackend, LedgerTx, TxMode};
+use crate::codec::db_order;
 use crate::error::{LedgerError, Result};
 use crate::fingerprint::fingerprint;
 use crate::rows::{BatchId, ImportRow, ImportStatus, KeyRow, StoredWrap};
@@ -845,7 +846,7 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         loop {
             let mut tx = self.backend.begin(TxMode::Write)?;
             let rows = tx.keys_not_under(target.kek, after, batch)?;
-            let Some(last) = rows.last().map(|r| r.serial) else {
+            let Some(last) = page_end(after, &rows)? else {
                 break;
             };
             let mut chain = Chain::lock(&mut tx, now)?;
@@ -1018,7 +1019,7 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
                 }
                 rows
             };
-            let Some(last) = rows.last().map(|r| r.serial) else {
+            let Some(last) = page_end(after, &rows)? else {
                 break;
             };
             for row in &rows {
@@ -1053,6 +1054,26 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         }
         Ok(report)
     }
+}
+
+/// The last serial of a key page (`None` when empty: the walk is over), after checking
+/// that the page lies strictly after its cursor `after` and ascends, in the database's
+/// order ([`db_order`]). The paging loops end only because every page moves the cursor
+/// forward; a backend that lists a row at or before its cursor (as one that read a real
+/// serial as "no cursor" did) would make them run forever, refusing the same key again
+/// on every turn. That is an error instead.
+fn page_end(after: Option<u64>, rows: &[KeyRow]) -> Result<Option<u64>> {
+    let mut cursor = after;
+    for row in rows {
+        if let Some(c) = cursor.filter(|&c| db_order(row.serial, c).is_le()) {
+            return Err(LedgerError::Backend(format!(
+                "key page does not advance: serial {:#x} listed after serial {c:#x}",
+                row.serial
+            )));
+        }
+        cursor = Some(row.serial);
+    }
+    Ok(rows.last().map(|r| r.serial))
 }
 
 fn unwrap_checked<K: SymmetricKeys, D: KekDirectory>(

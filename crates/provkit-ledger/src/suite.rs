@@ -19,10 +19,13 @@
     clippy::indexing_slicing
 )]
 
-use crate::audit::{AuditEvent, ChainHead, Refusal};
+use crate::audit::{AuditEvent, AuditRecord, ChainHead, KeyCensus, Refusal};
 use crate::backend::{LedgerBackend, LedgerTx, TxMode};
+use crate::codec::{db_order, to_db};
 use crate::error::LedgerError;
+use crate::error::Result;
 use crate::ledger::{IssueOutcome, Ledger, LedgerConfig};
+use crate::rows::{BatchId, ImportRow, KeyRow, StoredWrap};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
     DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter, chunk_buffer_len,
@@ -32,6 +35,8 @@ use provkit::secret::{SecretBuf, SecretBytes};
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
 use provkit::testing::TestRng;
 use std::collections::HashSet;
+use std::sync::mpsc::{RecvTimeoutError, channel};
+use std::time::Duration;
 
 /// The authority's HPKE key in [`Fixture::kek_store`].
 pub const RECIPIENT: KeyId = KeyId(1);
@@ -194,7 +199,7 @@ fn batch(n: u8) -> [u8; 16] {
 }
 
 /// Runs every single-connection part of the suite, each on a fresh backend from `fresh`.
-pub fn all<B: LedgerBackend>(mut fresh: impl FnMut() -> B) {
+pub fn all<B: LedgerBackend + Send + 'static>(mut fresh: impl FnMut() -> B) {
     import_and_idempotency(fresh());
     conflicts(fresh());
     resume(fresh());
@@ -202,6 +207,8 @@ pub fn all<B: LedgerBackend>(mut fresh: impl FnMut() -> B) {
     issuance(fresh());
     rotation(fresh());
     audit_verification(fresh());
+    cursor_must_advance(fresh());
+    serial_edges(fresh);
 }
 
 /// Import, re-import (no-op), lookups, no plaintext, audit.
@@ -530,7 +537,7 @@ pub fn audit_verification<B: LedgerBackend>(backend: B) {
         let mut tx = ledger.backend_mut().begin(TxMode::Read).unwrap();
         tx.audit_rows(1, 100).unwrap()
     };
-    let check = |rows: &[crate::audit::AuditRecord]| {
+    let check = |rows: &[AuditRecord]| {
         let mut v = crate::audit::ChainVerifier::new(None);
         for r in rows {
             v.push(r)?;
@@ -610,4 +617,540 @@ where
         "one refusal audited per losing attempt"
     );
     assert_eq!(report.rows, 2 + attempts, "one audit row per attempt");
+}
+
+/// Serials at the edges of the `u64` ↔ signed 64-bit column mapping
+/// ([`to_db`]): 0, 1, 2⁶³−1 (largest positive), 2⁶³ (`i64::MIN`,
+/// the first row in the database's serial order) and 2⁶⁴−1 (−1).
+pub const EDGE_SERIALS: [u64; 5] = [0, 1, (1 << 63) - 1, 1 << 63, u64::MAX];
+
+/// How long one rotation of the [`serial_edges`] fixture (about twenty keys) may take
+/// before it counts as not terminating.
+pub const ROTATION_BOUND: Duration = Duration::from_secs(120);
+
+/// Serial 2⁶³: `i64::MIN` in the database, the first key in its order.
+const TOP: u64 = 1 << 63;
+
+/// One step of SplitMix64: deterministic "random" serials without an RNG dependency.
+const fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// [`EDGE_SERIALS`], the serials on either side of the sign boundary, and `random` serials
+/// drawn from `seed` over the whole `u64` range; ascending (`u64` order, as a shipment
+/// lists them), without duplicates.
+#[must_use]
+pub fn edge_serials(seed: u64, random: usize) -> Vec<u64> {
+    let mut state = seed;
+    let mut v: Vec<u64> = EDGE_SERIALS
+        .into_iter()
+        .chain([(1 << 63) + 1, u64::MAX - 1])
+        .chain((0..random).map(|_| splitmix64(&mut state)))
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
+/// `serials` in the order a backend pages them (ascending stored value, see
+/// [`db_order`]).
+fn in_db_order(serials: &[u64]) -> Vec<u64> {
+    let mut v = serials.to_vec();
+    v.sort_unstable_by(|a, b| db_order(*a, *b));
+    v
+}
+
+/// Walks a key listing page by page from the start and returns the serials in the order
+/// they came. Bounded: a listing of `n` keys must end within `n + 1` pages, every page
+/// must lie strictly after its cursor, in [`db_order`]; otherwise this panics (a cursor
+/// that maps onto a real serial restarts the walk and would loop forever).
+fn walk_pages<B: LedgerBackend>(
+    backend: &mut B,
+    what: &str,
+    n: usize,
+    mut page: impl FnMut(&mut B::Tx<'_>, Option<u64>) -> Vec<KeyRow>,
+) -> Vec<u64> {
+    let mut tx = backend.begin(TxMode::Read).unwrap();
+    let mut seen = Vec::new();
+    let mut after: Option<u64> = None;
+    for _ in 0..=n {
+        let rows = page(&mut tx, after);
+        let Some(last) = rows.last().map(|r| r.serial) else {
+            return seen;
+        };
+        for r in &rows {
+            assert!(
+                after.is_none_or(|a| db_order(r.serial, a).is_gt()),
+                "{what}: the page after serial {after:#x?} returned serial {:#x} (to_db {}): \
+                 the cursor does not advance",
+                r.serial,
+                to_db(r.serial)
+            );
+            after = Some(r.serial);
+            seen.push(r.serial);
+        }
+        after = Some(last);
+    }
+    panic!(
+        "{what}: {n} keys still not listed after {} pages (seen {seen:#x?})",
+        n + 1
+    );
+}
+
+/// Runs `f` on the ledger on another thread and waits at most [`ROTATION_BOUND`] for it:
+/// a ledger loop that does not terminate fails the test instead of hanging it.
+fn within_bound<B, T>(
+    ledger: SuiteLedger<B>,
+    what: &str,
+    f: impl FnOnce(&mut SuiteLedger<B>) -> T + Send + 'static,
+) -> (SuiteLedger<B>, T)
+where
+    B: LedgerBackend + Send + 'static,
+    T: Send + 'static,
+{
+    let (done, wait) = channel();
+    std::thread::spawn(move || {
+        let mut ledger = ledger;
+        let out = f(&mut ledger);
+        let _ = done.send((ledger, out));
+    });
+    match wait.recv_timeout(ROTATION_BOUND) {
+        Ok(v) => v,
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("{what} did not finish within {ROTATION_BOUND:?}: it does not terminate")
+        }
+        Err(RecvTimeoutError::Disconnected) => panic!("{what} panicked"),
+    }
+}
+
+/// Serials 0, 1, 2⁶³−1, 2⁶³, 2⁶⁴−1, their neighbours and random ones through every
+/// ledger operation — import, paging, census, lookup, issuance, certificates, key check,
+/// rotation (with keys refused at the edges), audit — each case on a fresh backend from
+/// `fresh`, with a different random draw, rotation batch size and set of unrewrappable
+/// keys. Every loop is bounded: paging within `n + 1` pages, a rotation within
+/// [`ROTATION_BOUND`]; the audit log must hold exactly the rows the operations imply.
+pub fn serial_edges<B: LedgerBackend + Send + 'static>(mut fresh: impl FnMut() -> B) {
+    let cases: [(u64, u32, &[u64]); 5] = [
+        // 2⁶³ refused alone on its page: the cursor sits on i64::MIN.
+        (1, 1, &EDGE_SERIALS),
+        // 2⁶³ left as the last key not under the target on the second run.
+        (2, 2, &[TOP]),
+        (3, 3, &[]),
+        (4, 1, &[u64::MAX, 0, TOP - 1]),
+        (5, 64, &[TOP, TOP + 1]),
+    ];
+    for (seed, batch_size, corrupt) in cases {
+        serial_edges_case(fresh(), seed, batch_size, corrupt);
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn serial_edges_case<B: LedgerBackend + Send + 'static>(
+    backend: B,
+    seed: u64,
+    batch_size: u32,
+    corrupt: &[u64],
+) {
+    let serials = edge_serials(seed, 12);
+    let n = serials.len();
+    let n64 = n as u64;
+    let ordered = in_db_order(&serials);
+    let absent: Vec<u64> = [2, (1 << 63) - 2, (1 << 63) + 2, u64::MAX - 2]
+        .into_iter()
+        .filter(|s| !serials.contains(s))
+        .collect();
+    let case = format!("case seed {seed}, batch {batch_size}");
+    let mut fx = Fixture::new(100 + seed);
+    let mut ledger = Fixture::ledger(backend, 4);
+    let b = batch(0x40 + u8::try_from(seed).unwrap());
+
+    // Import (several chunks and staging transactions), then again: a no-op.
+    let file = fx.shipment(b, &serials, 3);
+    let r = ledger
+        .import(RECIPIENT, &fx.manufacturer_pk, file.as_slice(), 1)
+        .expect("import");
+    assert_eq!(
+        (u64::from(r.records), r.promoted),
+        (n64, n64),
+        "{case}: every key promoted"
+    );
+    assert!(r.refused.is_empty(), "{case}: {:?}", r.refused);
+    assert!(
+        ledger
+            .import(RECIPIENT, &fx.manufacturer_pk, file.as_slice(), 1)
+            .unwrap()
+            .already_imported,
+        "{case}: re-import is a no-op"
+    );
+    // The same serials with other keys, in another batch: every record a serial
+    // conflict, classified and reported in the stored order, nothing promoted.
+    let conflicting = fx.shipment(batch(0x60 + u8::try_from(seed).unwrap()), &serials, 5);
+    let r = ledger
+        .import(RECIPIENT, &fx.manufacturer_pk, conflicting.as_slice(), 1)
+        .expect("conflicting import");
+    assert_eq!(r.promoted, 0, "{case}: a live serial keeps its key");
+    let refused: Vec<(u64, Refusal)> = r.refused.iter().map(|x| (x.serial, x.reason)).collect();
+    let want: Vec<(u64, Refusal)> = ordered
+        .iter()
+        .map(|&s| (s, Refusal::SerialConflict))
+        .collect();
+    assert_eq!(refused, want, "{case}: conflicts");
+
+    // Paging, at the backend: every key exactly once, in the stored order, bounded.
+    for limit in [1, 2, 3, u32::try_from(n).unwrap() + 1] {
+        let what = format!("{case}: keys_page(limit {limit})");
+        let walk = walk_pages(ledger.backend_mut(), &what, n, |tx, after| {
+            tx.keys_page(after, limit).unwrap()
+        });
+        assert_eq!(walk, ordered, "{what}");
+        let what = format!("{case}: keys_not_under(v2, limit {limit})");
+        let walk = walk_pages(ledger.backend_mut(), &what, n, |tx, after| {
+            tx.keys_not_under(Fixture::slot_v2().kek, after, limit)
+                .unwrap()
+        });
+        assert_eq!(walk, ordered, "{what}");
+        let mut tx = ledger.backend_mut().begin(TxMode::Read).unwrap();
+        for after in [None, Some(TOP), Some(u64::MAX), Some(0)] {
+            assert!(
+                tx.keys_not_under(Fixture::slot_v1().kek, after, limit)
+                    .unwrap()
+                    .is_empty(),
+                "{case}: every key is under v1"
+            );
+        }
+    }
+
+    // Census and lookup.
+    let census = ledger.census().unwrap();
+    assert_eq!(
+        (census.total(), census.count(Fixture::slot_v1().kek)),
+        (n64, n64),
+        "{case}: census"
+    );
+    for &s in &serials {
+        let rec = ledger
+            .lookup(s)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{case}: serial {s:#x} not found"));
+        assert_eq!(
+            (rec.key.serial, rec.key.key_id, rec.key.batch_id),
+            (s, s, b),
+            "{case}: lookup {s:#x}"
+        );
+        assert_eq!((rec.key.imported_at, rec.key.issued_at), (1, None));
+        let events: Vec<AuditEvent> = rec.history.into_iter().map(|(_, _, e)| e).collect();
+        assert!(
+            matches!(events.as_slice(), [AuditEvent::RecordRefused { serial, key_id, reason: Refusal::SerialConflict, .. }] if (*serial, *key_id) == (s, s)),
+            "{case}: history of {s:#x}: {events:?}"
+        );
+    }
+    for &a in &absent {
+        assert!(ledger.lookup(a).unwrap().is_none(), "{case}: {a:#x} absent");
+    }
+
+    // Issuance: one batch, then each again, then the absent ones; certificates.
+    let out = ledger.issue_batch(&serials, 2).unwrap();
+    for (&s, o) in serials.iter().zip(&out) {
+        let IssueOutcome::Issued(k) = o else {
+            panic!("{case}: {s:#x} not issued: {o:?}")
+        };
+        assert_eq!((k.serial, k.key_id, k.issued_at), (s, s, 2));
+        assert_eq!(
+            ledger.open_key(k).unwrap().len(),
+            16,
+            "{case}: {s:#x} opens"
+        );
+    }
+    for &s in &serials {
+        assert_eq!(
+            ledger.issue(s, 3),
+            Err(LedgerError::AlreadyIssued {
+                serial: s,
+                issued_at: 2
+            }),
+            "{case}"
+        );
+        ledger
+            .attach_certificate(s, &s.to_be_bytes(), 4)
+            .unwrap_or_else(|e| panic!("{case}: certificate for {s:#x}: {e:?}"));
+    }
+    for &a in &absent {
+        assert_eq!(ledger.issue(a, 3), Err(LedgerError::UnknownSerial(a)));
+        let mut tx = ledger.backend_mut().begin(TxMode::Read).unwrap();
+        let rows = tx.audit_for_serial(a).unwrap();
+        assert_eq!(rows.len(), 1, "{case}: one event about absent {a:#x}");
+        assert_eq!(
+            rows[0].decode(),
+            Some(AuditEvent::IssueRefused {
+                serial: a,
+                reason: Refusal::UnknownSerial
+            })
+        );
+    }
+    for &s in &serials {
+        let rec = ledger.lookup(s).unwrap().unwrap();
+        assert_eq!(rec.key.issued_at, Some(2));
+        assert_eq!(rec.key.certificate.as_deref(), Some(&s.to_be_bytes()[..]));
+        let events: Vec<(u8, Option<u64>)> = rec
+            .history
+            .iter()
+            .map(|(_, _, e)| (e.tag(), e.serial()))
+            .collect();
+        assert_eq!(
+            events,
+            vec![
+                (0x07, Some(s)),
+                (0x08, Some(s)),
+                (0x09, Some(s)),
+                (0x0A, Some(s))
+            ],
+            "{case}: history of {s:#x}: RecordRefused, Issued, IssueRefused, \
+             CertificateAttached"
+        );
+    }
+    let check = ledger.check_keys().unwrap();
+    assert_eq!((check.checked, check.bad.len()), (n64, 0), "{case}");
+    // ImportStarted, ImportCompleted, ImportRepeated; ImportStarted, ImportCompleted;
+    // four rows per serial; one per absent serial.
+    let mut rows = 5 + 4 * n64 + absent.len() as u64;
+    assert_eq!(ledger.verify_audit(None).unwrap().rows, rows, "{case}");
+
+    // Keys that cannot be rewrapped (their wrapped bytes damaged) stay behind, refused.
+    {
+        let mut tx = ledger.backend_mut().begin(TxMode::Write).unwrap();
+        for &s in corrupt {
+            let row = tx.key_by_serial(s).unwrap().unwrap();
+            let mut bytes = row.wrapped.bytes.clone();
+            bytes[0] ^= 0x80;
+            let damaged = StoredWrap {
+                bytes,
+                ..row.wrapped
+            };
+            assert!(tx.update_wrapped(s, damaged.kek, &damaged).unwrap());
+        }
+        tx.commit().unwrap();
+    }
+    let refused_order = in_db_order(corrupt);
+    assert_eq!(
+        ledger.check_keys().unwrap().bad,
+        refused_order,
+        "{case}: check_keys names the damaged keys"
+    );
+    let refused: Vec<(u64, Refusal)> = refused_order
+        .iter()
+        .map(|&s| (s, Refusal::UnwrapFailed))
+        .collect();
+
+    // First rotation: every key is a candidate; pages of `batch_size` in stored order.
+    ledger.keks_mut().add_version(Fixture::slot_v2()).unwrap();
+    let (mut ledger, r) = within_bound(ledger, "rotate", move |l| l.rotate(batch_size, 10));
+    let r = r.unwrap_or_else(|e| panic!("{case}: rotate: {e:?}"));
+    let pages: Vec<&[u64]> = ordered.chunks(batch_size as usize).collect();
+    let c = corrupt.len() as u64;
+    assert_eq!(r.batches as usize, pages.len(), "{case}: pages");
+    assert_eq!(r.rewrapped, n64 - c, "{case}");
+    assert_eq!(r.refused, refused, "{case}: refused keys");
+    assert_eq!(r.after.count(Fixture::slot_v2().kek), n64 - c, "{case}");
+    assert_eq!(r.after.count(Fixture::slot_v1().kek), c, "{case}");
+    let rewrap_events = pages
+        .iter()
+        .filter(|p| p.iter().any(|s| !corrupt.contains(s)))
+        .count() as u64;
+    rows += 2 + c + rewrap_events;
+    assert_eq!(
+        ledger.verify_audit(None).unwrap().rows,
+        rows,
+        "{case}: started, one Rewrapped per page with a rewrap, one RewrapRefused per \
+         damaged key, completed"
+    );
+
+    // Second rotation: only the damaged keys are candidates, refused again.
+    let (mut ledger, r) = within_bound(ledger, "second rotate", move |l| l.rotate(batch_size, 11));
+    let r = r.unwrap_or_else(|e| panic!("{case}: second rotate: {e:?}"));
+    assert_eq!(
+        u64::from(r.batches),
+        c.div_ceil(u64::from(batch_size)),
+        "{case}"
+    );
+    assert_eq!((r.rewrapped, &r.refused), (0, &refused), "{case}");
+    rows += 2 + c;
+    assert_eq!(ledger.verify_audit(None).unwrap().rows, rows, "{case}");
+    for &s in corrupt {
+        let rec = ledger.lookup(s).unwrap().unwrap();
+        let refusals = rec
+            .history
+            .iter()
+            .filter(
+                |(_, _, e)| matches!(e, AuditEvent::RewrapRefused { serial, .. } if *serial == s),
+            )
+            .count();
+        assert_eq!(refusals, 2, "{case}: {s:#x} refused by each rotation");
+    }
+
+    // Every other key still opens, now under v2.
+    let check = ledger.check_keys().unwrap();
+    assert_eq!((check.checked, check.bad), (n64, refused_order), "{case}");
+    for &s in &serials {
+        let key = ledger.lookup(s).unwrap().unwrap().key;
+        let want = if corrupt.contains(&s) { 1 } else { 2 };
+        assert_eq!(key.wrapped.kek.version, want, "{case}: {s:#x}");
+    }
+}
+
+/// A backend wrapper that pages like the SQLite backend did before issue #14: a cursor
+/// at serial 2⁶³ (`i64::MIN`, its "no cursor" value) starts the listing again from the
+/// first row. For [`cursor_must_advance`]; not a backend to use.
+#[derive(Debug)]
+pub struct SentinelCursor<B>(pub B);
+
+/// The transaction of [`SentinelCursor`]: everything delegated, except that the key
+/// listings forget a cursor at 2⁶³.
+#[derive(Debug)]
+pub struct SentinelCursorTx<T>(T);
+
+impl<B: LedgerBackend> LedgerBackend for SentinelCursor<B> {
+    type Tx<'a>
+        = SentinelCursorTx<B::Tx<'a>>
+    where
+        Self: 'a;
+
+    fn begin(&mut self, mode: TxMode) -> Result<Self::Tx<'_>> {
+        self.0.begin(mode).map(SentinelCursorTx)
+    }
+}
+
+impl<T: LedgerTx> LedgerTx for SentinelCursorTx<T> {
+    fn commit(self) -> Result<()> {
+        self.0.commit()
+    }
+    fn audit_head(&mut self) -> Result<ChainHead> {
+        self.0.audit_head()
+    }
+    fn append_audit(&mut self, record: &AuditRecord) -> Result<()> {
+        self.0.append_audit(record)
+    }
+    fn audit_rows(&mut self, from_seq: u64, limit: u32) -> Result<Vec<AuditRecord>> {
+        self.0.audit_rows(from_seq, limit)
+    }
+    fn audit_for_serial(&mut self, serial: u64) -> Result<Vec<AuditRecord>> {
+        self.0.audit_for_serial(serial)
+    }
+    fn import_get(&mut self, batch_id: &BatchId) -> Result<Option<ImportRow>> {
+        self.0.import_get(batch_id)
+    }
+    fn import_insert(&mut self, row: &ImportRow) -> Result<()> {
+        self.0.import_insert(row)
+    }
+    fn import_progress(&mut self, batch_id: &BatchId, chunks: u32, records: u64) -> Result<()> {
+        self.0.import_progress(batch_id, chunks, records)
+    }
+    fn import_complete(&mut self, batch_id: &BatchId, hash: &[u8; 32], at: u64) -> Result<()> {
+        self.0.import_complete(batch_id, hash, at)
+    }
+    fn import_delete(&mut self, batch_id: &BatchId) -> Result<()> {
+        self.0.import_delete(batch_id)
+    }
+    fn stage(&mut self, rows: &[KeyRow]) -> Result<()> {
+        self.0.stage(rows)
+    }
+    fn promote_staged(&mut self, batch_id: &BatchId) -> Result<u64> {
+        self.0.promote_staged(batch_id)
+    }
+    fn unpromoted_staged(&mut self, batch_id: &BatchId) -> Result<Vec<KeyRow>> {
+        self.0.unpromoted_staged(batch_id)
+    }
+    fn clear_staged(&mut self, batch_id: &BatchId) -> Result<u64> {
+        self.0.clear_staged(batch_id)
+    }
+    fn key_by_serial(&mut self, serial: u64) -> Result<Option<KeyRow>> {
+        self.0.key_by_serial(serial)
+    }
+    fn key_by_fingerprint(&mut self, fingerprint: &[u8; 32]) -> Result<Option<KeyRow>> {
+        self.0.key_by_fingerprint(fingerprint)
+    }
+    fn key_by_key_id(&mut self, manufacturer_id: &[u8; 16], key_id: u64) -> Result<Option<KeyRow>> {
+        self.0.key_by_key_id(manufacturer_id, key_id)
+    }
+    fn mark_issued(&mut self, serial: u64, now: u64) -> Result<Option<KeyRow>> {
+        self.0.mark_issued(serial, now)
+    }
+    fn set_certificate(&mut self, serial: u64, certificate: &[u8]) -> Result<bool> {
+        self.0.set_certificate(serial, certificate)
+    }
+    fn keys_page(&mut self, after: Option<u64>, limit: u32) -> Result<Vec<KeyRow>> {
+        self.0.keys_page(after.filter(|&a| a != TOP), limit)
+    }
+    fn keys_not_under(
+        &mut self,
+        target: KekRef,
+        after: Option<u64>,
+        limit: u32,
+    ) -> Result<Vec<KeyRow>> {
+        self.0
+            .keys_not_under(target, after.filter(|&a| a != TOP), limit)
+    }
+    fn update_wrapped(
+        &mut self,
+        serial: u64,
+        expected: KekRef,
+        wrapped: &StoredWrap,
+    ) -> Result<bool> {
+        self.0.update_wrapped(serial, expected, wrapped)
+    }
+    fn census(&mut self) -> Result<KeyCensus> {
+        self.0.census()
+    }
+    fn min_decrypt_version(&mut self, kek: KekId) -> Result<u32> {
+        self.0.min_decrypt_version(kek)
+    }
+    fn set_min_decrypt_version(&mut self, kek: KekId, version: u32) -> Result<()> {
+        self.0.set_min_decrypt_version(kek, version)
+    }
+}
+
+/// The ledger's paging loops end even over a backend whose cursor does not advance
+/// ([`SentinelCursor`]): `check_keys` and `rotate` fail with
+/// [`LedgerError::Backend`] within [`ROTATION_BOUND`] instead of running forever, and a
+/// rotation leaves the audit chain intact, with the first page's refusal recorded once.
+pub fn cursor_must_advance<B: LedgerBackend + Send + 'static>(backend: B) {
+    let mut fx = Fixture::new(18);
+    let mut ledger = Fixture::ledger(SentinelCursor(backend), 1000);
+    let file = fx.shipment(batch(11), &[TOP], 2);
+    ledger
+        .import(RECIPIENT, &fx.manufacturer_pk, file.as_slice(), 1)
+        .unwrap();
+    let (mut ledger, r) = within_bound(ledger, "check_keys", |l| l.check_keys());
+    assert!(
+        matches!(r, Err(LedgerError::Backend(_))),
+        "a page that repeats its cursor is an error: {r:?}"
+    );
+    {
+        let mut tx = ledger.backend_mut().begin(TxMode::Write).unwrap();
+        let row = tx.key_by_serial(TOP).unwrap().unwrap();
+        let mut bytes = row.wrapped.bytes.clone();
+        bytes[0] ^= 0x80;
+        let damaged = StoredWrap {
+            bytes,
+            ..row.wrapped
+        };
+        assert!(tx.update_wrapped(TOP, damaged.kek, &damaged).unwrap());
+        tx.commit().unwrap();
+    }
+    ledger.keks_mut().add_version(Fixture::slot_v2()).unwrap();
+    let rows = ledger.verify_audit(None).unwrap().rows;
+    let (mut ledger, r) = within_bound(ledger, "rotate", |l| l.rotate(1, 2));
+    assert!(
+        matches!(r, Err(LedgerError::Backend(_))),
+        "a rotation over a cursor that does not advance is an error: {r:?}"
+    );
+    let report = ledger.verify_audit(None).unwrap();
+    assert_eq!(
+        (report.rows, report.refusals),
+        (rows + 2, 1),
+        "RotationStarted and one RewrapRefused, nothing repeated"
+    );
 }

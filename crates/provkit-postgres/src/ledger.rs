@@ -167,8 +167,10 @@ struct Statements {
     by_key_id: Statement,
     mark_issued: Statement,
     set_certificate: Statement,
-    keys_page: Statement,
-    keys_not_under: Statement,
+    keys_page_first: Statement,
+    keys_page_after: Statement,
+    keys_not_under_first: Statement,
+    keys_not_under_after: Statement,
     update_wrapped: Statement,
     census: Statement,
     min_version: Statement,
@@ -254,14 +256,25 @@ impl Statements {
                 "UPDATE ledger_keys SET certificate = $2 \
                  WHERE serial = $1 AND issued_at IS NOT NULL AND certificate IS NULL",
             )?,
-            keys_page: c.prepare(&format!(
-                "SELECT {KEY_COLS} FROM ledger_keys \
-                 WHERE ($1::bigint IS NULL OR serial > $1) ORDER BY serial LIMIT $2"
+            // Key pages: the first page and the pages after a cursor are separate
+            // statements, so that a cursor is always a real serial (never a reserved
+            // value) and always an index condition: `$1 IS NULL OR serial > $1` is only
+            // a filter in a generic plan, which scans the key index from its start for
+            // every page.
+            keys_page_first: c.prepare(&format!(
+                "SELECT {KEY_COLS} FROM ledger_keys ORDER BY serial LIMIT $1"
             ))?,
-            keys_not_under: c.prepare(&format!(
+            keys_page_after: c.prepare(&format!(
+                "SELECT {KEY_COLS} FROM ledger_keys WHERE serial > $2 ORDER BY serial LIMIT $1"
+            ))?,
+            keys_not_under_first: c.prepare(&format!(
                 "SELECT {KEY_COLS} FROM ledger_keys \
-                 WHERE NOT (kek_id = $1 AND kek_version = $2) \
-                 AND ($3::bigint IS NULL OR serial > $3) ORDER BY serial LIMIT $4"
+                 WHERE NOT (kek_id = $2 AND kek_version = $3) ORDER BY serial LIMIT $1"
+            ))?,
+            keys_not_under_after: c.prepare(&format!(
+                "SELECT {KEY_COLS} FROM ledger_keys \
+                 WHERE serial > $4 AND NOT (kek_id = $2 AND kek_version = $3) \
+                 ORDER BY serial LIMIT $1"
             ))?,
             update_wrapped: c.prepare(
                 "UPDATE ledger_keys SET kek_id = $2, kek_version = $3, wrap_alg = $4, wrapped = $5 \
@@ -734,7 +747,11 @@ impl LedgerTx for PgLedgerTx<'_> {
     }
 
     fn keys_page(&mut self, after: Option<u64>, limit: u32) -> Result<Vec<KeyRow>> {
-        self.key_rows(&self.st.keys_page, &[&after.map(to_db), &i64::from(limit)])
+        let limit = i64::from(limit);
+        match after {
+            None => self.key_rows(&self.st.keys_page_first, &[&limit]),
+            Some(a) => self.key_rows(&self.st.keys_page_after, &[&limit, &to_db(a)]),
+        }
     }
 
     fn keys_not_under(
@@ -743,15 +760,18 @@ impl LedgerTx for PgLedgerTx<'_> {
         after: Option<u64>,
         limit: u32,
     ) -> Result<Vec<KeyRow>> {
-        self.key_rows(
-            &self.st.keys_not_under,
-            &[
-                &&target.id.0[..],
-                &i64::from(target.version),
-                &after.map(to_db),
-                &i64::from(limit),
-            ],
-        )
+        let (limit, kek_id, version) = (
+            i64::from(limit),
+            &target.id.0[..],
+            i64::from(target.version),
+        );
+        match after {
+            None => self.key_rows(&self.st.keys_not_under_first, &[&limit, &kek_id, &version]),
+            Some(a) => self.key_rows(
+                &self.st.keys_not_under_after,
+                &[&limit, &kek_id, &version, &to_db(a)],
+            ),
+        }
     }
 
     fn update_wrapped(

@@ -535,12 +535,17 @@ impl LedgerTx for SqliteTx<'_> {
         Ok(n == 1)
     }
 
+    // Paging: "from the start" is its own statement, never a reserved serial value: every
+    // i64 is some serial's stored value (i64::MIN is 2^63), so a sentinel cursor would
+    // restart the walk at that serial. Two statements rather than `?1 IS NULL OR …` keep
+    // the range on the rowid.
+
     fn keys_page(&mut self, after: Option<u64>, limit: u32) -> Result<Vec<KeyRow>> {
         match after {
             None => self.keys_where("ORDER BY serial LIMIT ?1", &[&limit]),
             Some(a) => self.keys_where(
-                "WHERE serial > ?1 ORDER BY serial LIMIT ?2",
-                &[&to_db(a), &limit],
+                "WHERE serial > ?2 ORDER BY serial LIMIT ?1",
+                &[&limit, &to_db(a)],
             ),
         }
     }
@@ -551,15 +556,18 @@ impl LedgerTx for SqliteTx<'_> {
         after: Option<u64>,
         limit: u32,
     ) -> Result<Vec<KeyRow>> {
-        let after = after.map_or(i64::MIN, to_db);
-        let first = if after == i64::MIN { ">=" } else { ">" };
-        self.keys_where(
-            &format!(
-                "WHERE serial {first} ?1 AND NOT (kek_id = ?2 AND kek_version = ?3) \
-                 ORDER BY serial LIMIT ?4"
+        let (kek_id, version) = (target.id.0.as_slice(), target.version);
+        match after {
+            None => self.keys_where(
+                "WHERE NOT (kek_id = ?2 AND kek_version = ?3) ORDER BY serial LIMIT ?1",
+                &[&limit, &kek_id, &version],
             ),
-            &[&after, &target.id.0.as_slice(), &target.version, &limit],
-        )
+            Some(a) => self.keys_where(
+                "WHERE serial > ?4 AND NOT (kek_id = ?2 AND kek_version = ?3) \
+                 ORDER BY serial LIMIT ?1",
+                &[&limit, &kek_id, &version, &to_db(a)],
+            ),
+        }
     }
 
     fn update_wrapped(
@@ -654,31 +662,55 @@ fn audit_query(
         .map_err(db)?
         .collect::<rusqlite::Result<Vec<[Value; 6]>>>()
         .map_err(db)?;
-    // The audit table is evidence: a value of the wrong type is an edit, and is passed on
-    // in a form the chain verifier rejects rather than failing the read.
-    let int = |v: &Value| match v {
-        Value::Integer(i) => Some(*i),
+    Ok(raw.into_iter().map(audit_record).collect())
+}
+
+/// An audit row as read. The audit table is evidence: a value of the wrong type is an
+/// edit, and is passed on in a form the chain verifier rejects rather than failing the
+/// read. It must not be read as some stand-in number: every `u64` is a real serial or
+/// time (−1 is serial 2⁶⁴−1), so a stand-in would match a row that really holds it and
+/// hide the edit. A row with any such column keeps only its sequence number, with an
+/// empty event and kind 0, which no event has: the verifier reports it edited, there.
+fn audit_record(row: [rusqlite::types::Value; 6]) -> AuditRecord {
+    use rusqlite::types::Value;
+    fn int(v: &Value) -> Option<i64> {
+        match v {
+            Value::Integer(i) => Some(*i),
+            _ => None,
+        }
+    }
+    fn blob(v: Value) -> Option<Vec<u8>> {
+        match v {
+            Value::Blob(b) => Some(b),
+            _ => None,
+        }
+    }
+    let [seq, ts, kind, serial, event, hash] = row;
+    // `seq` is the rowid, always an integer; 0 is no sequence number.
+    let seq = int(&seq).map_or(0, from_db);
+    let serial = match serial {
+        Value::Null => Some(None),
+        Value::Integer(i) => Some(Some(from_db(i))),
         _ => None,
     };
-    let bytes = |v: Value| match v {
-        Value::Blob(b) => b,
-        _ => Vec::new(),
-    };
-    Ok(raw
-        .into_iter()
-        .map(|[seq, ts, kind, serial, event, hash]| AuditRecord {
-            seq: int(&seq).map_or(0, from_db),
-            timestamp: int(&ts).map_or(u64::MAX, from_db),
-            kind: int(&kind).and_then(|k| u8::try_from(k).ok()).unwrap_or(0),
-            serial: match serial {
-                Value::Null => None,
-                Value::Integer(i) => Some(from_db(i)),
-                _ => Some(u64::MAX),
-            },
-            event: bytes(event),
-            hash: array_from_db(&bytes(hash), "audit hash").unwrap_or([0; 32]),
+    let typed = || {
+        Some(AuditRecord {
+            seq,
+            timestamp: from_db(int(&ts)?),
+            kind: u8::try_from(int(&kind)?).ok()?,
+            serial: serial?,
+            event: blob(event)?,
+            hash: blob(hash)?.try_into().ok()?,
         })
-        .collect())
+    };
+    typed().unwrap_or(AuditRecord {
+        seq,
+        timestamp: 0,
+        kind: 0,
+        serial: None,
+        event: Vec::new(),
+        hash: [0; 32],
+    })
 }
 
 /// A column value owned, without rusqlite's text conversion (which panics on text that

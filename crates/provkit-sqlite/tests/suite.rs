@@ -114,3 +114,23 @@ fn eight_threads_issue_100k_serials_exactly_once() {
         start.elapsed().as_secs_f64()
     );
 }
+
+/// Serials 0, 1, 2⁶³−1, 2⁶³, 2⁶⁴−1 and random ones through every ledger operation
+/// (also part of `ledger_suite_passes`; separate so that it can be run alone). Issue #14:
+/// the cursor after serial 2⁶³ (`i64::MIN`) was read as "from the start", so a rotation
+/// whose last candidate was 2⁶³ never ended.
+#[test]
+fn ledger_serial_edges() {
+    provkit_ledger::suite::serial_edges(|| {
+        SqliteLedger::open(temp_db("edges"), SqliteOptions::default()).unwrap()
+    });
+}
+
+/// Over a backend whose cursor does not advance, `check_keys` and `rotate` fail instead
+/// of looping (also part of `ledger_suite_passes`).
+#[test]
+fn ledger_cursor_must_advance() {
+    provkit_ledger::suite::cursor_must_advance(
+        SqliteLedger::open(temp_db("cursor"), SqliteOptions::default()).unwrap(),
+    );
+}

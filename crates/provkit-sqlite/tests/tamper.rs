@@ -212,3 +212,76 @@ fn every_kind_of_tampering_is_detected() {
         (11, AnchorMismatch)
     );
 }
+
+/// A column edited to another storage class (text, real, blob where an integer belongs)
+/// has no faithful `u64` reading: every value is a real serial or time, so none can stand
+/// in for it. Such a row is reported edited, even when the event is about serial 2⁶⁴−1
+/// at time 2⁶⁴−1 (the values a placeholder of −1 / `u64::MAX` would have matched).
+#[test]
+fn a_column_of_the_wrong_type_is_an_edit() {
+    let src = dir().join("types.db");
+    let _ = std::fs::remove_file(&src);
+    {
+        let backend = SqliteLedger::open(&src, SqliteOptions::default()).unwrap();
+        let mut ledger = Fixture::ledger(backend, 1000);
+        // Row 1: IssueRefused { serial: 2⁶⁴−1, unknown serial } at time 2⁶⁴−1.
+        assert_eq!(
+            ledger.issue(u64::MAX, u64::MAX),
+            Err(LedgerError::UnknownSerial(u64::MAX))
+        );
+        // Row 2: the same about serial 2⁶³ at time 2⁶³.
+        let _ = ledger.issue(1 << 63, 1 << 63);
+        assert_eq!(ledger.verify_audit(None).unwrap().rows, 2);
+    }
+    use ChainBreakKind::Edited;
+    let cases: &[(&str, &str, (u64, ChainBreakKind))] = &[
+        (
+            "serial-text",
+            "UPDATE ledger_audit SET serial = 'x' WHERE seq = 1",
+            (1, Edited),
+        ),
+        (
+            "serial-real",
+            "UPDATE ledger_audit SET serial = -1.5 WHERE seq = 1",
+            (1, Edited),
+        ),
+        (
+            "serial-blob",
+            "UPDATE ledger_audit SET serial = X'FFFFFFFFFFFFFFFF' WHERE seq = 1",
+            (1, Edited),
+        ),
+        (
+            "ts-text",
+            "UPDATE ledger_audit SET ts = 'x' WHERE seq = 1",
+            (1, Edited),
+        ),
+        (
+            "ts-blob",
+            "UPDATE ledger_audit SET ts = X'00' WHERE seq = 1",
+            (1, Edited),
+        ),
+        (
+            "kind-text",
+            "UPDATE ledger_audit SET kind = '9' || 'x' WHERE seq = 2",
+            (2, Edited),
+        ),
+        (
+            "serial-text-2^63",
+            "UPDATE ledger_audit SET serial = 'x' WHERE seq = 2",
+            (2, Edited),
+        ),
+        (
+            "event-text",
+            "UPDATE ledger_audit SET event = 'x' WHERE seq = 2",
+            (2, Edited),
+        ),
+        (
+            "hash-text",
+            "UPDATE ledger_audit SET hash = 'x' WHERE seq = 2",
+            (2, Edited),
+        ),
+    ];
+    for (name, sql, want) in cases {
+        assert_eq!(tampered(&src, name, sql, None), *want, "case {name}");
+    }
+}
