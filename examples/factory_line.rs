@@ -1166,15 +1166,8 @@ fn handshakes(line: &Line<'_>) -> Result<(Row, Vec<u64>), BoxError> {
                 )
                 .map_err(ctx("verify message 3"))?;
             check(who.serial == STATION_SERIAL, "station serial")?;
-            // Both ends hold the same keys: exporter values agree, and a record goes each way.
-            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
-            s_station
-                .export(b"factory_line test", &serial.to_be_bytes(), &mut a)
-                .map_err(ctx("export"))?;
-            s_device
-                .export(b"factory_line test", &serial.to_be_bytes(), &mut b)
-                .map_err(ctx("export"))?;
-            check(bool::from(a.ct_eq(&b)), "session keys differ")?;
+            // Both ends hold the same keys: a record goes each way, and then (the station's
+            // session confirmed by the device's record) exporter values agree.
             let (mut rec, mut plain) = ([0u8; 64], [0u8; 64]);
             let command = b"SELFTEST;RUN=ALL";
             let n = s_station
@@ -1192,6 +1185,14 @@ fn handshakes(line: &Line<'_>) -> Result<(Row, Vec<u64>), BoxError> {
                 .open(rec.get(..n2r).unwrap_or(&[]), b"device", &mut plain)
                 .map_err(ctx("open"))?;
             check(plain.get(..m) == Some(&result[..]), "result record")?;
+            let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+            s_station
+                .export(b"factory_line test", &serial.to_be_bytes(), &mut a)
+                .map_err(ctx("export"))?;
+            s_device
+                .export(b"factory_line test", &serial.to_be_bytes(), &mut b)
+                .map_err(ctx("export"))?;
+            check(bool::from(a.ct_eq(&b)), "session keys differ")?;
             Ok(Done {
                 out: (),
                 bytes: (n1 + n2 + n3 + n + n2r) as u64,
