@@ -97,7 +97,9 @@ pub mod session;
 pub mod store;
 mod vectors;
 
-pub use config::{ExportPolicy, Pin, Pkcs11Config, WrapMechanism, WrapMechanisms};
+pub use config::{
+    ExportPolicy, KeyRole, KeyRoles, Pin, Pkcs11Config, WrapMechanism, WrapMechanisms,
+};
 pub use error::OpenError;
-pub use session::init_token;
+pub use session::{create_export_kek, init_token};
 pub use store::Pkcs11Store;
