@@ -223,7 +223,10 @@ impl Pkcs11Store {
         self.last_error = Some(match info.role {
             _ if info.kind == KeyKind::P256 => format!("key {:#x} is a P-256 key", id.0),
             Some(r) if r == role => format!("key {:#x}: a {role:?} must be an AES key", id.0),
-            Some(r) => format!("key {:#x} is a {r:?}; this operation needs a {role:?}", id.0),
+            Some(r) => format!(
+                "key {:#x} is a {r:?}; this operation needs a {role:?}",
+                id.0
+            ),
             None => format!(
                 "key {:#x} has no single role (its usage attributes mix roles or match none): \
                  refused for every operation",

@@ -63,14 +63,18 @@ fn policies() -> [ExportPolicy; 3] {
 fn roles(role: KeyRole) -> KeyRoles {
     KeyRoles {
         default: role,
-        ranges: vec![(K2.0..=K2.0, KeyRole::DataKek), (VICTIM.0..=VICTIM.0, KeyRole::Derive)],
+        ranges: vec![
+            (K2.0..=K2.0, KeyRole::DataKek),
+            (VICTIM.0..=VICTIM.0, KeyRole::Derive),
+        ],
     }
 }
 
 /// A software store holding `value` as AES-256 key 1, to decrypt what the attacker got.
 fn soft(value: &[u8; 32]) -> MemoryStore<2, 0, 0> {
     let mut s = MemoryStore::<2, 0, 0>::new();
-    s.import_symmetric(KeyId(1), KeyKind::Aes256, value).unwrap();
+    s.import_symmetric(KeyId(1), KeyKind::Aes256, value)
+        .unwrap();
     s
 }
 
@@ -79,22 +83,19 @@ fn soft(value: &[u8; 32]) -> MemoryStore<2, 0, 0> {
 fn forge_kw(hsm: &mut Pkcs11Store, kek: KeyId, plain: &[u8; 32]) -> Option<Vec<u8>> {
     let n = plain.len() / 8;
     let mut a = [0xA6u8; 8];
-    let mut r: Vec<[u8; 8]> = plain
-        .chunks(8)
-        .map(|c| c.try_into().unwrap())
-        .collect();
+    let mut r: Vec<[u8; 8]> = plain.chunks(8).map(|c| c.try_into().unwrap()).collect();
     for j in 0..6u64 {
-        for i in 0..n {
+        for (i, ri) in r.iter_mut().enumerate() {
             let mut b = [0u8; 16];
             b[..8].copy_from_slice(&a);
-            b[8..].copy_from_slice(&r[i]);
+            b[8..].copy_from_slice(ri);
             hsm.encrypt_block(kek, &mut b).ok()?;
             let t = (n as u64) * j + (i as u64) + 1;
             a.copy_from_slice(&b[..8]);
             for (x, y) in a.iter_mut().zip(t.to_be_bytes()) {
                 *x ^= y;
             }
-            r[i].copy_from_slice(&b[8..]);
+            ri.copy_from_slice(&b[8..]);
         }
     }
     let mut out = a.to_vec();
@@ -130,7 +131,10 @@ fn attack(hsm: &mut Pkcs11Store, k: KeyId, known_k: Option<&[u8; 32]>) -> Vec<(S
             // ... or decrypt in software under a KEK value the attacker chose.
             if let Some(v) = known_k {
                 if let Ok(n) = soft(v).unwrap(KeyId(1), alg, b, &mut out) {
-                    got.push((format!("{alg:?} wrap_key under a known KEK"), out[..n].to_vec()));
+                    got.push((
+                        format!("{alg:?} wrap_key under a known KEK"),
+                        out[..n].to_vec(),
+                    ));
                 }
             }
         }
@@ -157,10 +161,7 @@ fn attack(hsm: &mut Pkcs11Store, k: KeyId, known_k: Option<&[u8; 32]>) -> Vec<(S
         }
     }
     // 5. a KEK of a known value imported in the clear.
-    if hsm
-        .import_symmetric(T2, KeyKind::Aes256, &KNOWN_T2)
-        .is_ok()
-    {
+    if hsm.import_symmetric(T2, KeyKind::Aes256, &KNOWN_T2).is_ok() {
         got.extend(wrap_under_known(hsm, T2, &KNOWN_T2, "imported KEK"));
     }
     let _ = hsm.delete_key(T);
@@ -284,11 +285,7 @@ fn a_key_with_two_roles_is_refused() {
                 hsm.wrap(legacy, WrapAlgorithm::AesKw, &[0; 16], &mut [0; 24]),
                 wrong.map(|()| 0)
             );
-            assert!(
-                hsm.last_backend_error()
-                    .unwrap()
-                    .contains("no single role")
-            );
+            assert!(hsm.last_backend_error().unwrap().contains("no single role"));
             hsm.delete_key(legacy).unwrap();
             hsm.delete_key(VICTIM).unwrap();
             hsm.delete_key(K2).unwrap();
@@ -332,7 +329,11 @@ fn each_role_does_one_job() {
             user.import_symmetric(KeyId(1), KeyKind::Aes256, &[0; 32]),
             Err(Error::Unsupported)
         );
-        assert!(user.last_backend_error().unwrap().contains("security officer"));
+        assert!(
+            user.last_backend_error()
+                .unwrap()
+                .contains("security officer")
+        );
         drop(user);
 
         let mut block = [0u8; 16];
@@ -342,21 +343,36 @@ fn each_role_does_one_job() {
         };
         // Derive: encrypt_block only.
         hsm.encrypt_block(derive, &mut block).unwrap();
-        assert_eq!(hsm.wrap(derive, WrapAlgorithm::AesKw, &[0; 16], &mut out), wrong.map(|()| 0));
+        assert_eq!(
+            hsm.wrap(derive, WrapAlgorithm::AesKw, &[0; 16], &mut out),
+            wrong.map(|()| 0)
+        );
         let n = blob(&mut hsm, &mut out);
         let b = out[..n].to_vec();
-        assert_eq!(hsm.unwrap(derive, WrapAlgorithm::AesKw, &b, &mut out), wrong.map(|()| 0));
-        assert_eq!(hsm.wrap_key(derive, WrapAlgorithm::AesKw, target, &mut out), wrong.map(|()| 0));
+        assert_eq!(
+            hsm.unwrap(derive, WrapAlgorithm::AesKw, &b, &mut out),
+            wrong.map(|()| 0)
+        );
+        assert_eq!(
+            hsm.wrap_key(derive, WrapAlgorithm::AesKw, target, &mut out),
+            wrong.map(|()| 0)
+        );
         assert_eq!(
             hsm.unwrap_key(derive, WrapAlgorithm::AesKw, &b, KeyId(20), KeyKind::Aes128),
             wrong
         );
         // DataKek: wrap and unwrap of caller material (and rewrap between data KEKs).
         let mut back = [0u8; 40];
-        assert_eq!(hsm.unwrap(data, WrapAlgorithm::AesKw, &b, &mut back), Ok(16));
+        assert_eq!(
+            hsm.unwrap(data, WrapAlgorithm::AesKw, &b, &mut back),
+            Ok(16)
+        );
         assert_eq!(back[..16], [9; 16]);
         assert_eq!(hsm.encrypt_block(data, &mut block), wrong);
-        assert_eq!(hsm.wrap_key(data, WrapAlgorithm::AesKw, target, &mut out), wrong.map(|()| 0));
+        assert_eq!(
+            hsm.wrap_key(data, WrapAlgorithm::AesKw, target, &mut out),
+            wrong.map(|()| 0)
+        );
         assert_eq!(
             hsm.unwrap_key(data, WrapAlgorithm::AesKw, &b, KeyId(20), KeyKind::Aes128),
             wrong
@@ -372,10 +388,19 @@ fn each_role_does_one_job() {
             .unwrap();
         let r = hsm.unwrap_key(import, WrapAlgorithm::AesKw, &w, KeyId(20), KeyKind::Aes128);
         assert_eq!(r, Ok(()), "{:?}", hsm.last_backend_error());
-        assert_eq!(hsm.unwrap(import, WrapAlgorithm::AesKw, &w, &mut out), wrong.map(|()| 0));
-        assert_eq!(hsm.wrap(import, WrapAlgorithm::AesKw, &[0; 16], &mut out), wrong.map(|()| 0));
+        assert_eq!(
+            hsm.unwrap(import, WrapAlgorithm::AesKw, &w, &mut out),
+            wrong.map(|()| 0)
+        );
+        assert_eq!(
+            hsm.wrap(import, WrapAlgorithm::AesKw, &[0; 16], &mut out),
+            wrong.map(|()| 0)
+        );
         assert_eq!(hsm.encrypt_block(import, &mut block), wrong);
-        assert_eq!(hsm.wrap_key(import, WrapAlgorithm::AesKw, target, &mut out), wrong.map(|()| 0));
+        assert_eq!(
+            hsm.wrap_key(import, WrapAlgorithm::AesKw, target, &mut out),
+            wrong.map(|()| 0)
+        );
         // ExportKek: wrap_key only; its wraps are the ones the import KEK (same value,
         // at the recipient) accepts.
         let n = hsm
@@ -388,22 +413,44 @@ fn each_role_does_one_job() {
             Ok(16)
         );
         assert_eq!(check[..16], [0x55; 16]);
-        assert_eq!(hsm.unwrap(export, WrapAlgorithm::AesKw, &exported, &mut out), wrong.map(|()| 0));
         assert_eq!(
-            hsm.unwrap_key(export, WrapAlgorithm::AesKw, &exported, KeyId(21), KeyKind::Aes128),
+            hsm.unwrap(export, WrapAlgorithm::AesKw, &exported, &mut out),
+            wrong.map(|()| 0)
+        );
+        assert_eq!(
+            hsm.unwrap_key(
+                export,
+                WrapAlgorithm::AesKw,
+                &exported,
+                KeyId(21),
+                KeyKind::Aes128
+            ),
             wrong
         );
-        assert_eq!(hsm.wrap(export, WrapAlgorithm::AesKw, &[0; 16], &mut out), wrong.map(|()| 0));
+        assert_eq!(
+            hsm.wrap(export, WrapAlgorithm::AesKw, &[0; 16], &mut out),
+            wrong.map(|()| 0)
+        );
         assert_eq!(hsm.encrypt_block(export, &mut block), wrong);
         assert_eq!(
-            hsm.rewrap(export, data, WrapAlgorithm::AesKw, KeyKind::Aes128, &exported, &mut out),
+            hsm.rewrap(
+                export,
+                data,
+                WrapAlgorithm::AesKw,
+                KeyKind::Aes128,
+                &exported,
+                &mut out
+            ),
             wrong.map(|()| 0)
         );
         // A TDES key can only derive.
         let mut c = softhsm::config(3, ExportPolicy::Sealed);
         c.roles = KeyRoles::default().with(1..=1, KeyRole::DataKek);
         let mut tdes = Pkcs11Store::open(c).unwrap();
-        assert_eq!(tdes.import_symmetric(KeyId(1), KeyKind::Tdes3, &[7; 24]), wrong);
+        assert_eq!(
+            tdes.import_symmetric(KeyId(1), KeyKind::Tdes3, &[7; 24]),
+            wrong
+        );
     });
 }
 
@@ -443,10 +490,34 @@ fn role_attributes_are_enforced_by_the_hsm() {
         ];
         let expect: [(u32, [bool; 13]); 4] = [
             // enc   dec   wrap   unwr   der    sign   ver    trust  wwt    mod    sens  extr  priv
-            (1, [true, false, false, false, false, false, false, false, true, false, true, true, true]),
-            (2, [false, false, true, true, false, false, false, false, true, false, true, true, true]),
-            (3, [false, false, false, true, false, false, false, false, true, false, true, true, true]),
-            (4, [false, false, true, false, false, false, false, true, false, false, true, false, false]),
+            (
+                1,
+                [
+                    true, false, false, false, false, false, false, false, true, false, true, true,
+                    true,
+                ],
+            ),
+            (
+                2,
+                [
+                    false, false, true, true, false, false, false, false, true, false, true, true,
+                    true,
+                ],
+            ),
+            (
+                3,
+                [
+                    false, false, false, true, false, false, false, false, true, false, true, true,
+                    true,
+                ],
+            ),
+            (
+                4,
+                [
+                    false, false, true, false, false, false, false, true, false, false, true,
+                    false, false,
+                ],
+            ),
         ];
         for (id, want) in expect {
             let h = raw

@@ -107,8 +107,8 @@ fn symmetric_conformance_one_key_per_role() {
         assert_eq!(
             block,
             [
-                0x69, 0xc4, 0xe0, 0xd8, 0x6a, 0x7b, 0x04, 0x30, 0xd8, 0xcd, 0xb7, 0x80, 0x70,
-                0xb4, 0xc5, 0x5a
+                0x69, 0xc4, 0xe0, 0xd8, 0x6a, 0x7b, 0x04, 0x30, 0xd8, 0xcd, 0xb7, 0x80, 0x70, 0xb4,
+                0xc5, 0x5a
             ],
             "FIPS-197 C.1"
         );
@@ -120,17 +120,23 @@ fn symmetric_conformance_one_key_per_role() {
         hsm.import_symmetric(data, KeyKind::Aes128, &key).unwrap();
         let plain: [u8; 16] = core::array::from_fn(|i| (i as u8) * 0x11);
         let mut out = [0u8; 24];
-        assert_eq!(hsm.wrap(data, WrapAlgorithm::AesKw, &plain, &mut out), Ok(24));
+        assert_eq!(
+            hsm.wrap(data, WrapAlgorithm::AesKw, &plain, &mut out),
+            Ok(24)
+        );
         assert_eq!(
             out,
             [
-                0x1F, 0xA6, 0x8B, 0x0A, 0x81, 0x12, 0xB4, 0x47, 0xAE, 0xF3, 0x4B, 0xD8, 0xFB,
-                0x5A, 0x7B, 0x82, 0x9D, 0x3E, 0x86, 0x23, 0x71, 0xD2, 0xCF, 0xE5
+                0x1F, 0xA6, 0x8B, 0x0A, 0x81, 0x12, 0xB4, 0x47, 0xAE, 0xF3, 0x4B, 0xD8, 0xFB, 0x5A,
+                0x7B, 0x82, 0x9D, 0x3E, 0x86, 0x23, 0x71, 0xD2, 0xCF, 0xE5
             ],
             "RFC 3394 4.1"
         );
         let mut back = [0u8; 16];
-        assert_eq!(hsm.unwrap(data, WrapAlgorithm::AesKw, &out, &mut back), Ok(16));
+        assert_eq!(
+            hsm.unwrap(data, WrapAlgorithm::AesKw, &out, &mut back),
+            Ok(16)
+        );
         assert_eq!(back, plain);
         let mut tampered = out;
         tampered[5] ^= 1;
@@ -142,20 +148,33 @@ fn symmetric_conformance_one_key_per_role() {
             .unwrap();
         let mut rng = TestRng::new(7);
         let (dek, dek2) = (KeyId(20), KeyId(21));
-        hsm.generate_symmetric(dek, KeyKind::Aes256, &mut rng).unwrap();
+        hsm.generate_symmetric(dek, KeyKind::Aes256, &mut rng)
+            .unwrap();
         let mut wrapped = [0u8; 40];
         assert_eq!(
             hsm.wrap_key(export, WrapAlgorithm::AesKwp, dek, &mut wrapped),
             Ok(40)
         );
-        hsm.unwrap_key(import, WrapAlgorithm::AesKwp, &wrapped, dek2, KeyKind::Aes256)
-            .unwrap();
+        hsm.unwrap_key(
+            import,
+            WrapAlgorithm::AesKwp,
+            &wrapped,
+            dek2,
+            KeyKind::Aes256,
+        )
+        .unwrap();
         let (mut b1, mut b2) = ([0x42u8; 16], [0x42u8; 16]);
         hsm.encrypt_block(dek, &mut b1).unwrap();
         hsm.encrypt_block(dek2, &mut b2).unwrap();
         assert_eq!(b1, b2, "the key came back in");
         assert_eq!(
-            hsm.unwrap_key(import, WrapAlgorithm::AesKwp, &wrapped, dek2, KeyKind::Aes256),
+            hsm.unwrap_key(
+                import,
+                WrapAlgorithm::AesKwp,
+                &wrapped,
+                dek2,
+                KeyKind::Aes256
+            ),
             Err(Error::Store(StoreError::AlreadyExists))
         );
         assert_eq!(
@@ -865,13 +884,20 @@ fn records_are_durable_and_replace_safely() {
 
 /// Several stores in one process share the one initialised module, each in its own
 /// session, from several threads at once; namespaces keep their ids apart.
+///
+/// The threads are scoped: even when one fails, none is still inside the module when
+/// the child process exits. SoftHSM2's exit-time destructors free its object store, and
+/// a thread still writing a token object then creates the object's lock file from a
+/// freed path string, in the working directory: that is how an empty file named with
+/// six bytes of a heap pointer came to be committed in this crate, from an earlier
+/// version of this test whose detached threads outlived a failed assertion.
 #[test]
 fn stores_share_one_module_across_threads() {
     with_token("stores_share_one_module_across_threads", || {
-        // Token objects are created one store after another: on this machine SoftHSM 2.6's
-        // file-backed token failed concurrent object creation from several sessions
-        // (C_GenerateKeyPair, C_CreateObject: Store(Backend)), so integrators should
-        // serialise token writes per token. Signing runs concurrently below.
+        // Token objects are created one store after another: SoftHSM 2.6's file-backed
+        // token fails concurrent object creation from several sessions (C_GenerateKeyPair,
+        // C_CreateObject: Store(Backend)), so integrators should serialise token writes
+        // per token. Signing runs concurrently below.
         let created: Vec<_> = (1..=4u32)
             .map(|ns| {
                 let mut hsm = store(ns, ExportPolicy::Sealed);
@@ -883,21 +909,23 @@ fn stores_share_one_module_across_threads() {
                 (ns, public)
             })
             .collect();
-        let threads: Vec<_> = created
-            .into_iter()
-            .map(|(ns, public)| {
-                std::thread::spawn(move || {
-                    let mut hsm = store(ns, ExportPolicy::Sealed);
-                    for i in 0..20u32 {
-                        let digest = provkit::ec::sha256(&i.to_be_bytes());
-                        let sig = hsm.sign_digest(KeyId(1), &digest).unwrap();
-                        public.verify_digest(&digest, &sig).unwrap();
-                    }
-                    public
+        let publics: Vec<_> = std::thread::scope(|scope| {
+            let threads: Vec<_> = created
+                .into_iter()
+                .map(|(ns, public)| {
+                    scope.spawn(move || {
+                        let mut hsm = store(ns, ExportPolicy::Sealed);
+                        for i in 0..20u32 {
+                            let digest = provkit::ec::sha256(&i.to_be_bytes());
+                            let sig = hsm.sign_digest(KeyId(1), &digest).unwrap();
+                            public.verify_digest(&digest, &sig).unwrap();
+                        }
+                        public
+                    })
                 })
-            })
-            .collect();
-        let publics: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
         // Token-object writes (records) one store at a time, for the same reason.
         for ns in 1..=4u32 {
             let mut hsm = store(ns, ExportPolicy::Sealed);
