@@ -99,7 +99,9 @@
 //!
 //! `cargo bench -p provkit-pkcs11 --bench rewrap` measures KEK rotation of 32-byte keys
 //! in SoftHSM2: [`Pkcs11Store::rewrap`] (session objects) ran at about 2,600 keys/s
-//! (RFC 5649) and 2,900 keys/s (RFC 3394) on an idle 2-core x86-64 machine; going
+//! (RFC 5649) and 2,900 keys/s (RFC 3394) on an idle 2-core x86-64 machine (RFC 5649 now
+//! costs one more `C_UnwrapKey`, the length probe, which has its own session object
+//! since the key roles: expect roughly a third less); going
 //! through the traits (`unwrap_key` into a token object, `wrap_key`, `delete_key`) is
 //! limited by SoftHSM2's file-backed token store to 15-25 keys/s.
 //!

@@ -455,9 +455,10 @@ impl Pkcs11Store {
     ///
     /// The unwrapped length must be the kind's: for RFC 3394 the wrapped length fixes it
     /// and is checked first; for RFC 5649 the length inside the wrap may be up to 7 bytes
-    /// shorter than the padded length, so the unwrapped key is tried once (one ECB block,
-    /// which the HSM refuses for a key of a size its type does not have) and discarded
-    /// if that fails. [`unwrap_key`](SymmetricKeys::unwrap_key) checks the same way.
+    /// shorter than the padded length, so the blob is first unwrapped into a sealed
+    /// encrypt-only session object that is tried once (one ECB block, which the HSM
+    /// refuses for a key of a size its type does not have) and destroyed, and the blob
+    /// refused if that fails. [`unwrap_key`](SymmetricKeys::unwrap_key) checks the same way.
     ///
     /// # Errors
     /// `Crypto` if `wrapped` fails its integrity check under `old_kek`;
@@ -517,9 +518,25 @@ impl Pkcs11Store {
             return Err(invalid_length(wrapped.len()));
         }
         let mechanism = self.wrap_mechanism(alg)?;
-        // The length probe: the same unwrap into a sealed, encrypt-only session object,
-        // tried on one block and destroyed. The object the caller gets may have no
-        // encrypt capability (its role decides), so it cannot be probed itself.
+        if alg != WrapAlgorithm::AesKw {
+            self.probe_length(&mechanism, kek, wrapped, kind)?;
+        }
+        let r = self.session.unwrap_key(&mechanism, kek, wrapped, template);
+        self.ck_unwrap(r)
+    }
+
+    /// The length probe for RFC 5649, whose wrapped length leaves the key length open by
+    /// up to 7 bytes (RFC 3394's wrapped length fixes it and is checked before): the same
+    /// unwrap into a sealed, encrypt-only session object, tried on one block and
+    /// destroyed. The object the caller gets may have no encrypt capability (its role
+    /// decides), so it cannot be probed itself.
+    fn probe_length(
+        &mut self,
+        mechanism: &Mechanism<'_>,
+        kek: ObjectHandle,
+        wrapped: &[u8],
+        kind: KeyKind,
+    ) -> Result<()> {
         let mut probe_template = vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(secret_key_type(kind)?),
@@ -531,7 +548,7 @@ impl Pkcs11Store {
         probe_template.extend(Usage::of(KeyRole::Derive).attributes());
         let r = self
             .session
-            .unwrap_key(&mechanism, kek, wrapped, &probe_template);
+            .unwrap_key(mechanism, kek, wrapped, &probe_template);
         let handle = self.ck_unwrap(r)?;
         let probe = TempObject {
             session: &self.session,
@@ -555,8 +572,7 @@ impl Pkcs11Store {
             ));
             return Err(invalid_length(wrapped.len()));
         }
-        let r = self.session.unwrap_key(&mechanism, kek, wrapped, template);
-        self.ck_unwrap(r)
+        Ok(())
     }
 }
 
