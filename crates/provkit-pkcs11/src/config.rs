@@ -110,7 +110,8 @@ impl Default for WrapMechanisms {
 #[non_exhaustive]
 pub enum ExportPolicy {
     /// No symmetric key is extractable (`CKA_EXTRACTABLE=false`); `wrap_key` always
-    /// fails with [`provkit::Error::Unsupported`]. The default.
+    /// fails: [`provkit::Error::Unsupported`] under an export KEK (the HSM refuses),
+    /// `WrongKeyKind` under any other key. The default.
     Sealed,
     /// Every symmetric key may leave wrapped (`CKA_EXTRACTABLE=true`).
     Wrapped,
