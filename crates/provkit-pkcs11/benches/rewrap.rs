@@ -1,7 +1,8 @@
 //! HSM rewrap rate: 32-byte keys unwrapped under an old KEK and wrapped under a new one
-//! inside SoftHSM2 (RFC 5649 and RFC 3394), both with `Pkcs11Store::rewrap` (session
-//! object, nothing written to the token) and through the key-store traits
-//! (`unwrap_key` into a token object, `wrap_key`, `delete_key`).
+//! inside SoftHSM2 (RFC 5649 and RFC 3394), both with `Pkcs11Store::rewrap` between two
+//! data KEKs (session object, nothing written to the token) and through the key-store
+//! traits (`unwrap_key` under an import KEK into a token object, `wrap_key` under the
+//! SO-created export KEK, `delete_key`).
 //!
 //! Like the tests, the bench re-runs itself with `SOFTHSM2_CONF` pointing at a fresh
 //! temporary token directory (setting the variable in-process would need `unsafe`).
@@ -11,7 +12,9 @@
 
 use criterion::{Criterion, Throughput};
 use provkit::store::{KeyId, KeyInventory, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit_pkcs11::{ExportPolicy, Pin, Pkcs11Config, Pkcs11Store, config::default_module};
+use provkit_pkcs11::{
+    ExportPolicy, KeyRole, KeyRoles, Pin, Pkcs11Config, Pkcs11Store, config::default_module,
+};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -55,15 +58,21 @@ fn bench() {
         .unwrap();
     let mut config = Pkcs11Config::new("bench", Pin::from(user));
     config.export = ExportPolicy::WrappedIds(vec![1000..=1000]);
+    // Data KEKs 1 and 2 (rewrap), import KEK 3 (same value as 1), export KEK 4 (SO).
+    config.roles = KeyRoles::default()
+        .with(1..=2, KeyRole::DataKek)
+        .with(3..=3, KeyRole::ImportKek);
+    let (old, new, import, export) = (KeyId(1), KeyId(2), KeyId(3), KeyId(4));
+    provkit_pkcs11::create_export_kek(&config, &Pin::from(so), export, KeyKind::Aes256, None)
+        .unwrap();
     let mut hsm = Pkcs11Store::open(config).unwrap();
-    let (old, new) = (KeyId(1), KeyId(2));
     let mut soft = MemoryStore::<2, 0, 0>::new();
-    for (id, byte) in [(old, 0x11u8), (new, 0x22)] {
+    for (id, byte) in [(old, 0x11u8), (new, 0x22), (import, 0x11)] {
         hsm.import_symmetric(id, KeyKind::Aes256, &[byte; 32])
             .unwrap();
-        soft.import_symmetric(id, KeyKind::Aes256, &[byte; 32])
-            .unwrap();
     }
+    soft.import_symmetric(old, KeyKind::Aes256, &[0x11; 32])
+        .unwrap();
     let mut criterion = Criterion::default()
         .configure_from_args()
         .sample_size(10)
@@ -93,9 +102,9 @@ fn bench() {
             b.iter(|| {
                 let mut out = [0u8; 40];
                 for w in &wrapped {
-                    hsm.unwrap_key(old, alg, w, KeyId(1000), KeyKind::Aes256)
+                    hsm.unwrap_key(import, alg, w, KeyId(1000), KeyKind::Aes256)
                         .unwrap();
-                    hsm.wrap_key(new, alg, KeyId(1000), &mut out).unwrap();
+                    hsm.wrap_key(export, alg, KeyId(1000), &mut out).unwrap();
                     hsm.delete_key(KeyId(1000)).unwrap();
                 }
                 out

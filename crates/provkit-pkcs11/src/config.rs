@@ -102,11 +102,16 @@ impl Default for WrapMechanisms {
 /// key being rewrapped, also needs `CKA_EXTRACTABLE`; KEKs and DUKPT BDKs should not have
 /// it. PKCS#11 lets `CKA_EXTRACTABLE` go from true to false but never back, so the
 /// decision is made when the key is created, from its id.
+///
+/// An extractable key is also `CKA_WRAP_WITH_TRUSTED`: only a [`KeyRole::ExportKek`]
+/// (which is `CKA_TRUSTED`, set by the security officer) can wrap it, whatever the
+/// policy. [`KeyRole::ExportKek`]s themselves are never extractable.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ExportPolicy {
     /// No symmetric key is extractable (`CKA_EXTRACTABLE=false`); `wrap_key` always
-    /// fails with [`provkit::Error::Unsupported`]. The default.
+    /// fails: [`provkit::Error::Unsupported`] under an export KEK (the HSM refuses),
+    /// `WrongKeyKind` under any other key. The default.
     Sealed,
     /// Every symmetric key may leave wrapped (`CKA_EXTRACTABLE=true`).
     Wrapped,
@@ -123,6 +128,76 @@ impl ExportPolicy {
             Self::Wrapped => true,
             Self::WrappedIds(ranges) => ranges.iter().any(|r| r.contains(&id)),
         }
+    }
+}
+
+/// The one thing a symmetric key may do, fixed by its PKCS#11 attributes when it is
+/// created and never changed (`CKA_MODIFIABLE=false`). See the crate documentation
+/// ("Key roles") for the attribute sets and why no key has two roles.
+///
+/// Every operation checks the role *read back from the HSM object*, so a key created
+/// with another attribute set (by an older version of this crate, or by another tool)
+/// is refused for everything with [`StoreError::WrongKeyKind`](provkit::store::StoreError).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyRole {
+    /// [`encrypt_block`](provkit::store::SymmetricKeys::encrypt_block) only
+    /// (`CKA_ENCRYPT` alone): DUKPT BDKs (derivation is ECB encryption), key check values,
+    /// the ledger's fingerprint PRF, data keys. Cannot wrap, unwrap or decrypt. The only
+    /// role TDES keys may have. The default.
+    Derive,
+    /// [`wrap`](provkit::store::SymmetricKeys::wrap) and
+    /// [`unwrap`](provkit::store::SymmetricKeys::unwrap) of caller-supplied material
+    /// (`CKA_WRAP` + `CKA_UNWRAP`, untrusted), and
+    /// [`rewrap`](crate::Pkcs11Store::rewrap) between two such keys: envelope and ledger
+    /// KEKs, whose plaintext is the caller's by design. Cannot wrap a stored key (stored
+    /// keys are `CKA_WRAP_WITH_TRUSTED`) and never unwraps into a stored key.
+    DataKek,
+    /// [`unwrap_key`](provkit::store::SymmetricKeys::unwrap_key) only (`CKA_UNWRAP`
+    /// alone): imports caller-supplied wrapped keys as sensitive token objects. Its
+    /// unwraps never reach the caller.
+    ImportKek,
+    /// [`wrap_key`](provkit::store::SymmetricKeys::wrap_key) only (`CKA_WRAP` +
+    /// `CKA_TRUSTED`, never extractable): wraps stored keys out. Only the security officer
+    /// can create one ([`create_export_kek`](crate::create_export_kek)); the store refuses
+    /// to generate, import or unwrap a key into this role.
+    ExportKek,
+}
+
+/// Which [`KeyRole`] a symmetric key gets when the store creates it, by key id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyRoles {
+    /// The role of ids in no range.
+    pub default: KeyRole,
+    /// Id ranges and their role; the first range containing an id wins.
+    pub ranges: Vec<(RangeInclusive<u32>, KeyRole)>,
+}
+
+impl Default for KeyRoles {
+    /// Every key [`KeyRole::Derive`].
+    fn default() -> Self {
+        Self {
+            default: KeyRole::Derive,
+            ranges: Vec::new(),
+        }
+    }
+}
+
+impl KeyRoles {
+    /// Adds `ids` with `role` (after the ranges already given, so earlier ones win).
+    #[must_use]
+    pub fn with(mut self, ids: RangeInclusive<u32>, role: KeyRole) -> Self {
+        self.ranges.push((ids, role));
+        self
+    }
+
+    /// The role a key created under `id` gets.
+    #[must_use]
+    pub fn role(&self, id: u32) -> KeyRole {
+        self.ranges
+            .iter()
+            .find(|(r, _)| r.contains(&id))
+            .map_or(self.default, |(_, role)| *role)
     }
 }
 
@@ -144,6 +219,8 @@ pub struct Pkcs11Config {
     pub wrap: WrapMechanisms,
     /// Which symmetric keys may leave the HSM wrapped.
     pub export: ExportPolicy,
+    /// The role each symmetric key the store creates gets.
+    pub roles: KeyRoles,
     /// The largest record [`Records::write_record`](provkit::store::Records::write_record)
     /// accepts.
     pub max_record_len: usize,
@@ -152,7 +229,8 @@ pub struct Pkcs11Config {
 impl Pkcs11Config {
     /// A configuration for the token labelled `token_label`: module from
     /// [`MODULE_ENV`] or else [`DEFAULT_MODULE`], namespace 0, SoftHSM2's wrap mechanisms,
-    /// every symmetric key sealed, records up to [`DEFAULT_MAX_RECORD_LEN`] bytes.
+    /// every symmetric key sealed and [`KeyRole::Derive`], records up to
+    /// [`DEFAULT_MAX_RECORD_LEN`] bytes.
     #[must_use]
     pub fn new(token_label: &str, pin: Pin) -> Self {
         Self {
@@ -162,6 +240,7 @@ impl Pkcs11Config {
             namespace: 0,
             wrap: WrapMechanisms::default(),
             export: ExportPolicy::Sealed,
+            roles: KeyRoles::default(),
             max_record_len: DEFAULT_MAX_RECORD_LEN,
         }
     }
@@ -192,5 +271,17 @@ mod tests {
         let p = ExportPolicy::WrappedIds(vec![10..=20, 100..=100]);
         assert!(p.extractable(10) && p.extractable(20) && p.extractable(100));
         assert!(!p.extractable(9) && !p.extractable(21) && !p.extractable(101));
+    }
+
+    #[test]
+    fn roles_by_id_first_range_wins() {
+        let roles = KeyRoles::default()
+            .with(10..=20, KeyRole::DataKek)
+            .with(15..=30, KeyRole::ImportKek);
+        assert_eq!(roles.role(9), KeyRole::Derive);
+        assert_eq!(roles.role(10), KeyRole::DataKek);
+        assert_eq!(roles.role(20), KeyRole::DataKek);
+        assert_eq!(roles.role(21), KeyRole::ImportKek);
+        assert_eq!(roles.role(31), KeyRole::Derive);
     }
 }

@@ -40,6 +40,11 @@ pub enum OpenError {
     },
     /// [`init_token`](crate::init_token) found no slot with an uninitialised token.
     NoFreeSlot,
+    /// [`create_export_kek`](crate::create_export_kek) refused its input.
+    ExportKek {
+        /// Why.
+        detail: String,
+    },
     /// The PIN was refused (wrong, locked or expired).
     Login {
         /// The PKCS#11 return value.
@@ -67,6 +72,7 @@ impl fmt::Display for OpenError {
             }
             Self::TokenExists { label } => write!(f, "a token labelled {label:?} already exists"),
             Self::NoFreeSlot => f.write_str("no slot with an uninitialised token"),
+            Self::ExportKek { detail } => write!(f, "cannot create the export KEK: {detail}"),
             Self::Login { detail } => write!(f, "token login failed: {detail}"),
             Self::Pkcs11 { detail } => write!(f, "PKCS#11 failure: {detail}"),
         }

@@ -7,12 +7,17 @@
 //! logs in unless the process already is; stores never log out (closing the last
 //! session ends the login).
 
-use crate::config::Pin;
+use crate::config::{KeyRole, Pin, Pkcs11Config};
 use crate::error::{OpenError, describe, rv};
+use crate::ids::{key_cka_id, key_label};
+use crate::store::{Usage, wipe};
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::RvError;
+use cryptoki::mechanism::Mechanism;
+use cryptoki::object::{Attribute, KeyType, ObjectClass};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
+use provkit::store::{KeyId, KeyKind};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
@@ -121,5 +126,102 @@ pub fn init_token(
     login(&session, UserType::So, so_pin)?;
     session.init_pin(&user_pin.auth_pin())?;
     session.logout()?;
+    Ok(())
+}
+
+/// Creates the export KEK `id` of `kind` (AES) on the token of `config`, as the security
+/// officer: the only way a [`KeyRole::ExportKek`] comes to exist, because only the SO may
+/// set `CKA_TRUSTED`, and only a trusted key can wrap the store's extractable keys
+/// (`CKA_WRAP_WITH_TRUSTED`). Generated in the HSM, or imported from `value` (a key
+/// ceremony's result, shared with the party that will unwrap the exports).
+///
+/// The key is wrap-only, sensitive, never extractable and unmodifiable. SoftHSM2 lets
+/// the SO create only public objects, so it is `CKA_PRIVATE=false`: visible (and usable
+/// for `C_WrapKey`) without login, while the keys it can wrap stay private.
+///
+/// PKCS#11 login state is per process: call this before any store of the process logs
+/// in (at provisioning), or it fails with a [`OpenError::Login`] saying so. The SO cannot
+/// see the user's private objects, so choose an id no store uses.
+///
+/// # Errors
+/// [`OpenError::Login`] for a wrong SO PIN or a user already logged in;
+/// [`OpenError::ExportKek`] for a kind that is not AES, a `value` of the wrong length or
+/// an id already holding a public object; module, token and PKCS#11 failures.
+pub fn create_export_kek(
+    config: &Pkcs11Config,
+    so_pin: &Pin,
+    id: KeyId,
+    kind: KeyKind,
+    value: Option<&[u8]>,
+) -> Result<(), OpenError> {
+    let len = match kind {
+        KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => kind.key_len(),
+        _ => {
+            return Err(OpenError::ExportKek {
+                detail: format!("an export KEK is an AES key, not {kind:?}"),
+            });
+        }
+    };
+    if value.is_some_and(|v| v.len() != len) {
+        return Err(OpenError::ExportKek {
+            detail: format!("{kind:?} needs {len} bytes"),
+        });
+    }
+    let m = module(&config.module)?;
+    let slot = slot_by_label(&m, &config.token_label)?;
+    let session = m.open_rw_session(slot)?;
+    login(&session, UserType::So, so_pin)?;
+    let result = create_trusted(&session, config.namespace, id, kind, len, value);
+    // Always log the SO out again, even after a failure.
+    let logout = session.logout();
+    result?;
+    logout?;
+    Ok(())
+}
+
+fn create_trusted(
+    session: &Session,
+    namespace: u32,
+    id: KeyId,
+    kind: KeyKind,
+    len: usize,
+    value: Option<&[u8]>,
+) -> Result<(), OpenError> {
+    let cka_id = key_cka_id(namespace, id);
+    if !session
+        .find_objects(&[Attribute::Token(true), Attribute::Id(cka_id.clone())])?
+        .is_empty()
+    {
+        return Err(OpenError::ExportKek {
+            detail: format!("key id {:#x} is already in use", id.0),
+        });
+    }
+    let mut template = vec![
+        Attribute::Class(ObjectClass::SECRET_KEY),
+        Attribute::KeyType(KeyType::AES),
+        Attribute::Token(true),
+        Attribute::Private(false),
+        Attribute::Sensitive(true),
+        Attribute::Extractable(false),
+        Attribute::Id(cka_id),
+        Attribute::Label(key_label(namespace, id, kind)),
+    ];
+    template.extend(Usage::of(KeyRole::ExportKek).attributes());
+    template.push(Attribute::Modifiable(false));
+    match value {
+        Some(v) => {
+            template.push(Attribute::Value(v.to_vec()));
+            let r = session.create_object(&template);
+            wipe(&mut template);
+            r?;
+        }
+        None => {
+            let len = u64::try_from(len).map_err(|_| OpenError::ExportKek {
+                detail: "key length".into(),
+            })?;
+            template.push(Attribute::ValueLen(len.into()));
+            session.generate_key(&Mechanism::AesKeyGen, &template)?;
+        }
+    }
     Ok(())
 }

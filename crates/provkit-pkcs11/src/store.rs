@@ -1,6 +1,6 @@
 //! [`Pkcs11Store`]: provkit's key-store traits over a PKCS#11 session.
 
-use crate::config::{ExportPolicy, Pkcs11Config, WrapMechanism, WrapMechanisms};
+use crate::config::{ExportPolicy, KeyRole, KeyRoles, Pkcs11Config, WrapMechanism, WrapMechanisms};
 use crate::error::{OpenError, describe, to_provkit};
 use crate::ids::{key_cka_id, key_label, kind_from_label};
 use crate::session::{module, open_session};
@@ -26,9 +26,11 @@ const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0
 ///
 /// Private and secret keys are created inside the HSM as `CKA_SENSITIVE` token objects:
 /// P-256 keys are never extractable; symmetric keys are extractable (and then only by
-/// `C_WrapKey`) when the [`ExportPolicy`] says so. Every operation runs in the HSM:
-/// `CKM_ECDSA`, `CKM_ECDH1_DERIVE`, `CKM_AES_ECB` / `CKM_DES3_ECB`, `C_WrapKey` /
-/// `C_UnwrapKey` with the configured [`WrapMechanisms`].
+/// `C_WrapKey` under a trusted [`KeyRole::ExportKek`]) when the [`ExportPolicy`] says so.
+/// Every symmetric key has exactly one [`KeyRole`], fixed by its attributes; each
+/// operation checks it. Every operation runs in the HSM: `CKM_ECDSA`,
+/// `CKM_ECDH1_DERIVE`, `CKM_AES_ECB` / `CKM_DES3_ECB`, `C_WrapKey` / `C_UnwrapKey` with
+/// the configured [`WrapMechanisms`].
 ///
 /// ECDH: provkit's [`IdentityKeys::ecdh`] returns the shared x-coordinate to the caller
 /// (the handshake's HKDF runs in software), so the store derives it with the null KDF
@@ -46,6 +48,7 @@ pub struct Pkcs11Store {
     namespace: u32,
     wrap: WrapMechanisms,
     export: ExportPolicy,
+    roles: KeyRoles,
     pub(crate) max_record_len: usize,
     last_error: Option<String>,
 }
@@ -64,6 +67,7 @@ impl Pkcs11Store {
             namespace: config.namespace,
             wrap: config.wrap,
             export: config.export,
+            roles: config.roles,
             max_record_len: config.max_record_len,
             last_error: None,
         })
@@ -126,6 +130,11 @@ impl Pkcs11Store {
 
     /// The private or secret key under `id` and its kind.
     fn key(&mut self, id: KeyId) -> Result<(ObjectHandle, KeyKind)> {
+        self.key_info(id).map(|k| (k.handle, k.kind))
+    }
+
+    /// The private or secret key under `id`: handle, kind and (secret keys) role.
+    fn key_info(&mut self, id: KeyId) -> Result<KeyInfo> {
         for handle in self.key_objects(id)? {
             let r = self.session.get_attributes(
                 handle,
@@ -135,6 +144,14 @@ impl Pkcs11Store {
                     AttributeType::ValueLen,
                     AttributeType::EcParams,
                     AttributeType::Label,
+                    AttributeType::Encrypt,
+                    AttributeType::Decrypt,
+                    AttributeType::Wrap,
+                    AttributeType::Unwrap,
+                    AttributeType::Derive,
+                    AttributeType::Sign,
+                    AttributeType::Verify,
+                    AttributeType::Trusted,
                 ],
             );
             let attrs = self.ck(r)?;
@@ -143,6 +160,7 @@ impl Pkcs11Store {
             let mut len = None;
             let mut params = None;
             let mut label = None;
+            let mut usage = Usage::default();
             for a in attrs {
                 match a {
                     Attribute::Class(c) => class = Some(c),
@@ -150,6 +168,14 @@ impl Pkcs11Store {
                     Attribute::ValueLen(l) => len = usize::try_from(u64::from(l)).ok(),
                     Attribute::EcParams(p) => params = Some(p),
                     Attribute::Label(l) => label = Some(l),
+                    Attribute::Encrypt(b) => usage.encrypt = b,
+                    Attribute::Decrypt(b) => usage.decrypt = b,
+                    Attribute::Wrap(b) => usage.wrap = b,
+                    Attribute::Unwrap(b) => usage.unwrap = b,
+                    Attribute::Derive(b) => usage.derive = b,
+                    Attribute::Sign(b) => usage.sign = b,
+                    Attribute::Verify(b) => usage.verify = b,
+                    Attribute::Trusted(b) => usage.trusted = b,
                     _ => {}
                 }
             }
@@ -175,9 +201,39 @@ impl Pkcs11Store {
                 // An object provkit did not create (another curve, RSA, ...).
                 _ => return Err(Error::Unsupported),
             };
-            return Ok((handle, kind));
+            let role = if kind == KeyKind::P256 {
+                None
+            } else {
+                usage.role()
+            };
+            return Ok(KeyInfo { handle, kind, role });
         }
         Err(StoreError::NotFound.into())
+    }
+
+    /// The symmetric key under `id`, which must have `role` (and, for the KEK roles, be
+    /// an AES key); otherwise `WrongKeyKind`, with the reason in
+    /// [`last_backend_error`](Self::last_backend_error).
+    fn key_for(&mut self, id: KeyId, role: KeyRole) -> Result<(ObjectHandle, KeyKind)> {
+        let info = self.key_info(id)?;
+        let aes = KeyKind::aes_for_len(info.kind.key_len()) == Some(info.kind);
+        if info.role == Some(role) && (role == KeyRole::Derive || aes) {
+            return Ok((info.handle, info.kind));
+        }
+        self.last_error = Some(match info.role {
+            _ if info.kind == KeyKind::P256 => format!("key {:#x} is a P-256 key", id.0),
+            Some(r) if r == role => format!("key {:#x}: a {role:?} must be an AES key", id.0),
+            Some(r) => format!(
+                "key {:#x} is a {r:?}; this operation needs a {role:?}",
+                id.0
+            ),
+            None => format!(
+                "key {:#x} has no single role (its usage attributes mix roles or match none): \
+                 refused for every operation",
+                id.0
+            ),
+        });
+        Err(StoreError::WrongKeyKind.into())
     }
 
     /// The key under `id`, which must be of a kind `ok` accepts.
@@ -188,11 +244,6 @@ impl Pkcs11Store {
         } else {
             Err(StoreError::WrongKeyKind.into())
         }
-    }
-
-    fn kek(&mut self, id: KeyId) -> Result<ObjectHandle> {
-        self.key_where(id, |k| KeyKind::aes_for_len(k.key_len()) == Some(k))
-            .map(|(h, _)| h)
     }
 
     fn ensure_free(&mut self, id: KeyId) -> Result<()> {
@@ -218,32 +269,45 @@ impl Pkcs11Store {
         mechanism(m)
     }
 
-    /// Attributes common to every symmetric key this store creates.
-    fn secret_template(&self, id: KeyId, kind: KeyKind) -> Result<Vec<Attribute>> {
-        let (key_type, is_aes) = match kind {
-            KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => (KeyType::AES, true),
-            KeyKind::Tdes2 => (KeyType::DES2, false),
-            KeyKind::Tdes3 => (KeyType::DES3, false),
-            _ => return Err(StoreError::WrongKeyKind.into()),
-        };
-        Ok(vec![
+    /// The attributes of a symmetric key the store creates under `id`: its configured
+    /// role's usage (see [`KeyRole`]), sensitive, unmodifiable, extractable per the
+    /// [`ExportPolicy`] and then only under a trusted KEK (`CKA_WRAP_WITH_TRUSTED`).
+    ///
+    /// `Unsupported` for an id configured as [`KeyRole::ExportKek`] (only the security
+    /// officer creates those: [`create_export_kek`](crate::create_export_kek));
+    /// `WrongKeyKind` for a TDES key in a KEK role.
+    fn secret_template(&mut self, id: KeyId, kind: KeyKind) -> Result<Vec<Attribute>> {
+        let key_type = secret_key_type(kind)?;
+        let role = self.roles.role(id.0);
+        if role == KeyRole::ExportKek {
+            self.last_error = Some(format!(
+                "key {:#x} is configured as an ExportKek: only the security officer creates \
+                 those (create_export_kek), never generate/import/unwrap_key",
+                id.0
+            ));
+            return Err(Error::Unsupported);
+        }
+        if role != KeyRole::Derive && key_type != KeyType::AES {
+            self.last_error = Some(format!("a {role:?} must be an AES key, not {kind:?}"));
+            return Err(StoreError::WrongKeyKind.into());
+        }
+        let mut template = vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(key_type),
             Attribute::Token(true),
             Attribute::Private(true),
             Attribute::Sensitive(true),
             Attribute::Extractable(self.export.extractable(id.0)),
-            Attribute::Encrypt(true),
-            // No decrypt: a KEK that could decrypt would decrypt its own wraps.
-            Attribute::Decrypt(false),
-            Attribute::Wrap(is_aes),
-            Attribute::Unwrap(is_aes),
-            Attribute::Sign(false),
-            Attribute::Verify(false),
-            Attribute::Derive(false),
-            Attribute::Id(key_cka_id(self.namespace, id)),
-            Attribute::Label(key_label(self.namespace, id, kind)),
-        ])
+            // Whatever the policy: an extractable key leaves only under a trusted KEK.
+            Attribute::WrapWithTrusted(true),
+        ];
+        template.extend(Usage::of(role).attributes());
+        template.push(Attribute::Id(key_cka_id(self.namespace, id)));
+        template.push(Attribute::Label(key_label(self.namespace, id, kind)));
+        // Last: SoftHSM2 applies C_UnwrapKey templates in order and refuses every
+        // attribute after CKA_MODIFIABLE=false (see the crate docs).
+        template.push(Attribute::Modifiable(false));
+        Ok(template)
     }
 
     /// Creates a session object holding caller-supplied bytes as a generic secret, for
@@ -258,6 +322,7 @@ impl Pkcs11Store {
             Attribute::Extractable(true),
             Attribute::Value(bytes.to_vec()),
         ];
+        template.extend(Usage::default().attributes());
         let r = self.session.create_object(&template);
         wipe(&mut template);
         let handle = self.ck(r)?;
@@ -282,10 +347,9 @@ impl Pkcs11Store {
                 Attribute::Token(false),
                 Attribute::Sensitive(true),
                 Attribute::Extractable(false),
-                Attribute::Wrap(true),
-                Attribute::Unwrap(true),
                 Attribute::Value(v.kek.to_vec()),
             ];
+            template.extend(Usage::of(KeyRole::DataKek).attributes());
             let r = self.session.create_object(&template);
             wipe(&mut template);
             let kek = self.ck(r)?;
@@ -319,13 +383,15 @@ impl Pkcs11Store {
     }
 
     /// `C_UnwrapKey` into a short-lived readable session object; returns its value.
+    /// Only ever called with a [`KeyRole::DataKek`] (or a session KEK holding a public
+    /// test vector): no other role may release what it unwraps.
     fn unwrap_to_vec(
         &mut self,
         mech: &Mechanism<'_>,
         kek: ObjectHandle,
         wrapped: &[u8],
     ) -> Result<Vec<u8>> {
-        let template = [
+        let mut template = vec![
             Attribute::Class(ObjectClass::SECRET_KEY),
             Attribute::KeyType(KeyType::GENERIC_SECRET),
             Attribute::Token(false),
@@ -333,6 +399,7 @@ impl Pkcs11Store {
             Attribute::Sensitive(false),
             Attribute::Extractable(true),
         ];
+        template.extend(Usage::default().attributes());
         let r = self.session.unwrap_key(mech, kek, wrapped, &template);
         let handle = self.ck_unwrap(r)?;
         let tmp = TempObject {
@@ -381,16 +448,22 @@ impl Pkcs11Store {
     /// the new KEK, destroy. The key is never in host memory and nothing is written to
     /// the token. Returns the length written to `out` (equal to `wrapped.len()`).
     ///
+    /// Both KEKs must be [`KeyRole::DataKek`]s: what they wrap is caller material
+    /// (either could [`unwrap`](SymmetricKeys::unwrap) it anyway). Blobs from
+    /// [`wrap_key`](SymmetricKeys::wrap_key) are under an export KEK, which cannot unwrap,
+    /// so they can never be moved under a key that releases its plaintext.
+    ///
     /// The unwrapped length must be the kind's: for RFC 3394 the wrapped length fixes it
     /// and is checked first; for RFC 5649 the length inside the wrap may be up to 7 bytes
-    /// shorter than the padded length, so the unwrapped key is tried once (one ECB block,
-    /// which the HSM refuses for a key of a size its type does not have) and discarded
-    /// if that fails. [`unwrap_key`](SymmetricKeys::unwrap_key) checks the same way.
+    /// shorter than the padded length, so the blob is first unwrapped into a sealed
+    /// encrypt-only session object that is tried once (one ECB block, which the HSM
+    /// refuses for a key of a size its type does not have) and destroyed, and the blob
+    /// refused if that fails. [`unwrap_key`](SymmetricKeys::unwrap_key) checks the same way.
     ///
     /// # Errors
     /// `Crypto` if `wrapped` fails its integrity check under `old_kek`;
     /// `Decode(InvalidLength)` if it does not hold a key of `kind`; `BufferTooSmall`;
-    /// store errors for the KEKs.
+    /// `WrongKeyKind` unless both KEKs are data KEKs; store errors for the KEKs.
     pub fn rewrap(
         &mut self,
         old_kek: KeyId,
@@ -400,20 +473,22 @@ impl Pkcs11Store {
         wrapped: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        let old = self.kek(old_kek)?;
-        let new = self.kek(new_kek)?;
+        let (old, _) = self.key_for(old_kek, KeyRole::DataKek)?;
+        let (new, _) = self.key_for(new_kek, KeyRole::DataKek)?;
         if out.len() < wrapped.len() {
             return Err(Error::buffer_too_small(wrapped.len()));
         }
-        let mut template = self.secret_template(KeyId(0), kind)?;
-        template.retain(|a| !matches!(a, Attribute::Id(_) | Attribute::Label(_)));
-        for a in &mut template {
-            match a {
-                Attribute::Token(t) => *t = false,
-                Attribute::Extractable(e) => *e = true,
-                _ => {}
-            }
-        }
+        // A sensitive session object with no usage at all: it can only be wrapped.
+        let mut template = vec![
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(secret_key_type(kind)?),
+            Attribute::Token(false),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(true),
+        ];
+        template.extend(Usage::default().attributes());
+        template.push(Attribute::Modifiable(false));
         let handle = self.unwrap_checked(old, alg, wrapped, kind, &template)?;
         let mechanism = self.wrap_mechanism(alg)?;
         let tmp = TempObject {
@@ -443,25 +518,61 @@ impl Pkcs11Store {
             return Err(invalid_length(wrapped.len()));
         }
         let mechanism = self.wrap_mechanism(alg)?;
-        let r = self.session.unwrap_key(&mechanism, kek, wrapped, template);
-        let handle = self.ck_unwrap(r)?;
-        let probe = match kind {
-            KeyKind::Tdes2 | KeyKind::Tdes3 => {
-                self.session.encrypt(&Mechanism::Des3Ecb, handle, &[0; 8])
-            }
-            _ => self.session.encrypt(&Mechanism::AesEcb, handle, &[0; 16]),
-        };
-        match probe {
-            Ok(_) => Ok(handle),
-            Err(e) => {
-                self.last_error = Some(format!(
-                    "unwrapped key unusable as {kind:?}: {}",
-                    describe(&e)
-                ));
-                let _ = self.session.destroy_object(handle);
-                Err(invalid_length(wrapped.len()))
-            }
+        if alg != WrapAlgorithm::AesKw {
+            self.probe_length(&mechanism, kek, wrapped, kind)?;
         }
+        let r = self.session.unwrap_key(&mechanism, kek, wrapped, template);
+        self.ck_unwrap(r)
+    }
+
+    /// The length probe for RFC 5649, whose wrapped length leaves the key length open by
+    /// up to 7 bytes (RFC 3394's wrapped length fixes it and is checked before): the same
+    /// unwrap into a sealed, encrypt-only session object, tried on one block and
+    /// destroyed. The object the caller gets may have no encrypt capability (its role
+    /// decides), so it cannot be probed itself.
+    fn probe_length(
+        &mut self,
+        mechanism: &Mechanism<'_>,
+        kek: ObjectHandle,
+        wrapped: &[u8],
+        kind: KeyKind,
+    ) -> Result<()> {
+        let mut probe_template = vec![
+            Attribute::Class(ObjectClass::SECRET_KEY),
+            Attribute::KeyType(secret_key_type(kind)?),
+            Attribute::Token(false),
+            Attribute::Private(true),
+            Attribute::Sensitive(true),
+            Attribute::Extractable(false),
+        ];
+        probe_template.extend(Usage::of(KeyRole::Derive).attributes());
+        let r = self
+            .session
+            .unwrap_key(mechanism, kek, wrapped, &probe_template);
+        let handle = self.ck_unwrap(r)?;
+        let probe = TempObject {
+            session: &self.session,
+            handle,
+        };
+        let r = match kind {
+            KeyKind::Tdes2 | KeyKind::Tdes3 => {
+                probe
+                    .session
+                    .encrypt(&Mechanism::Des3Ecb, probe.handle, &[0; 8])
+            }
+            _ => probe
+                .session
+                .encrypt(&Mechanism::AesEcb, probe.handle, &[0; 16]),
+        };
+        drop(probe);
+        if let Err(e) = r {
+            self.last_error = Some(format!(
+                "unwrapped key unusable as {kind:?}: {}",
+                describe(&e)
+            ));
+            return Err(invalid_length(wrapped.len()));
+        }
+        Ok(())
     }
 }
 
@@ -509,6 +620,103 @@ impl Drop for TempObject<'_> {
         // A session object also vanishes when the session closes; nothing else to do
         // if destruction fails.
         let _ = self.session.destroy_object(self.handle);
+    }
+}
+
+/// `CKA_KEY_TYPE` of a symmetric kind; `WrongKeyKind` for P-256.
+fn secret_key_type(kind: KeyKind) -> Result<KeyType> {
+    match kind {
+        KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => Ok(KeyType::AES),
+        KeyKind::Tdes2 => Ok(KeyType::DES2),
+        KeyKind::Tdes3 => Ok(KeyType::DES3),
+        _ => Err(StoreError::WrongKeyKind.into()),
+    }
+}
+
+/// A key found by id: handle, kind, and the role its usage attributes give it (`None`
+/// for P-256 keys and for secret keys whose attributes are no single role).
+struct KeyInfo {
+    handle: ObjectHandle,
+    kind: KeyKind,
+    role: Option<KeyRole>,
+}
+
+/// The usage attributes of a secret key (missing ones read as false).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Usage {
+    encrypt: bool,
+    decrypt: bool,
+    wrap: bool,
+    unwrap: bool,
+    derive: bool,
+    sign: bool,
+    verify: bool,
+    trusted: bool,
+}
+
+impl Usage {
+    /// The one usage set of each role.
+    pub(crate) const fn of(role: KeyRole) -> Self {
+        let none = Self {
+            encrypt: false,
+            decrypt: false,
+            wrap: false,
+            unwrap: false,
+            derive: false,
+            sign: false,
+            verify: false,
+            trusted: false,
+        };
+        match role {
+            KeyRole::Derive => Self {
+                encrypt: true,
+                ..none
+            },
+            KeyRole::DataKek => Self {
+                wrap: true,
+                unwrap: true,
+                ..none
+            },
+            KeyRole::ImportKek => Self {
+                unwrap: true,
+                ..none
+            },
+            KeyRole::ExportKek => Self {
+                wrap: true,
+                trusted: true,
+                ..none
+            },
+        }
+    }
+
+    /// The role these attributes are exactly, if any.
+    fn role(self) -> Option<KeyRole> {
+        [
+            KeyRole::Derive,
+            KeyRole::DataKek,
+            KeyRole::ImportKek,
+            KeyRole::ExportKek,
+        ]
+        .into_iter()
+        .find(|r| Self::of(*r) == self)
+    }
+
+    /// Every usage attribute, explicitly (SoftHSM2 defaults missing ones to true).
+    /// `CKA_TRUSTED` is only included when true: only the security officer may set it.
+    pub(crate) fn attributes(self) -> Vec<Attribute> {
+        let mut v = vec![
+            Attribute::Encrypt(self.encrypt),
+            Attribute::Decrypt(self.decrypt),
+            Attribute::Wrap(self.wrap),
+            Attribute::Unwrap(self.unwrap),
+            Attribute::Derive(self.derive),
+            Attribute::Sign(self.sign),
+            Attribute::Verify(self.verify),
+        ];
+        if self.trusted {
+            v.push(Attribute::Trusted(true));
+        }
+        v
     }
 }
 
@@ -661,6 +869,13 @@ impl IdentityKeys for Pkcs11Store {
             Attribute::Private(true),
             Attribute::Sensitive(false),
             Attribute::Extractable(true),
+            Attribute::Encrypt(false),
+            Attribute::Decrypt(false),
+            Attribute::Wrap(false),
+            Attribute::Unwrap(false),
+            Attribute::Derive(false),
+            Attribute::Sign(false),
+            Attribute::Verify(false),
         ];
         let r = self
             .session
@@ -724,9 +939,9 @@ impl SymmetricKeys for Pkcs11Store {
         self.ck(r).map(drop)
     }
 
-    /// `CKM_AES_ECB` or `CKM_DES3_ECB` on one block.
+    /// `CKM_AES_ECB` or `CKM_DES3_ECB` on one block, with a [`KeyRole::Derive`] key only.
     fn encrypt_block(&mut self, id: KeyId, block: &mut [u8]) -> Result<()> {
-        let (handle, kind) = self.key(id)?;
+        let (handle, kind) = self.key_for(id, KeyRole::Derive)?;
         let (mechanism, block_len) = match kind {
             KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => (Mechanism::AesEcb, 16),
             KeyKind::Tdes2 | KeyKind::Tdes3 => (Mechanism::Des3Ecb, 8),
@@ -744,7 +959,8 @@ impl SymmetricKeys for Pkcs11Store {
         Ok(())
     }
 
-    /// Imports `plaintext` as a temporary session secret and wraps it with `C_WrapKey`.
+    /// Imports `plaintext` as a temporary session secret and wraps it with `C_WrapKey`,
+    /// under a [`KeyRole::DataKek`] only.
     fn wrap(
         &mut self,
         kek: KeyId,
@@ -752,7 +968,7 @@ impl SymmetricKeys for Pkcs11Store {
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        let kek = self.kek(kek)?;
+        let (kek, _) = self.key_for(kek, KeyRole::DataKek)?;
         let needed = alg
             .wrapped_len(plaintext.len())
             .ok_or(invalid_length(plaintext.len()))?;
@@ -777,7 +993,9 @@ impl SymmetricKeys for Pkcs11Store {
         copy_out(out, &wrapped)
     }
 
-    /// `C_UnwrapKey` into a temporary readable session secret, whose value is returned.
+    /// `C_UnwrapKey` into a temporary readable session secret, whose value is returned:
+    /// under a [`KeyRole::DataKek`] only, which never wraps a stored key, so what comes
+    /// out is always caller material. Any other KEK is refused (`WrongKeyKind`).
     fn unwrap(
         &mut self,
         kek: KeyId,
@@ -785,7 +1003,7 @@ impl SymmetricKeys for Pkcs11Store {
         wrapped: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        let kek = self.kek(kek)?;
+        let (kek, _) = self.key_for(kek, KeyRole::DataKek)?;
         if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
             return Err(invalid_length(wrapped.len()));
         }
@@ -800,8 +1018,11 @@ impl SymmetricKeys for Pkcs11Store {
         n
     }
 
-    /// `C_WrapKey`: the key leaves the HSM only wrapped, and only if it was created
-    /// extractable ([`ExportPolicy`]); otherwise `Unsupported`.
+    /// `C_WrapKey` under a [`KeyRole::ExportKek`] only (trusted, wrap-only: what it wraps
+    /// can never be unwrapped in this store): the key leaves the HSM only wrapped, and
+    /// only if it was created extractable ([`ExportPolicy`]); otherwise `Unsupported`.
+    /// Any other KEK is refused (`WrongKeyKind`), and the HSM itself refuses it
+    /// (`CKA_WRAP_WITH_TRUSTED`).
     fn wrap_key(
         &mut self,
         kek: KeyId,
@@ -809,7 +1030,7 @@ impl SymmetricKeys for Pkcs11Store {
         key: KeyId,
         out: &mut [u8],
     ) -> Result<usize> {
-        let kek = self.kek(kek)?;
+        let (kek, _) = self.key_for(kek, KeyRole::ExportKek)?;
         let (key, kind) = self.key_where(key, |k| k != KeyKind::P256)?;
         let needed = alg
             .wrapped_len(kind.key_len())
@@ -826,8 +1047,9 @@ impl SymmetricKeys for Pkcs11Store {
         copy_out(out, &wrapped)
     }
 
-    /// `C_UnwrapKey` straight into a sensitive token object; the length is checked as
-    /// described at [`Pkcs11Store::rewrap`].
+    /// `C_UnwrapKey` under a [`KeyRole::ImportKek`] only, straight into a sensitive
+    /// token object with the role configured for `id` (never an export KEK); the length
+    /// is checked as described at [`Pkcs11Store::rewrap`].
     fn unwrap_key(
         &mut self,
         kek: KeyId,
@@ -837,7 +1059,7 @@ impl SymmetricKeys for Pkcs11Store {
         kind: KeyKind,
     ) -> Result<()> {
         let template = self.secret_template(id, kind)?;
-        let kek = self.kek(kek)?;
+        let (kek, _) = self.key_for(kek, KeyRole::ImportKek)?;
         self.ensure_free(id)?;
         self.unwrap_checked(kek, alg, wrapped, kind, &template)
             .map(drop)

@@ -11,8 +11,17 @@
 //! The parent fails unless the child ran exactly one test and it passed, so a filter
 //! mistake cannot turn into a silent pass. Without SoftHSM2 the parent fails with the
 //! install command.
+//!
+//! The child runs *in* the temporary directory, and the parent fails if the child left
+//! anything there besides the configuration and the token directory: a file created by
+//! the module from a dangling path (as SoftHSM2 does when the process exits while
+//! another thread is still writing token objects) lands in the working directory, which
+//! used to be the crate's source directory.
 
-use provkit_pkcs11::{ExportPolicy, Pin, Pkcs11Config, Pkcs11Store, config::default_module};
+use provkit::store::{KeyId, KeyKind};
+use provkit_pkcs11::{
+    ExportPolicy, KeyRoles, Pin, Pkcs11Config, Pkcs11Store, config::default_module,
+};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -59,15 +68,24 @@ pub fn with_token(name: &str, body: impl FnOnce()) {
     .unwrap();
     let output = Command::new(std::env::current_exe().unwrap())
         .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .current_dir(&dir)
         .env(CHILD_ENV, name)
         .env("SOFTHSM2_CONF", &conf)
         .output()
         .unwrap();
+    let stray = stray_entries(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     print!("{stdout}");
     eprint!("{stderr}");
+    // First: a stray file means the module wrote through a dangling path, which matters
+    // more than whether the test body passed.
+    assert!(
+        stray.is_empty(),
+        "test {name} ({}) left files in its working directory: {stray:?}",
+        output.status
+    );
     assert!(
         output.status.success(),
         "test {name} failed in SoftHSM2 child process"
@@ -76,6 +94,15 @@ pub fn with_token(name: &str, body: impl FnOnce()) {
         stdout.contains("test result: ok. 1 passed"),
         "child process did not run exactly the test {name}"
     );
+}
+
+/// Entries of the child's directory other than `softhsm2.conf` and `tokens`.
+pub fn stray_entries(dir: &std::path::Path) -> Vec<std::ffi::OsString> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "softhsm2.conf" && n != "tokens")
+        .collect()
 }
 
 /// The token of this (child) process, initialised on first use.
@@ -101,8 +128,30 @@ pub fn config(namespace: u32, export: ExportPolicy) -> Pkcs11Config {
 }
 
 /// A store on the test token in `namespace`.
+#[allow(dead_code)]
 pub fn store(namespace: u32, export: ExportPolicy) -> Pkcs11Store {
     Pkcs11Store::open(config(namespace, export)).unwrap()
+}
+
+/// A store on the test token in `namespace` with key roles.
+#[allow(dead_code)]
+pub fn store_with(namespace: u32, export: ExportPolicy, roles: KeyRoles) -> Pkcs11Store {
+    let mut c = config(namespace, export);
+    c.roles = roles;
+    Pkcs11Store::open(c).unwrap()
+}
+
+/// Creates the export KEK `id` in `namespace` as the SO (before any store logs in).
+#[allow(dead_code)]
+pub fn export_kek(namespace: u32, id: KeyId, kind: KeyKind, value: Option<&[u8]>) {
+    provkit_pkcs11::create_export_kek(
+        &config(namespace, ExportPolicy::Sealed),
+        &Pin::from(SO_PIN),
+        id,
+        kind,
+        value,
+    )
+    .unwrap();
 }
 
 #[allow(dead_code)]
