@@ -25,7 +25,7 @@ use provkit::store::{
     IdentityKeys, KeyId, KeyKind, KeyStore, MemoryStore, SymmetricKeys, WrapAlgorithm,
 };
 use provkit_ledger::{IssueOutcome, Ledger, LedgerConfig, LedgerError};
-use provkit_pkcs11::{Pin, Pkcs11Config, Pkcs11Store, init_token};
+use provkit_pkcs11::{KeyRole, KeyRoles, Pin, Pkcs11Config, Pkcs11Store, init_token};
 use provkit_sqlite::{SqliteLedger, SqliteOptions};
 use std::io::{BufReader, BufWriter, Write};
 use std::path::Path;
@@ -81,7 +81,11 @@ fn hsm_keys(rng: &mut OsRng) -> Result<Pkcs11Store, Box<dyn std::error::Error>> 
     // A throwaway token for this run; a real authority logs in to its HSM's token.
     let (so_pin, user_pin) = (Pin::new("so-pin-1".into()), Pin::new("user-pin-1".into()));
     init_token(&module, TOKEN, &so_pin, &user_pin)?;
-    let mut keys = Pkcs11Store::open(Pkcs11Config::new(TOKEN, user_pin))?;
+    // The KEK releases what it unwraps to this process (shipment keys), so it is a data
+    // KEK: it can never wrap a stored key out (docs/threat-model.md, PKCS#11 key roles).
+    let mut config = Pkcs11Config::new(TOKEN, user_pin);
+    config.roles = KeyRoles::default().with(KEK_V1.0..=KEK_V1.0, KeyRole::DataKek);
+    let mut keys = Pkcs11Store::open(config)?;
     keys.generate_p256(HPKE_KEY, rng)?;
     keys.generate_symmetric(KEK_V1, KeyKind::Aes256, rng)?;
     keys.generate_symmetric(FINGERPRINT_KEY, KeyKind::Aes256, rng)?;

@@ -255,6 +255,15 @@ pub(crate) fn sign_low_s<S: IdentityKeys + ?Sized>(
 }
 
 /// Symmetric keys (AES, TDES) used by handle.
+///
+/// **Key roles.** A store may give each key one role and refuse any other use with
+/// [`StoreError::WrongKeyKind`]; a hardware store should, because one key that both wraps
+/// stored keys out ([`wrap_key`](Self::wrap_key)) and releases what it unwraps
+/// ([`unwrap`](Self::unwrap)), or that encrypts raw blocks and unwraps, lets a caller read
+/// any stored key in the clear (Clulow's attacks). `provkit-pkcs11` separates derive keys
+/// (`encrypt_block` only), data KEKs (`wrap`, `unwrap`), import KEKs (`unwrap_key` only)
+/// and export KEKs (`wrap_key` only, trusted). The software stores do not: a process that
+/// holds one holds every key in it.
 pub trait SymmetricKeys: KeyInventory {
     /// Stores `key` of `kind` under `id`.
     ///

@@ -1004,10 +1004,10 @@ impl SymmetricKeys for Pkcs11Store {
         out: &mut [u8],
     ) -> Result<usize> {
         let (kek, _) = self.key_for(kek, KeyRole::DataKek)?;
-        if wrapped.len() < 16 || !wrapped.len().is_multiple_of(8) {
-            return Err(invalid_length(wrapped.len()));
-        }
-        let max = wrapped.len() - 8;
+        // SP 800-38F's limits, before any HSM call (a 16-byte KW input would give 8 bytes).
+        let max = alg
+            .unwrapped_len(wrapped.len())
+            .ok_or(invalid_length(wrapped.len()))?;
         if out.len() < max {
             return Err(Error::buffer_too_small(max));
         }

@@ -13,6 +13,7 @@
 mod softhsm;
 
 use provkit::Error;
+use provkit::error::DecodeErrorKind;
 use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore, RecordId, Records, StoreError,
     SymmetricKeys, WrapAlgorithm, suite,
@@ -143,6 +144,18 @@ fn symmetric_conformance_one_key_per_role() {
         assert_eq!(
             hsm.unwrap(data, WrapAlgorithm::AesKw, &tampered, &mut back),
             Err(Error::Crypto)
+        );
+        // SP 800-38F: a KW input needs two semiblocks of key data. A valid one-semiblock
+        // wrap (an 8-byte key) is refused by length before it reaches the HSM.
+        use aes_kw::KeyInit;
+        let mut short = [0u8; 16];
+        aes_kw::KwAes128::new_from_slice(&key)
+            .unwrap()
+            .wrap_key(&[0x11; 8], &mut short)
+            .unwrap();
+        assert_eq!(
+            hsm.unwrap(data, WrapAlgorithm::AesKw, &short, &mut back),
+            Err(Error::decode(DecodeErrorKind::InvalidLength, 16))
         );
         hsm.import_symmetric(import, KeyKind::Aes256, &transport)
             .unwrap();
