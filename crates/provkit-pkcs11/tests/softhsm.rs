@@ -384,7 +384,7 @@ fn stored_key_wrap_interop() {
                 KeyKind::Aes192
             ),
             Err(Error::decode(
-                provkit::error::DecodeErrorKind::InvalidLength,
+                DecodeErrorKind::InvalidLength,
                 32
             ))
         );
@@ -729,14 +729,14 @@ fn errors_map_cleanly() {
         assert_eq!(
             hsm.encrypt_block(KeyId(2), &mut [0; 15]),
             Err(Error::decode(
-                provkit::error::DecodeErrorKind::InvalidLength,
+                DecodeErrorKind::InvalidLength,
                 15
             ))
         );
         assert_eq!(
             hsm.unwrap(KeyId(4), WrapAlgorithm::AesKw, &[0; 20], &mut [0; 32]),
             Err(Error::decode(
-                provkit::error::DecodeErrorKind::InvalidLength,
+                DecodeErrorKind::InvalidLength,
                 20
             ))
         );
@@ -1019,7 +1019,7 @@ fn rewrap_rotates_keks_in_hsm() {
                 &mut [0; 40]
             ),
             Err(Error::decode(
-                provkit::error::DecodeErrorKind::InvalidLength,
+                DecodeErrorKind::InvalidLength,
                 n
             ))
         );
