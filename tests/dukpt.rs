@@ -894,6 +894,16 @@ impl Records for CutStore {
     }
 }
 
+/// A device loaded at counter `start` into a fresh [`CutStore`] with power on.
+fn device_at(ik: &InitialKey, start: u32) -> (CutStore, AesDevice) {
+    let mut store = CutStore {
+        inner: Flash::new(),
+        budget: None,
+    };
+    let dev = AesDevice::dangerous_load_initial_key_at(&mut store, RecordId(0), ik, start).unwrap();
+    (store, dev)
+}
+
 #[test]
 fn power_cut_never_reuses_a_counter() {
     let bdk = AesBdk::from_bytes(&[0x42; 16]).unwrap();
@@ -909,13 +919,7 @@ fn power_cut_never_reuses_a_counter() {
         0xFFFF_0000,
     ] {
         for budget in 0..40 {
-            let mut store = CutStore {
-                inner: Flash::new(),
-                budget: None,
-            };
-            let mut dev =
-                AesDevice::dangerous_load_initial_key_at(&mut store, RecordId(0), &ik, start)
-                    .unwrap();
+            let (mut store, mut dev) = device_at(&ik, start);
             store.budget = Some(budget);
             let mut used = Vec::new();
             let failed = loop {
@@ -957,13 +961,7 @@ fn a_cut_between_commit_and_wipe_leaves_no_used_key() {
     let ik = bdk.initial_key(ikid).unwrap();
     for start in [1u32, 2, 3, 4, 6, 0x0F, 0x10, 0xFFFE_8000, 0xFFFF_0000] {
         for reopen in [true, false] {
-            let mut store = CutStore {
-                inner: Flash::new(),
-                budget: None,
-            };
-            let mut dev =
-                AesDevice::dangerous_load_initial_key_at(&mut store, RecordId(0), &ik, start)
-                    .unwrap();
+            let (mut store, mut dev) = device_at(&ik, start);
             // The transaction writes its children (while the counter has room for more
             // one-bits), then the commit, then the wipe: power fails at the wipe.
             let cur = start.trailing_zeros();

@@ -16,11 +16,8 @@
 #[path = "support/softhsm.rs"]
 mod softhsm;
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass};
-use cryptoki::session::{Session, UserType};
-use cryptoki::types::AuthPin;
 use provkit::Error;
 use provkit::store::{
     KeyId, KeyInventory, KeyKind, MemoryStore, StoreError, SymmetricKeys, WrapAlgorithm,
@@ -253,7 +250,7 @@ fn a_key_with_two_roles_is_refused() {
                 .unwrap();
             hsm.import_symmetric(K2, KeyKind::Aes256, &[0x22; 32])
                 .unwrap();
-            let raw = raw_session();
+            let raw = softhsm::raw_session();
             let id = [ns.to_be_bytes(), legacy.0.to_be_bytes()].concat();
             raw.generate_key(
                 &Mechanism::AesKeyGen,
@@ -472,7 +469,7 @@ fn role_attributes_are_enforced_by_the_hsm() {
             hsm.generate_symmetric(KeyId(id), KeyKind::Aes256, &mut rng)
                 .unwrap();
         }
-        let raw = raw_session();
+        let raw = softhsm::raw_session();
         let types = [
             A::Encrypt,
             A::Decrypt,
@@ -570,19 +567,4 @@ fn role_attributes_are_enforced_by_the_hsm() {
         raw.wrap_key(&Mechanism::AesKeyWrap, find(4), find(1))
             .unwrap();
     });
-}
-
-/// A second, raw cryptoki session on the test token.
-fn raw_session() -> Session {
-    let m = Pkcs11::new(softhsm::module_path()).unwrap();
-    let _ = m.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
-    let slot = m
-        .get_slots_with_initialized_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| m.get_token_info(*s).unwrap().label().trim_end() == softhsm::TOKEN)
-        .unwrap();
-    let session = m.open_rw_session(slot).unwrap();
-    let _ = session.login(UserType::User, Some(&AuthPin::from(softhsm::USER_PIN)));
-    session
 }

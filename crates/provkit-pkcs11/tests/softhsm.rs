@@ -24,26 +24,8 @@ use provkit_pkcs11::{
 };
 use softhsm::{config, export_kek, store, store_with, with_token};
 
-use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
-use cryptoki::session::{Session, UserType};
-use cryptoki::types::AuthPin;
-
-/// A second, raw cryptoki session on the test token, to inspect what the store created.
-fn raw_session() -> Session {
-    let m = Pkcs11::new(softhsm::module_path()).unwrap();
-    // Already initialised by the store in this process: that is fine.
-    let _ = m.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
-    let slot = m
-        .get_slots_with_initialized_token()
-        .unwrap()
-        .into_iter()
-        .find(|s| m.get_token_info(*s).unwrap().label().trim_end() == softhsm::TOKEN)
-        .unwrap();
-    let session = m.open_rw_session(slot).unwrap();
-    let _ = session.login(UserType::User, Some(&AuthPin::from(softhsm::USER_PIN)));
-    session
-}
+use cryptoki::session::Session;
 
 fn bool_attr(session: &Session, id: Vec<u8>, class: ObjectClass, t: AttributeType) -> bool {
     let h = session
@@ -383,10 +365,7 @@ fn stored_key_wrap_interop() {
                 KeyId(999),
                 KeyKind::Aes192
             ),
-            Err(Error::decode(
-                DecodeErrorKind::InvalidLength,
-                32
-            ))
+            Err(Error::decode(DecodeErrorKind::InvalidLength, 32))
         );
         assert_eq!(
             hsm.key_kind(KeyId(999)),
@@ -554,7 +533,7 @@ fn ecdh_agrees_with_software_peer() {
         let sig = hsm.sign_digest(KeyId(2), &digest).unwrap();
         reference.verify_digest(&digest, &sig).unwrap();
         // The derived secret is a session object: nothing is left on the token.
-        let raw = raw_session();
+        let raw = softhsm::raw_session();
         let secrets = raw
             .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
             .unwrap();
@@ -632,7 +611,7 @@ fn keys_are_sealed_hsm_objects() {
             .unwrap(); // BDK
         hsm.generate_symmetric(KeyId(100), KeyKind::Aes128, &mut rng)
             .unwrap(); // DEK
-        let raw = raw_session();
+        let raw = softhsm::raw_session();
         use AttributeType as T;
         let private = ObjectClass::PRIVATE_KEY;
         let secret = ObjectClass::SECRET_KEY;
@@ -728,17 +707,11 @@ fn errors_map_cleanly() {
         );
         assert_eq!(
             hsm.encrypt_block(KeyId(2), &mut [0; 15]),
-            Err(Error::decode(
-                DecodeErrorKind::InvalidLength,
-                15
-            ))
+            Err(Error::decode(DecodeErrorKind::InvalidLength, 15))
         );
         assert_eq!(
             hsm.unwrap(KeyId(4), WrapAlgorithm::AesKw, &[0; 20], &mut [0; 32]),
-            Err(Error::decode(
-                DecodeErrorKind::InvalidLength,
-                20
-            ))
+            Err(Error::decode(DecodeErrorKind::InvalidLength, 20))
         );
         assert_eq!(
             hsm.unwrap(KeyId(4), WrapAlgorithm::AesKw, &[0; 24], &mut [0; 8]),
@@ -821,7 +794,7 @@ fn records_are_durable_and_replace_safely() {
         let n = hsm.read_record(id, &mut out).unwrap();
         assert_eq!(&out[..n], b"counter=2", "survives closing the session");
 
-        let raw = raw_session();
+        let raw = softhsm::raw_session();
         let label = b"provkit:00000001:rec:00000005".to_vec();
         let find = || {
             raw.find_objects(&[
@@ -1018,13 +991,10 @@ fn rewrap_rotates_keks_in_hsm() {
                 &w[..n],
                 &mut [0; 40]
             ),
-            Err(Error::decode(
-                DecodeErrorKind::InvalidLength,
-                n
-            ))
+            Err(Error::decode(DecodeErrorKind::InvalidLength, n))
         );
         // Nothing was left on the token or in the session.
-        let raw = raw_session();
+        let raw = softhsm::raw_session();
         let secrets = raw
             .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
             .unwrap();

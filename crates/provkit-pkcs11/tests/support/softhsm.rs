@@ -158,3 +158,23 @@ pub fn export_kek(namespace: u32, id: KeyId, kind: KeyKind, value: Option<&[u8]>
 pub fn module_path() -> PathBuf {
     default_module()
 }
+
+/// A second, raw cryptoki session on the test token (logged in as the user), to inspect
+/// or attack what the store created. The module is already initialised by the store in
+/// this process: that is fine.
+pub fn raw_session() -> cryptoki::session::Session {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+    let m = Pkcs11::new(module_path()).unwrap();
+    let _ = m.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+    let slot = m
+        .get_slots_with_initialized_token()
+        .unwrap()
+        .into_iter()
+        .find(|s| m.get_token_info(*s).unwrap().label().trim_end() == TOKEN)
+        .unwrap();
+    let session = m.open_rw_session(slot).unwrap();
+    let _ = session.login(UserType::User, Some(&AuthPin::from(USER_PIN)));
+    session
+}
