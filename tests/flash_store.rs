@@ -128,10 +128,10 @@ fn bytes(seed: u32, len: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Record rewrites, record deletes, key imports and key deletes, enough to cycle the ring.
-fn workload() -> Vec<Op> {
+/// `n` record rewrites, record deletes, key imports and key deletes.
+fn workload(n: u32) -> Vec<Op> {
     let mut ops = vec![Op::Key(1, bytes(1, 16).try_into().unwrap())];
-    for i in 0..48u32 {
+    for i in 0..n {
         let id = i % 5;
         match i % 7 {
             3 => ops.push(Op::Delete(id)),
@@ -272,8 +272,8 @@ part!(false, mount);
 /// remount, every value is the one before the interrupted operation or the one after
 /// it, no superseded value is left on the flash, and the store keeps working. Uncut, no
 /// superseded value is left after any operation.
-fn power_cut_sweep<P: Part>() {
-    let ops = workload();
+fn power_cut_sweep<P: Part>(n: u32) {
+    let ops = workload(n);
     // Uncut run: how many units the workload programs and erases.
     let mut s = P::blank().mount().unwrap();
     let mut model = Model::new();
@@ -347,22 +347,22 @@ fn power_cut_sweep<P: Part>() {
 
 #[test]
 fn power_cut_sweep_4_byte_units_multiwrite() {
-    power_cut_sweep::<RamFlash<2048, 512, 4, true>>();
+    power_cut_sweep::<RamFlash<2048, 512, 4, true>>(64);
 }
 
 #[test]
 fn power_cut_sweep_4_byte_units_single_write() {
-    power_cut_sweep::<RamFlash<2048, 512, 4, false>>();
+    power_cut_sweep::<RamFlash<2048, 512, 4, false>>(48);
 }
 
 #[test]
 fn power_cut_sweep_16_byte_units_multiwrite() {
-    power_cut_sweep::<RamFlash<2048, 512, 16, true>>();
+    power_cut_sweep::<RamFlash<2048, 512, 16, true>>(48);
 }
 
 #[test]
 fn power_cut_sweep_16_byte_units_single_write() {
-    power_cut_sweep::<RamFlash<2048, 512, 16, false>>();
+    power_cut_sweep::<RamFlash<2048, 512, 16, false>>(48);
 }
 
 /// A page filled to within a few bytes of its end, as the last page of the region: its
