@@ -475,3 +475,23 @@ fn every_program_size_works() {
         Some(provkit::Error::Unsupported)
     );
 }
+
+/// A page whose erase a power cut interrupted can lose its header and keep old entries
+/// behind it: mount erases such a page, wherever it is in the ring, even when the
+/// pages before it are blank.
+#[test]
+fn mount_erases_a_page_whose_erase_was_cut_short() {
+    use embedded_storage::nor_flash::NorFlash as _;
+    type F = RamFlash<2048, 512>;
+    let secret = bytes(42, 24);
+    let mounts: [fn(F) -> provkit::Result<FlashStore<F>>; 2] =
+        [FlashStore::mount, FlashStore::mount_multiwrite];
+    for mount in mounts {
+        // Page 2: no header (erased first), an old entry's bytes still behind it.
+        let mut f = F::new();
+        f.write(2 * 512 + 96, &secret).unwrap();
+        let mut s = mount(f).unwrap();
+        assert_scrubbed(s.flash_mut().contents(), &[&secret], "after mount");
+        s.write_record(RecordId(1), b"works").unwrap();
+    }
+}
