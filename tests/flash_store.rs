@@ -483,9 +483,9 @@ fn every_program_size_works() {
 fn mount_erases_a_page_whose_erase_was_cut_short() {
     use embedded_storage::nor_flash::NorFlash as _;
     type F = RamFlash<2048, 512>;
+    type Mount = fn(F) -> provkit::Result<FlashStore<F>>;
     let secret = bytes(42, 24);
-    let mounts: [fn(F) -> provkit::Result<FlashStore<F>>; 2] =
-        [FlashStore::mount, FlashStore::mount_multiwrite];
+    let mounts: [Mount; 2] = [FlashStore::mount, FlashStore::mount_multiwrite];
     for mount in mounts {
         // Page 2: no header (erased first), an old entry's bytes still behind it.
         let mut f = F::new();
