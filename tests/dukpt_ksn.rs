@@ -111,7 +111,10 @@ fn next_skips_invalid_counters_and_ends() {
     let mut c = 0xFFF0_0000u32;
     let mut steps = 0;
     while let Some(n) = next(c) {
-        assert!(n > c && AesKsn::new(ikid(), n).is_valid(), "{c:#x} -> {n:#x}");
+        assert!(
+            n > c && AesKsn::new(ikid(), n).is_valid(),
+            "{c:#x} -> {n:#x}"
+        );
         c = n;
         steps += 1;
     }

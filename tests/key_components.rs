@@ -5,7 +5,7 @@
 //! Each test names the mutants it kills (see `docs/testing.md`).
 
 use provkit::Error;
-use provkit::envelope::{self, KeyComponent, Kcv, MAX_COMPONENTS};
+use provkit::envelope::{self, Kcv, KeyComponent, MAX_COMPONENTS};
 use provkit::error::EnvelopeError;
 use provkit::secret::SecretBuf;
 use provkit::store::{IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore};
@@ -57,7 +57,13 @@ fn sixteen_components_work_and_seventeen_are_refused() {
         Err(COUNT)
     );
     assert_eq!(
-        envelope::combine_into_store(&mut store, KeyId(2), KeyKind::Aes128, &seventeen, &split.kcv),
+        envelope::combine_into_store(
+            &mut store,
+            KeyId(2),
+            KeyKind::Aes128,
+            &seventeen,
+            &split.kcv
+        ),
         Err(COUNT)
     );
     // Fewer KCVs than components.
@@ -120,15 +126,31 @@ fn split_components_xor_to_the_key() {
         for n in [2usize, 3, 5] {
             let mut rng = TestRng::new(62);
             let parts = match n {
-                2 => Vec::from(envelope::split_key::<2, _>(&key, &mut rng).unwrap().components),
-                3 => Vec::from(envelope::split_key::<3, _>(&key, &mut rng).unwrap().components),
-                _ => Vec::from(envelope::split_key::<5, _>(&key, &mut rng).unwrap().components),
+                2 => Vec::from(
+                    envelope::split_key::<2, _>(&key, &mut rng)
+                        .unwrap()
+                        .components,
+                ),
+                3 => Vec::from(
+                    envelope::split_key::<3, _>(&key, &mut rng)
+                        .unwrap()
+                        .components,
+                ),
+                _ => Vec::from(
+                    envelope::split_key::<5, _>(&key, &mut rng)
+                        .unwrap()
+                        .components,
+                ),
             };
             let mut xor = vec![0u8; len];
             for c in &parts {
                 assert_eq!(c.len(), len);
                 assert!(!c.is_empty());
-                assert_ne!(c.dangerous_expose(), &key_bytes[..], "no component is the key");
+                assert_ne!(
+                    c.dangerous_expose(),
+                    &key_bytes[..],
+                    "no component is the key"
+                );
                 for (x, b) in xor.iter_mut().zip(c.dangerous_expose()) {
                     *x ^= b;
                 }
@@ -148,8 +170,10 @@ fn split_components_xor_to_the_key() {
 /// the component.
 #[test]
 fn components_print_their_kcv_but_not_their_bytes() {
-    let bytes = [0x2bu8, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09,
-        0xcf, 0x4f, 0x3c];
+    let bytes = [
+        0x2bu8, 0x7e, 0x15, 0x16, 0x28, 0xae, 0xd2, 0xa6, 0xab, 0xf7, 0x15, 0x88, 0x09, 0xcf, 0x4f,
+        0x3c,
+    ];
     let kcv = Kcv([0x7a, 0xd3, 0x86, 0xc3, 0x76]);
     let c = KeyComponent::from_custodian(&bytes, &kcv).unwrap();
     assert_eq!(c.kcv(), kcv);
@@ -159,7 +183,10 @@ fn components_print_their_kcv_but_not_their_bytes() {
     assert_eq!(format!("{kcv:?}"), "Kcv(7ad386c376)");
     let text = format!("{c:?}");
     assert!(text.starts_with("KeyComponent"), "{text}");
-    assert!(text.contains("len: 16") && text.contains("7ad386c376"), "{text}");
+    assert!(
+        text.contains("len: 16") && text.contains("7ad386c376"),
+        "{text}"
+    );
     assert!(!text.to_lowercase().contains("2b7e"), "{text}");
     for wrong_len in [0usize, 8, 15, 17, 33] {
         assert_eq!(
@@ -178,8 +205,14 @@ fn kcv_by_handle_refuses_other_keys_and_check_compares_every_byte() {
     let mut rng = TestRng::new(63);
     let mut store = Store::new();
     store.generate_p256(KeyId(1), &mut rng).unwrap();
-    assert_eq!(Kcv::of_stored_key(&mut store, KeyId(1)), Err(Error::Unsupported));
-    assert!(Kcv::of_stored_key(&mut store, KeyId(9)).is_err(), "no such key");
+    assert_eq!(
+        Kcv::of_stored_key(&mut store, KeyId(1)),
+        Err(Error::Unsupported)
+    );
+    assert!(
+        Kcv::of_stored_key(&mut store, KeyId(9)).is_err(),
+        "no such key"
+    );
     let kcv = Kcv([1, 2, 3, 4, 5]);
     kcv.check(&Kcv([1, 2, 3, 4, 5])).unwrap();
     for i in 0..5 {

@@ -78,7 +78,10 @@ fn a_slot_holding_another_record_is_corrupt() {
     a.store.write_record(SLOT, &[0x42; 20]).unwrap();
     let corrupt = Err(Error::Store(StoreError::Corrupt));
     assert_eq!(pinned(&mut a.store, SLOT), corrupt);
-    assert_eq!(pin(&mut a.store, SLOT, &b_cert), Err(StoreError::Corrupt.into()));
+    assert_eq!(
+        pin(&mut a.store, SLOT, &b_cert),
+        Err(StoreError::Corrupt.into())
+    );
     assert_eq!(
         check_pinned(&mut a.store, SLOT, &b_cert, true),
         Err(StoreError::Corrupt.into())
@@ -93,8 +96,13 @@ fn replacement_statement_layout_and_parse_errors() {
     let mut pki = Pki::new(54);
     let c = pki.device(3302, 2);
     let c_cert = CompactCert::parse(&c.cert).unwrap();
-    let r = Replacement::sign(&mut pki.ca_store, INTERMEDIATE_KEY, 0x0102_0304_0506_0708, &c_cert)
-        .unwrap();
+    let r = Replacement::sign(
+        &mut pki.ca_store,
+        INTERMEDIATE_KEY,
+        0x0102_0304_0506_0708,
+        &c_cert,
+    )
+    .unwrap();
     assert_eq!(r.new_serial, 3302);
     assert_eq!(r.new_cert_hash, sha256(&c.cert));
     let bytes = r.encode();
@@ -161,7 +169,11 @@ fn the_replacement_signature_covers_every_field() {
         repin(&mut a.store, SLOT, &c_cert, &s, &policy),
         Err(Error::Crypto)
     );
-    assert_eq!(pinned(&mut a.store, SLOT), Ok(Some(b.cert)), "b still pinned");
+    assert_eq!(
+        pinned(&mut a.store, SLOT),
+        Ok(Some(b.cert)),
+        "b still pinned"
+    );
     // The untouched statement b -> d works.
     let s = Replacement::sign(&mut pki.ca_store, INTERMEDIATE_KEY, 3402, &d_cert).unwrap();
     assert_eq!(

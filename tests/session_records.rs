@@ -131,7 +131,11 @@ fn late_records_inside_the_window_open_once() {
     // 150 - 87 = 63: the oldest number the window still holds.
     for seq in [100u64, 140, 149, 87] {
         assert_eq!(open(&mut resp, &recs[seq as usize]), Ok(seq), "seq {seq}");
-        assert_eq!(open(&mut resp, &recs[seq as usize]), Err(REPLAY), "seq {seq}");
+        assert_eq!(
+            open(&mut resp, &recs[seq as usize]),
+            Err(REPLAY),
+            "seq {seq}"
+        );
     }
     // One further back has left the window.
     assert_eq!(open(&mut resp, &recs[86]), Err(REPLAY));
@@ -153,7 +157,11 @@ fn records_seen_before_a_jump_stay_refused() {
     assert_eq!(open(&mut resp, &recs[1]), Err(REPLAY));
     assert_eq!(open(&mut resp, &recs[30]), Ok(30));
     for seq in [1u64, 3, 10, 30] {
-        assert_eq!(open(&mut resp, &recs[seq as usize]), Err(REPLAY), "seq {seq}");
+        assert_eq!(
+            open(&mut resp, &recs[seq as usize]),
+            Err(REPLAY),
+            "seq {seq}"
+        );
     }
     for seq in [0u64, 2, 9, 29] {
         assert_eq!(open(&mut resp, &recs[seq as usize]), Ok(seq), "seq {seq}");
@@ -172,7 +180,11 @@ fn a_jump_of_exactly_the_window_width() {
     assert_eq!(open(&mut resp, &recs[0]), Ok(0));
     assert_eq!(open(&mut resp, &recs[w]), Ok(WINDOW));
     assert_eq!(open(&mut resp, &recs[0]), Err(REPLAY));
-    assert_eq!(open(&mut resp, &recs[1]), Ok(1), "63 behind: inside the window");
+    assert_eq!(
+        open(&mut resp, &recs[1]),
+        Ok(1),
+        "63 behind: inside the window"
+    );
     assert_eq!(open(&mut resp, &recs[1]), Err(REPLAY));
     // A jump longer than the window forgets everything behind it.
     assert_eq!(open(&mut resp, &recs[2 * w + 1]), Ok(2 * WINDOW + 1));

@@ -253,7 +253,7 @@ mod tests {
         by_value.extend_from_slice(&[7; SIGNATURE_LEN]);
         let by_ref: Vec<u8> = [&[TAG_BY_REFERENCE, 0x42][..], &[7; SIGNATURE_LEN]].concat();
 
-        use DecodeErrorKind::{Truncated, TrailingData, UnexpectedTag};
+        use DecodeErrorKind::{TrailingData, Truncated, UnexpectedTag};
         let cases: Vec<(Vec<u8>, (DecodeErrorKind, usize))> = vec![
             (vec![], (Truncated, BASE)),
             (vec![0x02], (UnexpectedTag, BASE)),
@@ -261,11 +261,23 @@ mod tests {
             // Certificate cut short: reported at the end of the plaintext.
             (by_value[..1].to_vec(), (Truncated, BASE + 1)),
             (by_value[..50].to_vec(), (Truncated, BASE + 50)),
-            (by_value[..COMPACT_LEN].to_vec(), (Truncated, BASE + COMPACT_LEN)),
+            (
+                by_value[..COMPACT_LEN].to_vec(),
+                (Truncated, BASE + COMPACT_LEN),
+            ),
             // Signature short by one, empty, or one byte long: at the signature's start.
-            (by_value[..by_value.len() - 1].to_vec(), (Truncated, BASE + 1 + COMPACT_LEN)),
-            (by_value[..1 + COMPACT_LEN].to_vec(), (Truncated, BASE + 1 + COMPACT_LEN)),
-            (by_value[..2 + COMPACT_LEN].to_vec(), (Truncated, BASE + 1 + COMPACT_LEN)),
+            (
+                by_value[..by_value.len() - 1].to_vec(),
+                (Truncated, BASE + 1 + COMPACT_LEN),
+            ),
+            (
+                by_value[..1 + COMPACT_LEN].to_vec(),
+                (Truncated, BASE + 1 + COMPACT_LEN),
+            ),
+            (
+                by_value[..2 + COMPACT_LEN].to_vec(),
+                (Truncated, BASE + 1 + COMPACT_LEN),
+            ),
             (by_ref[..1].to_vec(), (Truncated, BASE + 1)),
             (by_ref[..2].to_vec(), (Truncated, BASE + 2)),
             (by_ref[..65].to_vec(), (Truncated, BASE + 2)),
@@ -308,7 +320,10 @@ mod tests {
         let mut wrong_prefix = g;
         for p in [0x00, 0x04, 0x05] {
             wrong_prefix[0] = p;
-            assert_eq!(invalid(&wrong_prefix), Err((DecodeErrorKind::InvalidPoint, 1)));
+            assert_eq!(
+                invalid(&wrong_prefix),
+                Err((DecodeErrorKind::InvalidPoint, 1))
+            );
         }
     }
 
