@@ -327,6 +327,20 @@ mod tests {
         }
     }
 
+    /// Kills `+` -> `*` in the `MAX_PLAINTEXT_LEN`, `MAX_MSG2_LEN` and `MAX_MSG3_LEN`
+    /// constants (callers size their buffers with them): the maxima are the by-value
+    /// lengths of `docs/handshake.md`, 225 and 192 bytes.
+    #[test]
+    fn maximum_lengths_are_the_by_value_lengths() {
+        assert_eq!(MAX_PLAINTEXT_LEN, 176);
+        assert_eq!(MAX_MSG2_LEN, CredentialMode::ByValue.msg2_len());
+        assert_eq!(MAX_MSG3_LEN, CredentialMode::ByValue.msg3_len());
+        assert_eq!((MAX_MSG2_LEN, MAX_MSG3_LEN), (225, 192));
+        assert_eq!(CredentialMode::ByReference.msg2_len(), 115);
+        assert_eq!(CredentialMode::ByReference.msg3_len(), 82);
+        assert_eq!(MSG1_LEN, 34);
+    }
+
     /// Kills `PeerCredential::matches -> true/false` and its `==` -> `!=`, and
     /// `kid -> 0/1`: a credential matches its own certificate only, and the kid is the
     /// documented hash byte.
