@@ -255,3 +255,33 @@ fn generated_records_and_what_they_print() {
         "{text}"
     );
 }
+
+/// Kills `WrappedKey`'s `Debug` -> `Ok(Default::default())`: a released record prints
+/// the KEK, algorithm and length of its wrapped key, not the wrapped bytes.
+#[test]
+fn released_records_print_the_wrapped_key_summary() {
+    let mut p = parties();
+    let file = shipment(&mut p, 1);
+    let mut scratch = vec![0u8; shipment::chunk_buffer_len(2)];
+    let mut released = Vec::new();
+    shipment::open_shipment(
+        &mut p.authority,
+        RECIPIENT,
+        &p.manufacturer_pk,
+        kek_slot(),
+        &file,
+        &mut scratch,
+        |r| {
+            released.push(*r);
+            Ok(())
+        },
+    )
+    .unwrap();
+    let w = released[0].wrapped;
+    assert_eq!(w.as_bytes().len(), 24, "16-byte key under AES-KW");
+    let text = format!("{w:?}");
+    assert!(text.starts_with("WrappedKey"), "{text}");
+    assert!(text.contains("AesKw") && text.contains("len: 24"), "{text}");
+    assert!(text.contains("version: 1"), "{text}");
+    assert!(!text.contains("bytes"), "{text}");
+}
