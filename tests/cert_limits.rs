@@ -1,0 +1,72 @@
+//! Size limits of the certificate formats (`src/cert/compact_ca.rs`): the longest compact
+//! CA certificate fits `COMPACT_CA_MAX_LEN` exactly.
+//!
+//! Each test names the mutants it kills (see `docs/testing.md`).
+
+mod common;
+
+use common::*;
+use provkit::Error;
+use provkit::cert::{self, COMPACT_CA_MAX_LEN, CaCert, CaName, CaProfile};
+use provkit::error::DecodeErrorKind;
+
+/// A root with common name `cn`, as DER.
+fn root_with_cn(pki: &mut Pki, cn: &str) -> Vec<u8> {
+    let mut buf = [0u8; 1024];
+    let n = cert::create_root(
+        &mut pki.ca_store,
+        ROOT_KEY,
+        &CaProfile {
+            name: CaName {
+                organization: Some("provkit test"),
+                common_name: cn,
+            },
+            serial: [0x55; 16],
+            not_before: T0,
+            not_after: T0 + 86_400,
+            path_len: Some(0),
+        },
+        &mut buf,
+    )
+    .unwrap();
+    buf[..n].to_vec()
+}
+
+/// Kills the three `+` mutants in `COMPACT_CA_MAX_LEN = FIXED_LEN + 3 + 255`: a CA
+/// whose subject Name has the format's largest content, 255 bytes, compresses to
+/// exactly `COMPACT_CA_MAX_LEN` (134 fixed bytes + a 3-byte Name header + 255) and
+/// parses back; one byte more is outside the profile.
+#[test]
+fn the_longest_compact_ca_fits_the_maximum_exactly() {
+    assert_eq!(COMPACT_CA_MAX_LEN, 134 + 3 + 255);
+    let mut pki = Pki::new(90);
+    // Find the common-name length whose Name TLV is 3 + 255 bytes.
+    let mut found = None;
+    for len in 150..255 {
+        let cn = "n".repeat(len);
+        let der = root_with_cn(&mut pki, &cn);
+        let name_len = CaCert::from_der(&der).unwrap().subject_name().len();
+        if name_len == 3 + 255 {
+            found = Some((len, der));
+            break;
+        }
+    }
+    let (len, der) = found.expect("a common name giving a 255-byte Name");
+    let ca = CaCert::from_der(&der).unwrap();
+    let mut out = [0u8; COMPACT_CA_MAX_LEN];
+    assert_eq!(ca.write_compact(&mut out), Ok(COMPACT_CA_MAX_LEN));
+    let back = CaCert::from_compact(&out).unwrap();
+    assert_eq!(back.subject_name(), ca.subject_name());
+    assert_eq!(back.public_key(), ca.public_key());
+    assert!(matches!(
+        ca.write_compact(&mut out[..COMPACT_CA_MAX_LEN - 1]),
+        Err(Error::BufferTooSmall { .. })
+    ));
+
+    let longer = root_with_cn(&mut pki, &"n".repeat(len + 1));
+    let longer = CaCert::from_der(&longer).unwrap();
+    assert!(matches!(
+        longer.write_compact(&mut [0u8; 2 * COMPACT_CA_MAX_LEN]),
+        Err(Error::Decode(d)) if d.kind == DecodeErrorKind::OutsideProfile
+    ));
+}
