@@ -70,3 +70,32 @@ fn the_longest_compact_ca_fits_the_maximum_exactly() {
         Err(Error::Decode(d)) if d.kind == DecodeErrorKind::OutsideProfile
     ));
 }
+
+/// Kills `ca.not_before() > NO_EXPIRY` -> `>=` and `==` in the compact CA parser: a
+/// notBefore of exactly `NO_EXPIRY` (99991231235959Z, the largest time X.509 can
+/// carry) parses; one second later is `InvalidValue` at the field (offset 18).
+#[test]
+fn compact_ca_not_before_is_bounded_by_no_expiry() {
+    let pki = Pki::new(91);
+    let mut out = [0u8; COMPACT_CA_MAX_LEN];
+    let n = pki.root().write_compact(&mut out).unwrap();
+    let compact = out[..n].to_vec();
+    let with_not_before = |t: u64| {
+        let mut c = compact.clone();
+        c[18..26].copy_from_slice(&t.to_be_bytes());
+        c
+    };
+    let edge = with_not_before(cert::NO_EXPIRY);
+    let ca = CaCert::from_compact(&edge).unwrap();
+    assert_eq!(ca.validity().0, cert::NO_EXPIRY);
+    for t in [cert::NO_EXPIRY + 1, u64::MAX] {
+        let late = with_not_before(t);
+        match CaCert::from_compact(&late) {
+            Err(Error::Decode(d)) => {
+                assert_eq!(d.kind, DecodeErrorKind::InvalidValue);
+                assert_eq!(d.offset.get(), 18);
+            }
+            other => panic!("notBefore {t}: {other:?}"),
+        }
+    }
+}
