@@ -1,0 +1,158 @@
+//! The X.509 parser (`src/cert/x509.rs`) on certificates edited at the DER level: serial
+//! number limits, malformed signature values and public keys (with the offset of the
+//! bad byte), and `X509Cert::check_validity` at its edges.
+//!
+//! Each test names the mutants it kills (see `docs/testing.md`).
+
+mod common;
+
+use common::*;
+use provkit::Error;
+use provkit::cert::X509Cert;
+use provkit::error::{CertError, DecodeErrorKind};
+
+/// A two-byte long-form DER length at `at` (`0x82 hi lo`), adjusted by `delta`.
+fn adjust_len(der: &mut [u8], at: usize, delta: isize) {
+    assert_eq!(der[at], 0x82, "long-form length expected at {at}");
+    let len = u16::from_be_bytes([der[at + 1], der[at + 2]]) as isize + delta;
+    der[at + 1..at + 3].copy_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+}
+
+/// `der` with its serial number INTEGER content replaced by `serial`, lengths fixed up.
+/// Layout: `30 82 LL LL | 30 82 LL LL | a0 03 02 01 02 | 02 len serial…`.
+fn with_serial(der: &[u8], serial: &[u8]) -> Vec<u8> {
+    assert_eq!(&der[8..13], &[0xa0, 0x03, 0x02, 0x01, 0x02]);
+    assert_eq!(der[13], 0x02);
+    let old = usize::from(der[14]);
+    let delta = serial.len() as isize - old as isize;
+    let mut out = der[..14].to_vec();
+    out.push(u8::try_from(serial.len()).unwrap());
+    out.extend_from_slice(serial);
+    out.extend_from_slice(&der[15 + old..]);
+    adjust_len(&mut out, 1, delta);
+    adjust_len(&mut out, 5, delta);
+    out
+}
+
+fn decode_err<T: core::fmt::Debug>(r: provkit::Result<T>) -> (DecodeErrorKind, usize) {
+    match r {
+        Err(Error::Decode(d)) => (d.kind, d.offset.get()),
+        other => panic!("expected a decode error, got {other:?}"),
+    }
+}
+
+/// Kills the mutants of `serial.is_empty() || serial.len() > 21 || negative` in
+/// `X509Cert::from_der` (`||` -> `&&` twice, `>` -> `==` and `>=`): a serial of 1 to 21
+/// content bytes with the sign bit clear parses; empty, 22 bytes or negative is
+/// `InvalidValue` at the INTEGER (offset 13).
+#[test]
+fn serial_numbers_are_positive_and_at_most_21_bytes() {
+    let pki = Pki::new(92);
+    let der = pki.root_der.clone();
+    assert!(X509Cert::from_der(&der).is_ok());
+    for good in [&[0x01][..], &[0x7f; 20], &[0x00, 0x80], &[0x01; 21]] {
+        let d = with_serial(&der, good);
+        let c = X509Cert::from_der(&d).unwrap_or_else(|e| panic!("{good:02x?}: {e:?}"));
+        assert_eq!(c.serial(), good);
+    }
+    for bad in [
+        &[][..],
+        &[0x01; 22],
+        &[0x7f; 30],
+        &[0x80],
+        &[0xff, 0x01],
+        &[0x80; 21],
+    ] {
+        let d = with_serial(&der, bad);
+        assert_eq!(
+            decode_err(X509Cert::from_der(&d)),
+            (DecodeErrorKind::InvalidValue, 13),
+            "{bad:02x?}"
+        );
+    }
+}
+
+/// Position of the signature BIT STRING (`03 LL 00 30 MM`, ending the certificate).
+fn signature_bit_string(der: &[u8]) -> usize {
+    (0..der.len() - 5)
+        .find(|&i| {
+            der[i] == 0x03
+                && der[i + 2] == 0x00
+                && der[i + 3] == 0x30
+                && usize::from(der[i + 1]) == usize::from(der[i + 4]) + 3
+                && i + 2 + usize::from(der[i + 1]) == der.len()
+        })
+        .unwrap()
+}
+
+/// Kills `sig_at + 3` -> `-`/`*` in both error paths of the signature value in
+/// `X509Cert::from_der`: a malformed ECDSA-Sig-Value, or bytes after it inside the BIT
+/// STRING, are reported at their own offset in the certificate.
+#[test]
+fn malformed_signature_values_are_reported_where_they_are() {
+    let pki = Pki::new(93);
+    for der in [
+        pki.root_der.clone(),
+        pki.intermediate_der.clone(),
+        pki.device_der(),
+    ] {
+        let at = signature_bit_string(&der);
+        // The ECDSA-Sig-Value SEQUENCE tag replaced by a SET tag.
+        let mut bad_tag = der.clone();
+        bad_tag[at + 3] = 0x31;
+        let (_, offset) = decode_err(X509Cert::from_der(&bad_tag));
+        assert_eq!(offset, at + 3);
+        // One byte appended inside the BIT STRING (and the outer SEQUENCE).
+        let mut trailing = der.clone();
+        trailing.push(0x00);
+        trailing[at + 1] += 1;
+        adjust_len(&mut trailing, 1, 1);
+        assert_eq!(
+            decode_err(X509Cert::from_der(&trailing)),
+            (DecodeErrorKind::TrailingData, der.len())
+        );
+    }
+}
+
+/// Kills `point_at + 3` -> `-`/`*` in `X509Cert::from_der`: a subject public key that
+/// is not a valid SEC1 point is reported at the point's first byte.
+#[test]
+fn an_invalid_public_key_is_reported_at_the_point() {
+    let pki = Pki::new(94);
+    let der = pki.root_der.clone();
+    // The subjectPublicKey BIT STRING: 03 42 00 04 x y.
+    let at = (0..der.len() - 4)
+        .find(|&i| der[i..i + 4] == [0x03, 0x42, 0x00, 0x04])
+        .unwrap();
+    for (byte, value) in [(at + 3, 0x05u8), (at + 3, 0x00), (at + 4 + 31, 0xff)] {
+        let mut d = der.clone();
+        d[byte] = value;
+        if byte > at + 3 {
+            // A coordinate changed: most likely off the curve; x = ff.. is not < p.
+            d[at + 4..at + 4 + 32].fill(0xff);
+        }
+        let (_, offset) = decode_err(X509Cert::from_der(&d));
+        assert_eq!(offset, at + 3, "byte {byte} = {value:#x}");
+    }
+}
+
+/// Kills `X509Cert::check_validity -> Ok(())`: the bounds are inclusive, and a time
+/// outside them is `NotYetValid` or `Expired`.
+#[test]
+fn x509_validity_edges() {
+    let pki = Pki::new(95);
+    let c = X509Cert::from_der(&pki.root_der).unwrap();
+    let (nb, na) = (c.not_before(), c.not_after());
+    assert_eq!(nb, T0);
+    assert!(na > nb);
+    assert_eq!(
+        c.check_validity(nb - 1),
+        Err(Error::Cert(CertError::NotYetValid))
+    );
+    assert_eq!(c.check_validity(nb), Ok(()));
+    assert_eq!(c.check_validity(na), Ok(()));
+    assert_eq!(
+        c.check_validity(na + 1),
+        Err(Error::Cert(CertError::Expired))
+    );
+}
