@@ -99,3 +99,42 @@ fn compact_ca_not_before_is_bounded_by_no_expiry() {
         }
     }
 }
+
+/// Kills `*len < 0x80` -> `<=` in the compact CA parser's Name check (and, with the
+/// longest-certificate test, the `*len >= 0x80` guard -> `false`): the Name's length
+/// must be minimal DER, so `30 80 …` (indefinite) and `30 81 05 …` (long form for a
+/// short length) are `InvalidLength` at the length byte (offset 135), while `30 81 80 …`
+/// frames.
+#[test]
+fn compact_ca_names_need_minimal_lengths() {
+    let pki = Pki::new(96);
+    let mut out = [0u8; COMPACT_CA_MAX_LEN];
+    let n = pki.root().write_compact(&mut out).unwrap();
+    let fixed = &out[..134];
+    assert_eq!(n, 134 + pki.root().subject_name().len());
+    let with_name = |name: &[u8]| [fixed, name].concat();
+    for name in [
+        [&[0x30, 0x80][..], &[0x41; 128]].concat(),
+        [&[0x30, 0x81, 0x05][..], &[0x41; 5]].concat(),
+        vec![0x30, 0x81, 0x00],
+    ] {
+        let c = with_name(&name);
+        match CaCert::from_compact(&c) {
+            Err(Error::Decode(d)) => {
+                assert_eq!(
+                    d.kind,
+                    DecodeErrorKind::InvalidLength,
+                    "{:02x?}",
+                    &name[..3]
+                );
+                assert_eq!(d.offset.get(), 135);
+            }
+            other => panic!("{:02x?}: {other:?}", &name[..3]),
+        }
+    }
+    let long = with_name(&[&[0x30, 0x81, 0x80][..], &[0x41; 128]].concat());
+    assert!(
+        !matches!(CaCert::from_compact(&long), Err(Error::Decode(d)) if d.offset.get() <= 137),
+        "a minimal long-form length frames"
+    );
+}
