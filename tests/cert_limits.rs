@@ -132,6 +132,30 @@ fn compact_ca_names_need_minimal_lengths() {
             other => panic!("{:02x?}: {other:?}", &name[..3]),
         }
     }
+    // Kills `body_at + present` -> `-`/`*` in `exact`: a Name shorter than its length
+    // says is `Truncated` at its end; a longer one `TrailingData` after the declared end.
+    for (name, kind, offset) in [
+        (
+            vec![0x30, 0x10, 1, 2, 3, 4, 5],
+            DecodeErrorKind::Truncated,
+            134 + 7,
+        ),
+        (
+            vec![0x30, 0x02, 1, 2, 3],
+            DecodeErrorKind::TrailingData,
+            134 + 4,
+        ),
+        (
+            [&[0x30, 0x81, 0x90][..], &[0x41; 0x85]].concat(),
+            DecodeErrorKind::Truncated,
+            134 + 3 + 0x85,
+        ),
+    ] {
+        match CaCert::from_compact(&with_name(&name)) {
+            Err(Error::Decode(d)) => assert_eq!((d.kind, d.offset.get()), (kind, offset)),
+            other => panic!("{:02x?}: {other:?}", &name[..3]),
+        }
+    }
     let long = with_name(&[&[0x30, 0x81, 0x80][..], &[0x41; 128]].concat());
     assert!(
         !matches!(CaCert::from_compact(&long), Err(Error::Decode(d)) if d.offset.get() <= 137),
