@@ -156,3 +156,25 @@ fn x509_validity_edges() {
         Err(Error::Cert(CertError::Expired))
     );
 }
+
+/// Kills `X509Cert::verify_signature -> Ok(())`: a certificate verifies under its
+/// issuer's key only, and not after a byte of its TBSCertificate changes.
+#[test]
+fn x509_signatures_verify_under_the_issuer_only() {
+    let pki = Pki::new(97);
+    let root = X509Cert::from_der(&pki.root_der).unwrap();
+    let int = X509Cert::from_der(&pki.intermediate_der).unwrap();
+    root.verify_signature(root.public_key()).unwrap();
+    int.verify_signature(root.public_key()).unwrap();
+    assert_eq!(int.verify_signature(int.public_key()), Err(Error::Crypto));
+    assert_eq!(root.verify_signature(int.public_key()), Err(Error::Crypto));
+    // Change one byte of the subject's common name (still parses, no longer verifies).
+    let mut der = pki.intermediate_der.clone();
+    let cn = der.windows(7).position(|w| w == b"Factory").unwrap();
+    der[cn] = b'f';
+    let changed = X509Cert::from_der(&der).unwrap();
+    assert_eq!(
+        changed.verify_signature(root.public_key()),
+        Err(Error::Crypto)
+    );
+}
