@@ -178,3 +178,27 @@ fn x509_signatures_verify_under_the_issuer_only() {
         Err(Error::Crypto)
     );
 }
+
+/// Kills `ku & key_usage::KEY_CERT_SIGN != 0` -> `|` in `CaCert::from_der`: a CA
+/// certificate whose keyUsage lacks keyCertSign (here cRLSign only) is not a CA.
+#[test]
+fn a_ca_without_key_cert_sign_is_not_a_ca() {
+    let pki = Pki::new(98);
+    let der = pki.root_der.clone();
+    assert!(provkit::cert::CaCert::from_der(&der).is_ok());
+    // keyUsage: OID 2.5.29.15, critical, OCTET STRING { BIT STRING 01 06 }.
+    let ku = der
+        .windows(3)
+        .position(|w| w == [0x55, 0x1d, 0x0f])
+        .unwrap();
+    let bits = (ku..ku + 12)
+        .find(|&i| der[i..i + 4] == [0x03, 0x02, 0x01, 0x06])
+        .expect("keyCertSign | cRLSign");
+    let mut crl_only = der.clone();
+    crl_only[bits + 3] = 0x02;
+    assert!(X509Cert::from_der(&crl_only).is_ok(), "still well-formed");
+    assert_eq!(
+        provkit::cert::CaCert::from_der(&crl_only).err(),
+        Some(Error::Cert(CertError::NotACa))
+    );
+}
