@@ -202,3 +202,189 @@ fn a_ca_without_key_cert_sign_is_not_a_ca() {
         Some(Error::Cert(CertError::NotACa))
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Extensions, rebuilt at the DER level (`X509Cert::from_der` does not check signatures).
+
+/// One DER TLV: (tag, header length, total length) at `at`.
+fn tlv(der: &[u8], at: usize) -> (u8, usize, usize) {
+    let tag = der[at];
+    let (hdr, len) = match der[at + 1] {
+        l if l < 0x80 => (2, usize::from(l)),
+        0x81 => (3, usize::from(der[at + 2])),
+        0x82 => (
+            4,
+            usize::from(u16::from_be_bytes([der[at + 2], der[at + 3]])),
+        ),
+        other => panic!("length form {other:#x}"),
+    };
+    (tag, hdr, hdr + len)
+}
+
+fn enc(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    match content.len() {
+        n if n < 0x80 => out.push(n as u8),
+        n if n < 0x100 => out.extend_from_slice(&[0x81, n as u8]),
+        n => out.extend_from_slice(&[0x82, (n >> 8) as u8, n as u8]),
+    }
+    out.extend_from_slice(content);
+    out
+}
+
+/// The children of the constructed TLV at `at`.
+fn children(der: &[u8], at: usize) -> Vec<Vec<u8>> {
+    let (_, hdr, total) = tlv(der, at);
+    let mut out = Vec::new();
+    let mut i = at + hdr;
+    while i < at + total {
+        let (_, _, t) = tlv(der, i);
+        out.push(der[i..i + t].to_vec());
+        i += t;
+    }
+    out
+}
+
+/// `der` with its extensions replaced by `f(existing extensions)`.
+fn with_extensions(der: &[u8], f: impl FnOnce(Vec<Vec<u8>>) -> Vec<Vec<u8>>) -> Vec<u8> {
+    let top = children(der, 0);
+    let tbs = children(&top[0], 0);
+    let mut new_tbs = Vec::new();
+    let mut f = Some(f);
+    for child in tbs {
+        if child[0] == 0xa3 {
+            let exts = children(&children(&child, 0)[0], 0);
+            let seq = enc(0x30, &(f.take().unwrap())(exts).concat());
+            new_tbs.extend_from_slice(&enc(0xa3, &seq));
+        } else {
+            new_tbs.extend_from_slice(&child);
+        }
+    }
+    enc(
+        0x30,
+        &[enc(0x30, &new_tbs), top[1].clone(), top[2].clone()].concat(),
+    )
+}
+
+fn extension(oid: &[u8], critical: bool, value: &[u8]) -> Vec<u8> {
+    let mut content = enc(0x06, oid);
+    if critical {
+        content.extend_from_slice(&[0x01, 0x01, 0xff]);
+    }
+    content.extend_from_slice(&enc(0x04, value));
+    enc(0x30, &content)
+}
+
+const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+const EXT_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25];
+const CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
+const SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
+
+fn is_oid(ext: &[u8], oid: &[u8]) -> bool {
+    children(ext, 0)[0] == enc(0x06, oid)
+}
+
+/// Kills `_ if critical` -> `false` in `parse_extensions`: an unknown critical extension
+/// is refused; the same extension non-critical is ignored.
+#[test]
+fn unknown_critical_extensions_are_refused() {
+    let pki = Pki::new(99);
+    let unknown = [0x2a, 0x03, 0x04];
+    let add = |critical| {
+        with_extensions(&pki.root_der, |mut e| {
+            e.push(extension(&unknown, critical, &[0x05, 0x00]));
+            e
+        })
+    };
+    let same = with_extensions(&pki.root_der, |e| e);
+    assert_eq!(same, pki.root_der, "the rebuild is byte-exact");
+    assert!(X509Cert::from_der(&add(false)).is_ok());
+    assert_eq!(
+        X509Cert::from_der(&add(true)).err(),
+        Some(Error::Cert(CertError::UnknownCriticalExtension))
+    );
+}
+
+/// Kills `seen |= bit` -> `&=` in `parse_extensions`: an extension that appears twice is
+/// refused.
+#[test]
+fn repeated_extensions_are_refused() {
+    let pki = Pki::new(100);
+    let twice = with_extensions(&pki.root_der, |mut e| {
+        let ku = e.iter().find(|x| is_oid(x, KEY_USAGE)).unwrap().clone();
+        e.push(ku);
+        e
+    });
+    assert!(matches!(
+        X509Cert::from_der(&twice),
+        Err(Error::Decode(d)) if d.kind == DecodeErrorKind::InvalidValue
+    ));
+}
+
+/// Kills the deleted `oid::CLIENT_AUTH` arm in `parse_extensions`: an
+/// extendedKeyUsage of clientAuth and serverAuth reads as both.
+#[test]
+fn extended_key_usage_names_client_and_server() {
+    let pki = Pki::new(101);
+    for (oids, want) in [
+        (vec![CLIENT_AUTH], (true, false)),
+        (vec![SERVER_AUTH], (false, true)),
+        (vec![SERVER_AUTH, CLIENT_AUTH], (true, true)),
+    ] {
+        let value = enc(
+            0x30,
+            &oids
+                .iter()
+                .map(|o| enc(0x06, o))
+                .collect::<Vec<_>>()
+                .concat(),
+        );
+        let d = with_extensions(&pki.root_der, |mut e| {
+            e.retain(|x| !is_oid(x, EXT_KEY_USAGE));
+            e.push(extension(EXT_KEY_USAGE, false, &value));
+            e
+        });
+        let c = X509Cert::from_der(&d).unwrap();
+        assert_eq!(c.extensions().ext_key_usage, Some(want));
+    }
+}
+
+/// Kills both `||` -> `&&` in `read_bits`: a keyUsage BIT STRING with more than 7
+/// unused bits, more than two content bytes, or unused bits and no content is
+/// `InvalidValue`; the canonical forms parse.
+#[test]
+fn key_usage_bit_strings_must_be_canonical() {
+    let pki = Pki::new(102);
+    let with_ku = |bits: &[u8]| {
+        with_extensions(&pki.root_der, |e| {
+            e.into_iter()
+                .map(|x| {
+                    if is_oid(&x, KEY_USAGE) {
+                        extension(KEY_USAGE, true, &enc(0x03, bits))
+                    } else {
+                        x
+                    }
+                })
+                .collect()
+        })
+    };
+    let canonical = with_ku(&[0x01, 0x06]);
+    let ok = X509Cert::from_der(&canonical).unwrap();
+    assert_eq!(ok.extensions().key_usage, Some((1 << 5) | (1 << 6)));
+    for bad in [
+        &[0x08, 0x06][..],
+        &[0x0f, 0x06],
+        &[0x00, 0x80, 0x00, 0x80],
+        &[0x07, 0x80, 0x00, 0x80],
+        &[0x01],
+        &[0x07],
+    ] {
+        assert!(
+            matches!(
+                X509Cert::from_der(&with_ku(bad)),
+                Err(Error::Decode(d)) if d.kind == DecodeErrorKind::InvalidValue
+            ),
+            "{bad:02x?}"
+        );
+    }
+}
