@@ -371,6 +371,17 @@ fn key_usage_bit_strings_must_be_canonical() {
     let canonical = with_ku(&[0x01, 0x06]);
     let ok = X509Cert::from_der(&canonical).unwrap();
     assert_eq!(ok.extensions().key_usage, Some((1 << 5) | (1 << 6)));
+    // Kills `bytes.len() > 2` -> `>=` and `unused != 0` -> `==`: two content bytes
+    // (decipherOnly is bit 8), and an empty list with no unused bits, are canonical.
+    for (bits, mask) in [
+        (&[0x07, 0x06, 0x80][..], (1u16 << 5) | (1 << 6) | (1 << 8)),
+        (&[0x00], 0),
+        (&[0x07, 0x80], 1),
+    ] {
+        let d = with_ku(bits);
+        let c = X509Cert::from_der(&d).unwrap_or_else(|e| panic!("{bits:02x?}: {e:?}"));
+        assert_eq!(c.extensions().key_usage, Some(mask), "{bits:02x?}");
+    }
     for bad in [
         &[0x08, 0x06][..],
         &[0x0f, 0x06],
@@ -387,4 +398,46 @@ fn key_usage_bit_strings_must_be_canonical() {
             "{bad:02x?}"
         );
     }
+}
+
+/// Kills `now < not_before` -> `<=` and `now > not_after` -> `>=` in
+/// `CaCert::check_validity`: both bounds are inclusive.
+#[test]
+fn ca_validity_bounds_are_inclusive() {
+    let pki = Pki::new(103);
+    for ca in [pki.root(), pki.intermediate()] {
+        let (nb, na) = ca.validity();
+        assert_eq!(ca.check_validity(nb), Ok(()));
+        assert_eq!(ca.check_validity(na), Ok(()));
+        assert_eq!(
+            ca.check_validity(nb - 1),
+            Err(Error::Cert(CertError::NotYetValid))
+        );
+        assert_eq!(
+            ca.check_validity(na + 1),
+            Err(Error::Cert(CertError::Expired))
+        );
+    }
+}
+
+/// Kills `aki.is_none() && issuer == subject` -> `||` in `CaCert::write_compact`: an
+/// intermediate without an authorityKeyIdentifier is not self-signed (its issuer is
+/// another name), so it has no compact form.
+#[test]
+fn an_intermediate_without_authority_key_id_does_not_compress() {
+    let pki = Pki::new(104);
+    const AKI: &[u8] = &[0x55, 0x1d, 0x23];
+    let mut out = [0u8; provkit::cert::COMPACT_CA_MAX_LEN];
+    assert!(pki.intermediate().write_compact(&mut out).is_ok());
+    let without = with_extensions(&pki.intermediate_der, |mut e| {
+        let n = e.len();
+        e.retain(|x| !is_oid(x, AKI));
+        assert_eq!(e.len(), n - 1, "the intermediate has an AKI");
+        e
+    });
+    let ca = provkit::cert::CaCert::from_der(&without).unwrap();
+    assert!(matches!(
+        ca.write_compact(&mut out),
+        Err(Error::Decode(d)) if d.kind == DecodeErrorKind::OutsideProfile
+    ));
 }
