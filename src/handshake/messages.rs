@@ -173,8 +173,6 @@ mod tests {
 
     use super::*;
     use crate::error::DecodeError;
-    use std::vec;
-    use std::vec::Vec;
 
     /// Offset of message 2's plaintext, so that `base + x` and `base - x` differ.
     const BASE: usize = COMPRESSED_LEN;
@@ -184,7 +182,7 @@ mod tests {
         c[0] = 0x10; // version 1, sign-only, even y
         c[1..9].copy_from_slice(&0x1234u64.to_be_bytes());
         for (i, b) in c[9..].iter_mut().enumerate() {
-            *b = i as u8;
+            *b = u8::try_from(i).unwrap();
         }
         c
     }
@@ -248,56 +246,50 @@ mod tests {
     #[test]
     fn malformed_plaintexts_report_kind_and_offset() {
         let raw = cert_bytes();
-        let mut by_value = vec![TAG_BY_VALUE];
-        by_value.extend_from_slice(&raw);
-        by_value.extend_from_slice(&[7; SIGNATURE_LEN]);
-        let by_ref: Vec<u8> = [&[TAG_BY_REFERENCE, 0x42][..], &[7; SIGNATURE_LEN]].concat();
+        // Each form with spare zero bytes after it, for the trailing-data cases.
+        const V: usize = 1 + COMPACT_LEN + SIGNATURE_LEN;
+        const R: usize = 2 + SIGNATURE_LEN;
+        let mut by_value = [0u8; V + 1];
+        by_value[0] = TAG_BY_VALUE;
+        by_value[1..1 + COMPACT_LEN].copy_from_slice(&raw);
+        by_value[1 + COMPACT_LEN..V].fill(7);
+        let mut by_ref = [0u8; R + 9];
+        by_ref[..2].copy_from_slice(&[TAG_BY_REFERENCE, 0x42]);
+        by_ref[2..R].fill(7);
 
         use DecodeErrorKind::{TrailingData, Truncated, UnexpectedTag};
-        let cases: Vec<(Vec<u8>, (DecodeErrorKind, usize))> = vec![
-            (vec![], (Truncated, BASE)),
-            (vec![0x02], (UnexpectedTag, BASE)),
-            (vec![0xFF; 70], (UnexpectedTag, BASE)),
+        let cases: [(&[u8], (DecodeErrorKind, usize)); 14] = [
+            (&[], (Truncated, BASE)),
+            (&[0x02], (UnexpectedTag, BASE)),
+            (&[0xFF; 70], (UnexpectedTag, BASE)),
             // Certificate cut short: reported at the end of the plaintext.
-            (by_value[..1].to_vec(), (Truncated, BASE + 1)),
-            (by_value[..50].to_vec(), (Truncated, BASE + 50)),
-            (
-                by_value[..COMPACT_LEN].to_vec(),
-                (Truncated, BASE + COMPACT_LEN),
-            ),
+            (&by_value[..1], (Truncated, BASE + 1)),
+            (&by_value[..50], (Truncated, BASE + 50)),
+            (&by_value[..COMPACT_LEN], (Truncated, BASE + COMPACT_LEN)),
             // Signature short by one, empty, or one byte long: at the signature's start.
+            (&by_value[..V - 1], (Truncated, BASE + 1 + COMPACT_LEN)),
             (
-                by_value[..by_value.len() - 1].to_vec(),
+                &by_value[..1 + COMPACT_LEN],
                 (Truncated, BASE + 1 + COMPACT_LEN),
             ),
             (
-                by_value[..1 + COMPACT_LEN].to_vec(),
+                &by_value[..2 + COMPACT_LEN],
                 (Truncated, BASE + 1 + COMPACT_LEN),
             ),
-            (
-                by_value[..2 + COMPACT_LEN].to_vec(),
-                (Truncated, BASE + 1 + COMPACT_LEN),
-            ),
-            (by_ref[..1].to_vec(), (Truncated, BASE + 1)),
-            (by_ref[..2].to_vec(), (Truncated, BASE + 2)),
-            (by_ref[..65].to_vec(), (Truncated, BASE + 2)),
-            // One byte too many: at the byte after the signature.
-            (
-                [&by_value[..], &[0u8][..]].concat(),
-                (TrailingData, BASE + 1 + COMPACT_LEN + SIGNATURE_LEN),
-            ),
-            (
-                [&by_ref[..], &[0u8; 9][..]].concat(),
-                (TrailingData, BASE + 2 + SIGNATURE_LEN),
-            ),
+            (&by_ref[..1], (Truncated, BASE + 1)),
+            (&by_ref[..2], (Truncated, BASE + 2)),
+            (&by_ref[..R - 1], (Truncated, BASE + 2)),
+            // Too many bytes: at the byte after the signature.
+            (&by_value[..V + 1], (TrailingData, BASE + V)),
+            (&by_ref[..R + 9], (TrailingData, BASE + R)),
         ];
         for (plain, want) in cases {
-            let e = parse_plaintext(&plain, BASE).unwrap_err();
+            let e = parse_plaintext(plain, BASE).unwrap_err();
             assert_eq!(kind_at(&e), want, "{}-byte plaintext", plain.len());
             assert_eq!(e, err(want.0, want.1));
         }
-        assert!(parse_plaintext(&by_value, BASE).is_ok());
-        assert!(parse_plaintext(&by_ref, 0).is_ok());
+        assert!(parse_plaintext(&by_value[..V], BASE).is_ok());
+        assert!(parse_plaintext(&by_ref[..R], 0).is_ok());
     }
 
     /// Kills `parse_point`'s guard `bytes.len() == COMPRESSED_LEN` -> `true` and `==` ->
@@ -313,7 +305,8 @@ mod tests {
         ];
         assert!(parse_point(&g, 1).is_ok());
         let invalid = |b: &[u8]| parse_point(b, 1).map(|_| ()).map_err(|e| kind_at(&e));
-        let long = [&g[..], &[0u8][..]].concat();
+        let mut long = [0u8; COMPRESSED_LEN + 1];
+        long[..COMPRESSED_LEN].copy_from_slice(&g);
         for bad in [&g[..32], &long[..], &[][..], &[0x03][..]] {
             assert_eq!(invalid(bad), Err((DecodeErrorKind::InvalidPoint, 1)));
         }
