@@ -162,3 +162,36 @@ fn compact_ca_names_need_minimal_lengths() {
         "a minimal long-form length frames"
     );
 }
+
+/// Kills `(*first & 0x7f) | 0x40` -> `^ 0x40` in `ca.rs`'s `positive`: a CA serial is
+/// always 16 content bytes with the top bit clear and bit 6 set (so DER needs no
+/// leading zero and never shortens it), whatever the first byte asked for.
+#[test]
+fn ca_serials_are_positive_sixteen_byte_integers() {
+    let mut pki = Pki::new(105);
+    for (first, want) in [(0x45u8, 0x45u8), (0xC5, 0x45), (0x00, 0x40), (0xFF, 0x7F)] {
+        let mut serial = [0x11u8; 16];
+        serial[0] = first;
+        let mut buf = [0u8; 1024];
+        let n = cert::create_root(
+            &mut pki.ca_store,
+            ROOT_KEY,
+            &CaProfile {
+                name: CaName {
+                    organization: None,
+                    common_name: "Serial test",
+                },
+                serial,
+                not_before: T0,
+                not_after: T0 + 86_400,
+                path_len: None,
+            },
+            &mut buf,
+        )
+        .unwrap();
+        let x = cert::X509Cert::from_der(&buf[..n]).unwrap();
+        let mut expected = serial;
+        expected[0] = want;
+        assert_eq!(x.serial(), expected, "first byte {first:#04x}");
+    }
+}

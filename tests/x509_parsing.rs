@@ -389,6 +389,12 @@ fn key_usage_bit_strings_must_be_canonical() {
         &[0x07, 0x80, 0x00, 0x80],
         &[0x01],
         &[0x07],
+        // Kills the trailing-bit check's mutants (`||` -> `&&`, deleted `!`, `&` -> `|`):
+        // a set unused bit, and a last named bit that is zero (not minimal).
+        &[0x01, 0x07],
+        &[0x00, 0x06],
+        &[0x02, 0x06],
+        &[0x07, 0x06, 0x00],
     ] {
         assert!(
             matches!(
