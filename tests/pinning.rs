@@ -67,8 +67,9 @@ fn check_pinned_on_an_empty_slot_pins_only_when_asked() {
     check_pinned(&mut a.store, SLOT, &b_cert, false).unwrap();
 }
 
-/// A slot holding something that is not a compact certificate reads as corrupt, and
-/// neither pins over it nor accepts a peer.
+/// Kills `pinned -> Ok(None)`, `-> Ok(Some([0; 111]))` and `-> Ok(Some([1; 111]))`
+/// (also caught by the handshake suite): a slot holding something that is not a compact
+/// certificate reads as corrupt, and neither pins over it nor accepts a peer.
 #[test]
 fn a_slot_holding_another_record_is_corrupt() {
     let mut pki = Pki::new(53);
@@ -213,9 +214,10 @@ fn a_statement_for_another_certificate_with_the_same_serial_is_refused() {
     repin(&mut a.store, SLOT, &c_cert, &s, &policy).unwrap();
 }
 
-/// `repin` with nothing pinned, and a "replacement" that is the pinned device itself
-/// (same serial, re-issued certificate), are refused; a revoked replacement fails the
-/// policy.
+/// Kills `verified.serial == current.serial()` -> `!=` in `repin` (also caught by the
+/// handshake suite): `repin` with nothing pinned, and a "replacement" that is the pinned
+/// device itself (same serial, re-issued certificate), are refused; a revoked
+/// replacement fails the policy.
 #[test]
 fn repin_refuses_an_empty_slot_a_self_replacement_and_a_revoked_device() {
     let mut pki = Pki::new(57);
