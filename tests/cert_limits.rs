@@ -195,3 +195,25 @@ fn ca_serials_are_positive_sixteen_byte_integers() {
         assert_eq!(x.serial(), expected, "first byte {first:#04x}");
     }
 }
+
+/// Kills `now < device.not_before()` -> `<=` in `verify_issued`: a device certificate
+/// is valid from the first second of its issue day (inclusive), not before.
+#[test]
+fn device_certificates_are_valid_from_the_start_of_their_issue_day() {
+    let pki = Pki::new(106);
+    let device = cert::CompactCert::parse(&pki.device).unwrap();
+    let start = device.not_before();
+    assert_eq!(start % 86_400, 0);
+    assert!(start <= ISSUED && ISSUED - start < 86_400);
+    let int = pki.intermediate();
+    assert_eq!(
+        cert::verify_issued(&int, &device, start).unwrap().serial,
+        SERIAL
+    );
+    assert_eq!(
+        cert::verify_issued(&int, &device, start - 1).err(),
+        Some(Error::Cert(provkit::error::CertError::NotYetValid))
+    );
+    let root = pki.root();
+    assert!(cert::verify_device(&root, Some(&int), &device, start).is_ok());
+}
