@@ -426,24 +426,27 @@ fn ca_validity_bounds_are_inclusive() {
     }
 }
 
-/// Kills `aki.is_none() && issuer == subject` -> `||` in `CaCert::write_compact`: an
-/// intermediate without an authorityKeyIdentifier is not self-signed (its issuer is
-/// another name), so it has no compact form.
+/// Kills `aki.is_none() && issuer == subject` -> `||` in `CaCert::write_compact`:
+/// a CA whose issuer Name is its own but which carries an
+/// authorityKeyIdentifier is compressed as issued (issuer key id from the AKI), and
+/// expands back to the same DER; taking it for self-signed would drop the AKI.
 #[test]
-fn an_intermediate_without_authority_key_id_does_not_compress() {
-    let pki = Pki::new(104);
+fn a_self_issued_ca_with_authority_key_id_round_trips() {
+    let pki = Pki::new(107);
+    let root = provkit::cert::CaCert::from_der(&pki.root_der).unwrap();
     const AKI: &[u8] = &[0x55, 0x1d, 0x23];
-    let mut out = [0u8; provkit::cert::COMPACT_CA_MAX_LEN];
-    assert!(pki.intermediate().write_compact(&mut out).is_ok());
-    let without = with_extensions(&pki.intermediate_der, |mut e| {
-        let n = e.len();
-        e.retain(|x| !is_oid(x, AKI));
-        assert_eq!(e.len(), n - 1, "the intermediate has an AKI");
+    let ski = root.as_issuer().key_id.to_vec();
+    let aki = extension(AKI, false, &enc(0x30, &enc(0x80, &ski)));
+    // The profile's extension order: basicConstraints, keyUsage, SKI, AKI.
+    let der = with_extensions(&pki.root_der, |mut e| {
+        e.push(aki);
         e
     });
-    let ca = provkit::cert::CaCert::from_der(&without).unwrap();
-    assert!(matches!(
-        ca.write_compact(&mut out),
-        Err(Error::Decode(d)) if d.kind == DecodeErrorKind::OutsideProfile
-    ));
+    let ca = provkit::cert::CaCert::from_der(&der).unwrap();
+    let mut out = [0u8; provkit::cert::COMPACT_CA_MAX_LEN];
+    let n = ca.write_compact(&mut out).unwrap();
+    let compact = provkit::cert::CaCert::from_compact(&out[..n]).unwrap();
+    let mut back = [0u8; 1024];
+    let m = compact.write_der(&root, &mut back).unwrap();
+    assert_eq!(&back[..m], &der[..]);
 }
