@@ -270,3 +270,51 @@ pub struct OpenedRecord {
     /// The key, wrapped under the recipient's KEK.
     pub wrapped: WrappedKey,
 }
+
+#[cfg(test)]
+mod tests {
+    //! `decode` directly: only a manufacturer holding the shipment's keys can seal a
+    //! malformed record, so the integration tests cannot reach these errors. Kills the
+    //! offset mutants `base + 18` -> `*` and `base + 24` -> `-`/`*` (`docs/testing.md`).
+
+    use super::*;
+
+    fn record(kind: u8) -> [u8; RECORD_LEN] {
+        let mut r = [0u8; RECORD_LEN];
+        r[..8].copy_from_slice(&9u64.to_be_bytes());
+        r[8..16].copy_from_slice(&10u64.to_be_bytes());
+        r[16..18].copy_from_slice(b"D0");
+        r[18] = kind;
+        r[24..24 + 16].fill(0x42);
+        r
+    }
+
+    #[test]
+    fn bad_kind_and_nonzero_padding_are_reported_at_their_offset() {
+        let base = 3 * RECORD_LEN;
+        let good = record(0x01);
+        let d = decode(&good, base).unwrap();
+        assert_eq!((d.serial, d.key_id, d.kind), (9, 10, KeyKind::Aes128));
+        assert_eq!(d.key, &[0x42; 16]);
+        for bad in [0x00, 0x04, 0xFF] {
+            assert_eq!(
+                decode(&record(bad), base).err(),
+                Some(Error::decode(DecodeErrorKind::InvalidValue, base + 18))
+            );
+        }
+        let mut padded = record(0x01);
+        padded[RECORD_LEN - 1] = 1;
+        assert_eq!(
+            decode(&padded, base).err(),
+            Some(Error::decode(DecodeErrorKind::InvalidValue, base + 24))
+        );
+        // A 32-byte key leaves no padding; a 24-byte key's padding is checked too.
+        assert!(decode(&record(0x03), 0).is_ok());
+        let mut r = record(0x02);
+        r[24 + 24] = 7;
+        assert_eq!(
+            decode(&r, 1).err(),
+            Some(Error::decode(DecodeErrorKind::InvalidValue, 25))
+        );
+    }
+}
