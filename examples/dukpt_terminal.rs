@@ -17,7 +17,7 @@
 use provkit::dukpt::{AesDevice, AesKsn, InitialKeyId, KeyType, initial_key_from_store};
 use provkit::secret::SecretBuf;
 use provkit::store::{KeyId, KeyKind, MemoryStore, RecordId, SymmetricKeys};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::process::ExitCode;
 use subtle::ConstantTimeEq;
 
@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 
 fn run() -> provkit::Result<usize> {
     // Test randomness for the PIN block fill. NOT SECURE: a real terminal uses its TRNG.
-    let mut rng = TestRng::new(0x7E5);
+    let mut rng = InsecureTestRng::new(0x7E5);
 
     // Host side: the BDK lives in the key store and is used by handle only.
     let mut hsm = MemoryStore::<2, 0, 64>::new();

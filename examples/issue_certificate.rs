@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(dir)?;
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
     // Seeded from the clock for the demo; a real factory uses its hardware RNG.
-    let mut rng = provkit::testing::TestRng::new(now);
+    let mut rng = provkit::testing::InsecureTestRng::new(now);
 
     let mut ca_store = MemoryStore::<2, 0, 0>::new();
     ca_store.generate_p256(ROOT, &mut rng)?;
@@ -121,7 +121,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn rand_fill(rng: &mut provkit::testing::TestRng, out: &mut [u8]) {
+fn rand_fill(rng: &mut provkit::testing::InsecureTestRng, out: &mut [u8]) {
     use rand_core::Rng;
     rng.fill_bytes(out);
 }

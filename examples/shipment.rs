@@ -16,7 +16,7 @@ use provkit::envelope::shipment::{
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekSlot};
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::time::Instant;
 
@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => 1000,
     };
     // Deterministic for the demo; real parties use their hardware or OS RNG.
-    let mut rng = TestRng::new(2024);
+    let mut rng = InsecureTestRng::new(2024);
 
     // The manufacturer's signing key and the authority's HPKE key and KEK, each in its
     // own store (HSMs in production). Public keys are exchanged out of band.
@@ -86,7 +86,7 @@ fn write_shipment<W: Write>(
     manufacturer: &mut MemoryStore<1, 0, 0>,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut InsecureTestRng,
     out: &mut W,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut chunk_buf = vec![0u8; shipment::chunk_buffer_len(params.records_per_chunk)];
@@ -122,7 +122,7 @@ fn small(
     authority: &mut Store,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut InsecureTestRng,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut file = Vec::new();
     write_shipment(manufacturer, authority_pk, params, rng, &mut file)?;
@@ -183,7 +183,7 @@ fn large(
     authority: &mut Store,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut InsecureTestRng,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join(format!("provkit-shipment-{}.bin", std::process::id()));
     let t = Instant::now();

@@ -23,7 +23,7 @@ use provkit::handshake::{
 use provkit::secret::SecretBytes;
 use provkit::store::flash::{FlashStore, RamFlash};
 use provkit::store::{IdentityKeys, KeyId, RecordId, Records};
-use provkit::testing::{FixedRng, TestRng};
+use provkit::testing::{FixedRng, InsecureTestRng};
 
 mod dukpt;
 mod stack;
@@ -280,8 +280,8 @@ fn pair_with_vector(steps: &mut Steps, a: &mut Store, b: &mut Store) {
 /// in (a real device passes its hardware RNG).
 #[inline(never)]
 fn pair_fresh(steps: &mut Steps, a: &mut Store, b: &mut Store) {
-    let mut drbg_a = TestRng::new(1);
-    let mut drbg_b = TestRng::new(2);
+    let mut drbg_a = InsecureTestRng::new(1);
+    let mut drbg_b = InsecureTestRng::new(2);
     let certs = (&vectors::RESPONDER_CERT, &vectors::INITIATOR_CERT);
     let (mut sb, mut sa) = handshake(
         steps,
