@@ -22,7 +22,7 @@
 //! use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 //!
 //! # fn main() -> provkit::Result<()> {
-//! let mut rng = provkit::testing::InsecureTestRng::new(3); // use a real CSPRNG
+//! let mut rng = provkit::rng::OsRng; // or the device's hardware RNG
 //! let mut server = MemoryStore::<1, 0, 0>::new();
 //! let server_pk = server.generate_p256(KeyId(1), &mut rng)?;
 //!
