@@ -12,8 +12,8 @@
 //!
 //! # On a server or a PC (`std`)
 //!
-//! One line: [`OsRng`] draws from the operating system's CSPRNG through `getrandom`
-//! (`getrandom(2)` on Linux, `BCryptGenRandom` on Windows, ...).
+//! One line: `OsRng` (feature `std`) draws from the operating system's CSPRNG through
+//! `getrandom` (`getrandom(2)` on Linux, `BCryptGenRandom` on Windows, ...).
 //!
 //! ```
 //! # #[cfg(feature = "std")]
@@ -30,7 +30,7 @@
 //! # fn main() {}
 //! ```
 //!
-//! [`OsRng`] is infallible, as the `CryptoRng` bound requires: if the operating system
+//! `OsRng` is infallible, as the `CryptoRng` bound requires: if the operating system
 //! cannot deliver random bytes it **panics** (the convention of `getrandom` and `rand`,
 //! through `rand_core::UnwrapErr`), and never hands out predictable bytes. That failure
 //! practically only happens very early in boot or in a broken sandbox. A program that
