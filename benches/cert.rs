@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group};
 use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
 use provkit::ec::{EcPublicKey, EcdsaSignature, sha256};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::hint::black_box;
 use timing::{median, median_ns};
 
@@ -26,7 +26,7 @@ struct Fixture {
 const NOW: u64 = 1_760_000_000;
 
 fn fixture() -> Fixture {
-    let mut rng = TestRng::new(42);
+    let mut rng = InsecureTestRng::new(42);
     let mut store = MemoryStore::<4, 0, 0>::new();
     store.generate_p256(KeyId(1), &mut rng).unwrap();
     let int_pub = store.generate_p256(KeyId(2), &mut rng).unwrap();

@@ -20,7 +20,7 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use provkit::dukpt::{AesBdk, AesKsn, HostCache, InitialKey, InitialKeyId, KeyType, KeyUsage};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use rand_core::Rng;
 use std::hint::black_box;
 use std::time::Duration;
@@ -42,7 +42,7 @@ fn sequential() -> Vec<AesKsn> {
 }
 
 fn random() -> Vec<AesKsn> {
-    let mut rng = TestRng::new(2024);
+    let mut rng = InsecureTestRng::new(2024);
     let mut out = Vec::with_capacity(KEYS);
     while out.len() < KEYS {
         let c = rng.next_u32();

@@ -17,7 +17,7 @@ use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
 use provkit::handshake::{CredentialMode, Initiator, PeerPolicy, Responder};
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::hint::black_box;
 use std::time::Instant;
 use timing::median;
@@ -70,7 +70,7 @@ fn fixture() -> Fixture {
 }
 
 /// One complete handshake; returns the three message sizes.
-fn handshake(f: &mut Fixture, rng: &mut TestRng) -> [usize; 3] {
+fn handshake(f: &mut Fixture, rng: &mut InsecureTestRng) -> [usize; 3] {
     let root = CaCert::from_der(&f.root).unwrap();
     let policy = PeerPolicy {
         root: &root,
@@ -118,7 +118,7 @@ struct Primitives {
 }
 
 fn primitives() -> Primitives {
-    let mut rng = TestRng::new(3);
+    let mut rng = InsecureTestRng::new(3);
     let signing = p256::ecdsa::SigningKey::generate_from_rng(&mut rng);
     let verifying = *signing.verifying_key();
     let digest = [7u8; 32];
@@ -136,7 +136,7 @@ fn primitives() -> Primitives {
 }
 
 /// The unavoidable P-256 work of one handshake, with the same primitives.
-fn unavoidable(p: &Primitives, rng: &mut TestRng) {
+fn unavoidable(p: &Primitives, rng: &mut InsecureTestRng) {
     for _ in 0..2 {
         let e = p256::ecdh::EphemeralSecret::generate_from_rng(rng);
         black_box(e.public_key().to_sec1_point(true));
@@ -153,7 +153,7 @@ fn unavoidable(p: &Primitives, rng: &mut TestRng) {
 fn benches(c: &mut Criterion) {
     let mut f = fixture();
     let p = primitives();
-    let mut rng = TestRng::new(9);
+    let mut rng = InsecureTestRng::new(9);
     let mut g = c.benchmark_group("handshake");
     g.bench_function("full_handshake_both_sides_by_value", |b| {
         b.iter(|| handshake(&mut f, &mut rng))
@@ -167,7 +167,7 @@ fn benches(c: &mut Criterion) {
 fn ratio_report() {
     let mut f = fixture();
     let p = primitives();
-    let mut rng = TestRng::new(11);
+    let mut rng = InsecureTestRng::new(11);
     let sizes = handshake(&mut f, &mut rng);
     let (mut hs, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..31 {

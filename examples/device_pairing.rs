@@ -8,8 +8,8 @@ use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
 use provkit::handshake::{
     self, CredentialMode, Initiator, PeerCredential, PeerPolicy, Replacement, Responder, Session,
 };
+use provkit::rng::OsRng;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore, RecordId};
-use provkit::testing::TestRng;
 
 const KEY: KeyId = KeyId(1);
 const PARTNER: RecordId = RecordId(1);
@@ -27,7 +27,7 @@ fn manufacture(
     serial: u64,
     ca: &mut MemoryStore<1, 0, 0>,
     root: &CaCert<'_>,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> Device {
     let mut store = Store::new();
     let public = store.generate_p256(KEY, rng).expect("key generation");
@@ -49,7 +49,7 @@ fn pair(
     a: &mut Device,
     b: &mut Device,
     policy: &PeerPolicy<'_>,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> provkit::Result<(Session, Session, usize)> {
     // Send a reference only to a peer that has pinned us (in the field: remembered from
     // the last successful pairing); otherwise the whole certificate.
@@ -111,7 +111,7 @@ fn exchange(a: &mut Session, b: &mut Session, a_name: &str, b_name: &str) -> pro
 }
 
 fn main() -> provkit::Result<()> {
-    let mut rng = TestRng::new(2026); // a real device uses its hardware RNG
+    let mut rng = OsRng; // a real device passes its hardware RNG
     let mut ca = MemoryStore::<1, 0, 0>::new();
     ca.generate_p256(KEY, &mut rng)?;
     let mut der = [0u8; 512];

@@ -15,8 +15,8 @@ use provkit::envelope::shipment::{
     ShipmentParams, ShipmentWriter, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekSlot};
+use provkit::rng::OsRng;
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::time::Instant;
 
@@ -43,8 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(n) => n.parse()?,
         None => 1000,
     };
-    // Deterministic for the demo; real parties use their hardware or OS RNG.
-    let mut rng = TestRng::new(2024);
+    let mut rng = OsRng;
 
     // The manufacturer's signing key and the authority's HPKE key and KEK, each in its
     // own store (HSMs in production). Public keys are exchanged out of band.
@@ -86,7 +85,7 @@ fn write_shipment<W: Write>(
     manufacturer: &mut MemoryStore<1, 0, 0>,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
     out: &mut W,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut chunk_buf = vec![0u8; shipment::chunk_buffer_len(params.records_per_chunk)];
@@ -122,7 +121,7 @@ fn small(
     authority: &mut Store,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut file = Vec::new();
     write_shipment(manufacturer, authority_pk, params, rng, &mut file)?;
@@ -183,7 +182,7 @@ fn large(
     authority: &mut Store,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join(format!("provkit-shipment-{}.bin", std::process::id()));
     let t = Instant::now();

@@ -20,6 +20,7 @@ use provkit::envelope::shipment::{
     DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter, chunk_buffer_len,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekRing, KekSlot};
+use provkit::rng::OsRng;
 use provkit::secret::SecretBytes;
 use provkit::store::{
     IdentityKeys, KeyId, KeyKind, KeyStore, MemoryStore, SymmetricKeys, WrapAlgorithm,
@@ -36,7 +37,6 @@ const KEK_V1: KeyId = KeyId(2);
 const FINGERPRINT_KEY: KeyId = KeyId(3);
 const LEDGER_KEK: KekId = KekId(*b"ta-kek\0\0");
 
-type OsRng = rand_core::UnwrapErr<getrandom::SysRng>;
 /// Set in the child process that runs against a fresh SoftHSM2 token.
 const SOFTHSM_CHILD: &str = "PROVKIT_TEST_STATION_SOFTHSM";
 const TOKEN: &str = "test-authority";
@@ -165,7 +165,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(n) => n.parse()?,
         None => 10_000,
     };
-    let mut rng: OsRng = rand_core::UnwrapErr(getrandom::SysRng);
+    let mut rng = OsRng;
     if let Some(dir) = std::env::var_os(SOFTHSM_CHILD) {
         let dir = std::path::PathBuf::from(dir);
         let keys = hsm_keys(&mut rng)?;

@@ -29,7 +29,7 @@
 //! # use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
 //! # use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 //! # fn main() -> provkit::Result<()> {
-//! # let mut rng = provkit::testing::TestRng::new(5);
+//! # let mut rng = provkit::rng::OsRng;
 //! # let mut ca = MemoryStore::<1, 0, 0>::new();
 //! # ca.generate_p256(KeyId(1), &mut rng)?;
 //! # let mut der = [0u8; 512];

@@ -28,9 +28,13 @@ pub mod ec;
 pub mod envelope;
 pub mod error;
 pub mod handshake;
+pub mod rng;
 pub mod secret;
 pub mod store;
 #[cfg(feature = "test-suite")]
 pub mod testing;
 
 pub use error::{Error, Result};
+/// The rand_core version of provkit's public API (0.10): every `R: rand_core::CryptoRng`
+/// bound names it. See [`rng`] for the OS RNG and for adapting a hardware RNG driver.
+pub use rand_core;

@@ -7,7 +7,7 @@ use provkit::Error;
 use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
 use provkit::error::{CertError, DecodeErrorKind};
 use provkit::store::IdentityKeys;
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 const _: () = assert!(
     COMPACT_LEN <= 112,
@@ -193,7 +193,7 @@ fn chain_failures() {
     let mut pki2 = Pki::new(8);
     let int_der = pki2.intermediate_der.clone();
     let int2 = CaCert::from_der(&int_der).unwrap();
-    let mut rng = TestRng::new(99);
+    let mut rng = InsecureTestRng::new(99);
     let sub = pki2
         .device_store
         .generate_p256(provkit::store::KeyId(50), &mut rng)

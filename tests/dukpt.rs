@@ -28,7 +28,7 @@ use provkit::dukpt::{
 };
 use provkit::secret::SecretBuf;
 use provkit::store::{KeyId, MemoryStore, RecordId, Records, StoreError, SymmetricKeys};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use rand_core::Rng;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -702,7 +702,7 @@ fn tdes_device_from_ipek_starts_at_one_and_exhausts() {
     );
 }
 
-fn sample_counters(rng: &mut TestRng, max_ones: u32, bits: u32, n: usize) -> Vec<u32> {
+fn sample_counters(rng: &mut InsecureTestRng, max_ones: u32, bits: u32, n: usize) -> Vec<u32> {
     let mask = if bits == 32 {
         u32::MAX
     } else {
@@ -729,7 +729,7 @@ fn sample_counters(rng: &mut TestRng, max_ones: u32, bits: u32, n: usize) -> Vec
 /// derive every one on the host (plain, cached and batched).
 #[test]
 fn aes_device_and_host_agree_for_random_counters() {
-    let mut rng = TestRng::new(0xD0C7);
+    let mut rng = InsecureTestRng::new(0xD0C7);
     let mut edges = vec![
         1,
         2,
@@ -828,7 +828,7 @@ fn aes_device_and_host_agree_for_random_counters() {
 
 #[test]
 fn tdes_device_and_host_agree_for_random_counters() {
-    let mut rng = TestRng::new(0x7DE5);
+    let mut rng = InsecureTestRng::new(0x7DE5);
     let mut starts = vec![
         1, 0x3FF, 0x400, 0xFF800, 0xFFC00, 0x1F_F000, 0x1F_F800, 0x10_0000,
     ];

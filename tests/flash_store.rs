@@ -18,7 +18,7 @@ fn flash_store_passes_the_suite() {
 #[test]
 fn keys_and_records_survive_a_remount() {
     let mut s = FlashStore::mount(Flash::new()).unwrap();
-    let mut rng = provkit::testing::TestRng::new(1);
+    let mut rng = provkit::testing::InsecureTestRng::new(1);
     let public = s.generate_p256(KeyId(1), &mut rng).unwrap();
     s.import_symmetric(KeyId(2), KeyKind::Aes128, &[7; 16])
         .unwrap();

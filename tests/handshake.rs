@@ -10,7 +10,7 @@ use provkit::handshake::{
     self, CredentialMode, Initiator, PeerCredential, PeerPolicy, Replacement, Responder, Session,
 };
 use provkit::store::RecordId;
-use provkit::testing::{FixedRng, TestRng};
+use provkit::testing::{FixedRng, InsecureTestRng};
 
 /// The three messages of one handshake and its outcome.
 struct Run {
@@ -44,8 +44,8 @@ fn run(
     let root = pki.root();
     let int = pki.intermediate();
     let policy = policy(&root, &int);
-    let mut rng_a = TestRng::new(seed);
-    let mut rng_b = TestRng::new(seed + 1);
+    let mut rng_a = InsecureTestRng::new(seed);
+    let mut rng_b = InsecureTestRng::new(seed + 1);
     let (a_cert, b_cert) = (a.cert, b.cert);
     let a_cert = CompactCert::parse(&a_cert)?;
     let b_cert = CompactCert::parse(&b_cert)?;
@@ -227,7 +227,7 @@ fn wrong_ca_and_revoked_serials_are_rejected() {
         revoked: &revoked,
         now: NOW,
     };
-    let mut rng = TestRng::new(5);
+    let mut rng = InsecureTestRng::new(5);
     let mut buf = [0u8; 512];
     let a_cert = a.cert;
     let b_cert = b.cert;
@@ -328,7 +328,7 @@ fn swapped_certificates_are_rejected() {
     let root = pki.root();
     let int = pki.intermediate();
     let policy = policy(&root, &int);
-    let mut rng = TestRng::new(5);
+    let mut rng = InsecureTestRng::new(5);
     let mut buf = [0u8; 512];
     let a_cert = a.cert;
     let (hs_a, n) = Initiator::new(

@@ -149,7 +149,7 @@ fn devices_issued_under_an_openssl_made_ca_verify_everywhere() {
         Err(provkit::Error::Decode(d)) if d.kind == provkit::error::DecodeErrorKind::OutsideProfile
     ));
     let mut device_store = Store::new();
-    let mut rng = provkit::testing::TestRng::new(3);
+    let mut rng = provkit::testing::InsecureTestRng::new(3);
     let device_public = device_store.generate_p256(DEVICE_KEY, &mut rng).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

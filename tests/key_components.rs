@@ -9,7 +9,7 @@ use provkit::envelope::{self, Kcv, KeyComponent, MAX_COMPONENTS};
 use provkit::error::EnvelopeError;
 use provkit::secret::SecretBuf;
 use provkit::store::{IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<4, 2, 0>;
 
@@ -28,7 +28,7 @@ fn entered(split: &[KeyComponent]) -> Vec<KeyComponent> {
 #[test]
 fn sixteen_components_work_and_seventeen_are_refused() {
     assert_eq!(MAX_COMPONENTS, 16);
-    let mut rng = TestRng::new(60);
+    let mut rng = InsecureTestRng::new(60);
     let split = envelope::generate_split_key::<16, _>(KeyKind::Aes128, &mut rng).unwrap();
     let parts = entered(&split.components);
     let kcvs: Vec<Kcv> = parts.iter().map(KeyComponent::kcv).collect();
@@ -78,7 +78,7 @@ fn sixteen_components_work_and_seventeen_are_refused() {
 /// lengths, even when the KCV given is the single component's own.
 #[test]
 fn one_component_or_mixed_lengths_are_refused() {
-    let mut rng = TestRng::new(61);
+    let mut rng = InsecureTestRng::new(61);
     let split = envelope::generate_split_key::<2, _>(KeyKind::Aes128, &mut rng).unwrap();
     let parts = entered(&split.components);
     let mut store = Store::new();
@@ -124,7 +124,7 @@ fn split_components_xor_to_the_key() {
         let key_bytes: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37) ^ 0xC3).collect();
         let key = SecretBuf::<32>::from_slice(&key_bytes).unwrap();
         for n in [2usize, 3, 5] {
-            let mut rng = TestRng::new(62);
+            let mut rng = InsecureTestRng::new(62);
             let parts = match n {
                 2 => Vec::from(
                     envelope::split_key::<2, _>(&key, &mut rng)
@@ -202,7 +202,7 @@ fn components_print_their_kcv_but_not_their_bytes() {
 /// in any byte does not check.
 #[test]
 fn kcv_by_handle_refuses_other_keys_and_check_compares_every_byte() {
-    let mut rng = TestRng::new(63);
+    let mut rng = InsecureTestRng::new(63);
     let mut store = Store::new();
     store.generate_p256(KeyId(1), &mut rng).unwrap();
     assert_eq!(

@@ -12,7 +12,7 @@ use provkit::error::DecodeErrorKind;
 use provkit::handshake::Replacement;
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId, KeyInventory, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 /// The P-256 group order, big-endian.
 const N: [u8; 32] = [
@@ -46,7 +46,7 @@ fn decode_err<T: core::fmt::Debug>(r: provkit::Result<T>, kind: DecodeErrorKind,
 
 #[test]
 fn twin_arithmetic_is_right() {
-    let mut rng = TestRng::new(5);
+    let mut rng = InsecureTestRng::new(5);
     let mut store = MemoryStore::<1, 0, 0>::new();
     let public = store.generate_p256(KeyId(1), &mut rng).unwrap();
     let digest = sha256(b"twin");
@@ -69,7 +69,7 @@ fn twin_arithmetic_is_right() {
 
 #[test]
 fn software_stores_sign_low_s() {
-    let mut rng = TestRng::new(6);
+    let mut rng = InsecureTestRng::new(6);
     let mut store = MemoryStore::<1, 0, 0>::new();
     store.generate_p256(KeyId(1), &mut rng).unwrap();
     // Unnormalised ECDSA is high-S half of the time: 64 signatures all low-S would
@@ -239,7 +239,7 @@ impl IdentityKeys for HighSStore {
 
 #[test]
 fn issuance_normalizes_a_stores_high_s() {
-    let mut rng = TestRng::new(35);
+    let mut rng = InsecureTestRng::new(35);
     let mut hsm = HighSStore(MemoryStore::new());
     let root_key = KeyId(1);
     hsm.generate_p256(root_key, &mut rng).unwrap();
@@ -363,7 +363,7 @@ fn normalize_s_at_the_edges() {
     assert_eq!(with_s([0xFF; 32]).normalize_s(), with_s([0xFF; 32]));
     assert!(!with_s(N).is_low_s());
     // Against twin() on real signatures, both ways.
-    let mut rng = TestRng::new(9);
+    let mut rng = InsecureTestRng::new(9);
     let mut store = MemoryStore::<1, 0, 0>::new();
     let public = store.generate_p256(KeyId(1), &mut rng).unwrap();
     for i in 0u32..32 {

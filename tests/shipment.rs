@@ -13,7 +13,7 @@ use provkit::envelope::{Kcv, KekId, KekRef, KekSlot};
 use provkit::error::{DecodeErrorKind, EnvelopeError};
 use provkit::secret::SecretBuf;
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<64, 0, 0>;
 
@@ -84,7 +84,7 @@ fn record(i: u32) -> DeviceKeyRecord {
 }
 
 fn make_shipment(p: &mut Parties, count: u32, per_chunk: u16, seed: u64) -> Vec<u8> {
-    let mut rng = TestRng::new(seed);
+    let mut rng = InsecureTestRng::new(seed);
     let params = ShipmentParams {
         manufacturer_id: *b"ACME devices ltd",
         batch_id: [seed as u8; 16],
@@ -339,7 +339,7 @@ fn reordered_duplicated_and_foreign_chunks_are_rejected() {
 fn wrong_parties_are_named() {
     let mut p = parties();
     let file = make_shipment(&mut p, 3, 2, 7);
-    let mut rng = TestRng::new(8);
+    let mut rng = InsecureTestRng::new(8);
     let mut stranger = Store::new();
     let stranger_pk = stranger.generate_p256(KeyId(1), &mut rng).unwrap();
     // Another signer key than the header names.
@@ -390,7 +390,7 @@ fn wrong_parties_are_named() {
 #[test]
 fn writer_enforces_count_and_order() {
     let mut p = parties();
-    let mut rng = TestRng::new(9);
+    let mut rng = InsecureTestRng::new(9);
     let params = ShipmentParams {
         manufacturer_id: [0; 16],
         batch_id: [0; 16],

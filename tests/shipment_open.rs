@@ -14,7 +14,7 @@ use provkit::envelope::{Kcv, KekId, KekRef, KekSlot, hpke};
 use provkit::error::DecodeErrorKind;
 use provkit::secret::SecretBuf;
 use provkit::store::{KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<8, 0, 0>;
 const SIGNER: KeyId = KeyId(1);
@@ -62,7 +62,7 @@ fn record(i: u64) -> DeviceKeyRecord {
 
 /// A shipment of `count` records, two per chunk.
 fn shipment(p: &mut Parties, count: u32) -> Vec<u8> {
-    let mut rng = TestRng::new(80);
+    let mut rng = InsecureTestRng::new(80);
     let params = ShipmentParams {
         manufacturer_id: *b"provkit test mfr",
         batch_id: [9; 16],
@@ -217,7 +217,7 @@ fn key_usage_debug_is_text_or_hex() {
 /// its KCV), other kinds are refused, and a record prints its fields but not its key.
 #[test]
 fn generated_records_and_what_they_print() {
-    let mut rng = TestRng::new(81);
+    let mut rng = InsecureTestRng::new(81);
     for kind in [KeyKind::Aes128, KeyKind::Aes192, KeyKind::Aes256] {
         let r = DeviceKeyRecord::generate(5, 6, KeyUsage::MAC_CMAC, kind, &mut rng).unwrap();
         assert_eq!((r.serial(), r.key_id(), r.kind()), (5, 6, kind));

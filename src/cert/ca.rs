@@ -71,11 +71,11 @@ pub struct CaProfile<'a> {
 /// ```
 /// use provkit::cert::{self, CaCert, CaName, CaProfile, COMPACT_CA_MAX_LEN};
 /// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-/// use provkit::testing::TestRng;
+/// use provkit::rng::OsRng;
 ///
 /// # fn main() -> provkit::Result<()> {
 /// let mut ca_store = MemoryStore::<1, 0, 0>::new();
-/// ca_store.generate_p256(KeyId(1), &mut TestRng::new(1))?;
+/// ca_store.generate_p256(KeyId(1), &mut OsRng)?;
 /// let profile = CaProfile {
 ///     name: CaName { organization: Some("Example"), common_name: "Example Root" },
 ///     serial: [1; 16],
@@ -456,10 +456,10 @@ pub fn create_intermediate<S: IdentityKeys>(
 /// ```
 /// use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
 /// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-/// use provkit::testing::TestRng;
+/// use provkit::rng::OsRng;
 ///
 /// # fn main() -> provkit::Result<()> {
-/// let mut rng = TestRng::new(1);
+/// let mut rng = OsRng;
 /// let mut ca_store = MemoryStore::<2, 0, 0>::new();
 /// ca_store.generate_p256(KeyId(1), &mut rng)?;
 /// let profile = CaProfile {

@@ -58,7 +58,7 @@ pub enum Rewrapped {
 /// use provkit::store::{KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
 ///
 /// # fn main() -> provkit::Result<()> {
-/// let mut rng = provkit::testing::TestRng::new(1); // use a real CSPRNG
+/// let mut rng = provkit::rng::OsRng;
 /// let mut store = MemoryStore::<2, 0, 0>::new();
 /// store.generate_symmetric(KeyId(7), KeyKind::Aes256, &mut rng)?;
 /// let kek = KekRef { id: KekId(*b"db-keys\0"), version: 1 };

@@ -20,7 +20,7 @@ use core::fmt;
 ///
 /// # fn main() -> provkit::Result<()> {
 /// let mut store = MemoryStore::<4, 4, 64>::new();
-/// let mut rng = provkit::testing::TestRng::new(1);
+/// let mut rng = provkit::rng::OsRng; // or the device's hardware RNG
 /// let public = store.generate_p256(KeyId(1), &mut rng)?;
 /// let sig = store.sign_digest(KeyId(1), &[0u8; 32])?;
 /// public.verify_digest(&[0u8; 32], &sig)?;

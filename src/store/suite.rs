@@ -27,7 +27,7 @@ use crate::secret::SecretBytes;
 use crate::store::{
     IdentityKeys, KeyId, KeyKind, KeyStore, RecordId, Records, SymmetricKeys, WrapAlgorithm,
 };
-use crate::testing::TestRng;
+use crate::testing::InsecureTestRng;
 
 const BASE: u32 = 0x5000_0000;
 
@@ -44,7 +44,7 @@ pub fn all<S: KeyStore>(store: &mut S) {
 
 /// [`IdentityKeys`]: generation, signing, ECDH, kinds, no overwrite, deletion.
 pub fn identity_keys<S: IdentityKeys>(store: &mut S) {
-    let mut rng = TestRng::new(0x5EED);
+    let mut rng = InsecureTestRng::new(0x5EED);
     let a = KeyId(BASE + 1);
     let b = KeyId(BASE + 2);
     let pa = store.generate_p256(a, &mut rng).expect("generate_p256");
@@ -193,7 +193,7 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
     wrap_length_limits(store, k, &key);
 
     // Stored key leaves only wrapped, and comes back in under a new id.
-    let mut rng = TestRng::new(7);
+    let mut rng = InsecureTestRng::new(7);
     let dek = KeyId(BASE + 12);
     store
         .generate_symmetric(dek, KeyKind::Aes256, &mut rng)

@@ -3,7 +3,7 @@
 
 use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceUsage};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 pub const ROOT_KEY: KeyId = KeyId(1);
 pub const INTERMEDIATE_KEY: KeyId = KeyId(2);
@@ -28,7 +28,7 @@ pub struct Pki {
 
 impl Pki {
     pub fn new(seed: u64) -> Self {
-        let mut rng = TestRng::new(seed);
+        let mut rng = InsecureTestRng::new(seed);
         let mut ca_store = Store::new();
         ca_store.generate_p256(ROOT_KEY, &mut rng).unwrap();
         let int_public = ca_store.generate_p256(INTERMEDIATE_KEY, &mut rng).unwrap();
@@ -120,7 +120,7 @@ pub struct Device {
 impl Pki {
     /// Manufactures another device with `serial`, its key from `seed`.
     pub fn device(&mut self, serial: u64, seed: u64) -> Device {
-        let mut rng = TestRng::new(seed);
+        let mut rng = InsecureTestRng::new(seed);
         let mut store = Store::new();
         let public = store.generate_p256(DEVICE_KEY, &mut rng).unwrap();
         let int_der = self.intermediate_der.clone();

@@ -4,7 +4,7 @@
 //! Each function takes a fresh, empty backend (or, for the concurrent test, a function
 //! that opens connections to one fresh database) and panics with a message naming the
 //! broken obligation. Keys and shipments come from [`Fixture`] (deterministic, NOT
-//! secure: [`provkit::testing::TestRng`]).
+//! secure: [`provkit::testing::InsecureTestRng`]).
 //!
 //! ```text
 //! provkit_ledger::suite::all(|| MyBackend::fresh());
@@ -33,7 +33,7 @@ use provkit::envelope::shipment::{
 use provkit::envelope::{KekId, KekRef, KekRing, KekSlot};
 use provkit::secret::{SecretBuf, SecretBytes};
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::collections::HashSet;
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
@@ -63,7 +63,7 @@ pub struct Fixture {
     /// The manufacturer's public key (what the authority trusts).
     pub manufacturer_pk: EcPublicKey,
     authority_pk: EcPublicKey,
-    rng: TestRng,
+    rng: InsecureTestRng,
 }
 
 impl Default for Fixture {
@@ -85,7 +85,7 @@ impl Fixture {
             manufacturer,
             manufacturer_pk,
             authority_pk,
-            rng: TestRng::new(seed),
+            rng: InsecureTestRng::new(seed),
         }
     }
 
@@ -287,7 +287,7 @@ pub fn conflicts<B: LedgerBackend>(backend: B) {
             300,
             KeyUsage::INITIAL_DUKPT,
             KeyKind::Aes128,
-            &mut TestRng::new(5),
+            &mut InsecureTestRng::new(5),
         )
         .unwrap(),
         DeviceKeyRecord::new(10, 10, KeyUsage::INITIAL_DUKPT, &k).unwrap(),
@@ -296,7 +296,7 @@ pub fn conflicts<B: LedgerBackend>(backend: B) {
             11,
             KeyUsage::INITIAL_DUKPT,
             KeyKind::Aes128,
-            &mut TestRng::new(6),
+            &mut InsecureTestRng::new(6),
         )
         .unwrap(),
         DeviceKeyRecord::new(12, 12, KeyUsage::INITIAL_DUKPT, &k).unwrap(),
@@ -305,7 +305,7 @@ pub fn conflicts<B: LedgerBackend>(backend: B) {
             1,
             KeyUsage::INITIAL_DUKPT,
             KeyKind::Aes128,
-            &mut TestRng::new(7),
+            &mut InsecureTestRng::new(7),
         )
         .unwrap(),
     ];

@@ -123,7 +123,7 @@
 //! let mut hsm = Pkcs11Store::open(config)?;
 //! hsm.check_wrap_mechanisms()?; // this HSM's mechanisms really are RFC 3394 / 5649
 //!
-//! let mut rng = provkit::testing::TestRng::new(1); // unused: the HSM generates keys
+//! let mut rng = provkit::rng::OsRng; // unused here: the HSM generates keys
 //! let ca_public = hsm.generate_p256(KeyId(1), &mut rng)?;
 //! let signature = hsm.sign_digest(KeyId(1), &provkit::ec::sha256(b"tbs"))?;
 //! ca_public.verify_digest(&provkit::ec::sha256(b"tbs"), &signature)?;

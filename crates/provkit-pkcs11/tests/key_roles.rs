@@ -315,7 +315,7 @@ fn each_role_does_one_job() {
             .unwrap();
         // The user can never make an export KEK: not by generating, importing or
         // unwrapping into its id.
-        let mut rng = provkit::testing::TestRng::new(1);
+        let mut rng = provkit::testing::InsecureTestRng::new(1);
         let export_roles = KeyRoles::default().with(0..=u32::MAX, KeyRole::ExportKek);
         let mut user = store_with(2, ExportPolicy::Sealed, export_roles);
         assert_eq!(
@@ -464,7 +464,7 @@ fn role_attributes_are_enforced_by_the_hsm() {
             .with(2..=2, KeyRole::DataKek)
             .with(3..=3, KeyRole::ImportKek);
         let mut hsm = store_with(ns, ExportPolicy::Wrapped, roles);
-        let mut rng = provkit::testing::TestRng::new(1);
+        let mut rng = provkit::testing::InsecureTestRng::new(1);
         for id in 1..=3 {
             hsm.generate_symmetric(KeyId(id), KeyKind::Aes256, &mut rng)
                 .unwrap();

@@ -18,7 +18,7 @@ use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore, RecordId, Records, StoreError,
     SymmetricKeys, WrapAlgorithm, suite,
 };
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use provkit_pkcs11::{
     ExportPolicy, KeyRole, KeyRoles, OpenError, Pin, Pkcs11Config, Pkcs11Store, WrapMechanism,
 };
@@ -141,7 +141,7 @@ fn symmetric_conformance_one_key_per_role() {
         );
         hsm.import_symmetric(import, KeyKind::Aes256, &transport)
             .unwrap();
-        let mut rng = TestRng::new(7);
+        let mut rng = InsecureTestRng::new(7);
         let (dek, dek2) = (KeyId(20), KeyId(21));
         hsm.generate_symmetric(dek, KeyKind::Aes256, &mut rng)
             .unwrap();
@@ -232,7 +232,7 @@ fn wrap_interop_with_software() {
     with_token("wrap_interop_with_software", || {
         let data_keks = KeyRoles::default().with(1..=3, KeyRole::DataKek);
         let mut hsm = store_with(1, ExportPolicy::Sealed, data_keks);
-        let mut rng = TestRng::new(42);
+        let mut rng = InsecureTestRng::new(42);
         for (n, kind) in [KeyKind::Aes128, KeyKind::Aes192, KeyKind::Aes256]
             .into_iter()
             .enumerate()
@@ -293,7 +293,7 @@ fn stored_key_wrap_interop() {
         export_kek(1, KeyId(1), KeyKind::Aes256, Some(&kek_bytes));
         let roles = KeyRoles::default().with(2..=2, KeyRole::ImportKek);
         let mut hsm = store_with(1, ExportPolicy::WrappedIds(vec![100..=199]), roles);
-        let mut rng = TestRng::new(9);
+        let mut rng = InsecureTestRng::new(9);
         hsm.import_symmetric(KeyId(2), KeyKind::Aes256, &kek_bytes)
             .unwrap();
         let mut soft = Soft::new();
@@ -431,7 +431,7 @@ fn hsm_ca_issues_verifiable_certificates() {
     use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
     with_token("hsm_ca_issues_verifiable_certificates", || {
         let mut hsm = store(1, ExportPolicy::Sealed);
-        let mut rng = TestRng::new(3);
+        let mut rng = InsecureTestRng::new(3);
         let (root_key, factory_key) = (KeyId(1), KeyId(2));
         hsm.generate_p256(root_key, &mut rng).unwrap();
         let factory_public = hsm.generate_p256(factory_key, &mut rng).unwrap();
@@ -510,7 +510,7 @@ fn ecdh_agrees_with_software_peer() {
         use subtle::ConstantTimeEq;
         let mut hsm = store(1, ExportPolicy::Sealed);
         let mut soft = Soft::new();
-        let mut rng = TestRng::new(5);
+        let mut rng = InsecureTestRng::new(5);
         let hsm_public = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
         let soft_public = soft.generate_p256(KeyId(1), &mut rng).unwrap();
         let a = hsm.ecdh(KeyId(1), &soft_public).unwrap();
@@ -605,7 +605,7 @@ fn keys_are_sealed_hsm_objects() {
         let ns = 7;
         export_kek(ns, KeyId(2), KeyKind::Aes256, None); // export KEK, by the SO
         let mut hsm = store(ns, ExportPolicy::WrappedIds(vec![100..=100]));
-        let mut rng = TestRng::new(1);
+        let mut rng = InsecureTestRng::new(1);
         hsm.generate_p256(KeyId(1), &mut rng).unwrap();
         hsm.import_symmetric(KeyId(3), KeyKind::Aes128, &[9; 16])
             .unwrap(); // BDK
@@ -676,7 +676,7 @@ fn errors_map_cleanly() {
             .with(4..=4, KeyRole::DataKek)
             .with(5..=5, KeyRole::ImportKek);
         let mut hsm = store_with(1, ExportPolicy::Sealed, roles);
-        let mut rng = TestRng::new(2);
+        let mut rng = InsecureTestRng::new(2);
         let p256 = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
         hsm.import_symmetric(KeyId(2), KeyKind::Aes128, &[1; 16])
             .unwrap();
@@ -887,7 +887,7 @@ fn stores_share_one_module_across_threads() {
         let created: Vec<_> = (1..=4u32)
             .map(|ns| {
                 let mut hsm = store(ns, ExportPolicy::Sealed);
-                let mut rng = TestRng::new(u64::from(ns));
+                let mut rng = InsecureTestRng::new(u64::from(ns));
                 // The same KeyId and RecordId in every namespace.
                 let public = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
                 hsm.import_symmetric(KeyId(2), KeyKind::Aes128, &[ns as u8; 16])
