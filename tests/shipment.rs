@@ -184,7 +184,7 @@ fn round_trip_into_a_key_store() {
         assert_eq!(r.wrapped.kek, kek_slot().kek);
         let mut out = [0u8; 40];
         let n = keys
-            .unwrap(KEK, r.wrapped.alg, r.wrapped.as_bytes(), &mut out)
+            .unwrap_bytes(KEK, r.wrapped.alg, r.wrapped.as_bytes(), &mut out)
             .unwrap();
         assert_eq!(out[..n], key_bytes(u32::try_from(i).unwrap())[..]);
         keys.unwrap_key(KEK, r.wrapped.alg, r.wrapped.as_bytes(), KeyId(100), r.kind)

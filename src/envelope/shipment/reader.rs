@@ -209,7 +209,7 @@ impl ShipmentOpener {
         }
         Kcv::of_bytes(d.key)?.check(&d.kcv)?;
         let mut wrapped = [0u8; 40];
-        let n = store.wrap(self.kek.key, self.kek.wrap, d.key, &mut wrapped)?;
+        let n = store.wrap_bytes(self.kek.key, self.kek.wrap, d.key, &mut wrapped)?;
         let record = OpenedRecord {
             serial: d.serial,
             key_id: d.key_id,
