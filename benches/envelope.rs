@@ -14,7 +14,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::hpke::{self, HpkeAead};
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter,
+    self, DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter,
 };
 use provkit::envelope::{self, Context, Envelopes, KekId, KekRef, KekRing, KekSlot};
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
@@ -208,7 +208,7 @@ fn shipment_fixture() -> ShipmentFixture {
         let r = DeviceKeyRecord::generate(
             u64::from(i) + 1,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             &mut rng,
         )

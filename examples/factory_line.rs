@@ -70,7 +70,7 @@ use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, D
 use provkit::dukpt::{AesDevice, AesKsn, InitialKeyId, KeyType, initial_key_from_store};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter,
+    self, DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter,
 };
 use provkit::envelope::telemetry::{
     TELEMETRY_HEADER_LEN, TelemetryHeader, open_telemetry, seal_telemetry_signed, telemetry_len,
@@ -715,7 +715,8 @@ fn write_shipment(
         // The initial key leaves the HSM only into the sealed shipment's record (a real
         // HSM would export it under the shipment key itself).
         let key = SecretBuf::<32>::from_slice(ik.dangerous_expose())?;
-        let record = DeviceKeyRecord::new(serial_of(index), index, KeyUsage::INITIAL_DUKPT, &key)?;
+        let record =
+            DeviceKeyRecord::new(serial_of(index), index, KeyUsageCode::INITIAL_DUKPT, &key)?;
         if let Some(chunk) = writer.push(&record)? {
             out.write_all(chunk)?;
         }
@@ -877,7 +878,7 @@ fn import(
                         SecretBuf::<32>::from_slice(ik.dangerous_expose()).map_err(ctx("IK"))?;
                     Kcv::of_key(&key).map_err(ctx("KCV"))
                 })
-                .is_ok_and(|kcv| kcv == r.kcv && r.usage == KeyUsage::INITIAL_DUKPT);
+                .is_ok_and(|kcv| kcv == r.kcv && r.usage == KeyUsageCode::INITIAL_DUKPT);
             bad += u64::from(!ok);
         }
         seen += rows.len() as u64;

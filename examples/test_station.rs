@@ -17,7 +17,7 @@
 //! only [`hsm_keys`] and [`file_keys`] differ.
 
 use provkit::envelope::shipment::{
-    DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter, chunk_buffer_len,
+    DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter, chunk_buffer_len,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekRing, KekSlot};
 use provkit::secret::SecretBytes;
@@ -146,7 +146,7 @@ fn manufacture(
         let record = DeviceKeyRecord::generate(
             serial,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             rng,
         )?;

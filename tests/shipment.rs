@@ -6,7 +6,7 @@ use provkit::Error;
 use provkit::ec::EcPublicKey;
 use provkit::envelope::hpke;
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, HEADER_LEN, KeyUsage, OpenedRecord, ShipmentHeader, ShipmentOpener,
+    self, DeviceKeyRecord, HEADER_LEN, KeyUsageCode, OpenedRecord, ShipmentHeader, ShipmentOpener,
     ShipmentParams, ShipmentWriter, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekSlot};
@@ -70,9 +70,9 @@ fn key_bytes(i: u32) -> Vec<u8> {
 
 fn record(i: u32) -> DeviceKeyRecord {
     let usage = [
-        KeyUsage::INITIAL_DUKPT,
-        KeyUsage::DATA_ENCRYPTION,
-        KeyUsage::MAC_CMAC,
+        KeyUsageCode::INITIAL_DUKPT,
+        KeyUsageCode::DATA_ENCRYPTION,
+        KeyUsageCode::MAC_CMAC,
     ][i as usize % 3];
     DeviceKeyRecord::new(
         1000 + u64::from(i) * 3,
@@ -471,7 +471,8 @@ fn writer_enforces_count_and_order() {
         Error::buffer_too_small(4 * 56 + 16)
     );
     assert!(
-        DeviceKeyRecord::generate(1, 1, KeyUsage::PIN_ENCRYPTION, KeyKind::P256, &mut rng).is_err()
+        DeviceKeyRecord::generate(1, 1, KeyUsageCode::PIN_ENCRYPTION, KeyKind::P256, &mut rng)
+            .is_err()
     );
 }
 

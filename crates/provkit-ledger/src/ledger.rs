@@ -10,7 +10,7 @@ use crate::fingerprint::fingerprint;
 use crate::rows::{BatchId, ImportRow, ImportStatus, KeyRow, StoredWrap};
 use provkit::ec::{EcPublicKey, sha256};
 use provkit::envelope::shipment::{
-    HEADER_LEN, KeyUsage, OpenedRecord, ShipmentHeader, ShipmentOpener, TRAILER_LEN,
+    HEADER_LEN, KeyUsageCode, OpenedRecord, ShipmentHeader, ShipmentOpener, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekDirectory, KekId, KekRef, KekSlot};
 use provkit::secret::SecretBuf;
@@ -89,7 +89,7 @@ pub struct IssuedKey {
     /// The batch the key came in.
     pub batch_id: BatchId,
     /// The key usage.
-    pub usage: KeyUsage,
+    pub usage: KeyUsageCode,
     /// The key type.
     pub kind: KeyKind,
     /// Its key check value.
