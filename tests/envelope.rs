@@ -721,7 +721,7 @@ fn components_split_and_combine_with_kcv_checks() {
     // Wrong kind or count.
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(10), KeyKind::Aes128, &two, &split.kcv),
-        Err(Error::Envelope(EnvelopeError::ComponentCount))
+        Err(Error::Envelope(EnvelopeError::ComponentLength))
     );
     assert!(envelope::generate_split_key::<1, _>(KeyKind::Aes128, &mut rng).is_err());
     assert!(envelope::generate_split_key::<2, _>(KeyKind::P256, &mut rng).is_err());
