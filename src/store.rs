@@ -49,7 +49,7 @@ mod soft;
 pub mod suite;
 
 pub use crate::error::StoreError;
-pub use memory::MemoryStore;
+pub use memory::{KeyOnlyStore, MemoryStore};
 pub(crate) use soft::SoftKey;
 
 /// A key handle: an opaque number the store maps to a key slot, HSM object or row.
