@@ -187,12 +187,7 @@ fn shipment_fixture() -> ShipmentFixture {
     authority
         .generate_symmetric(KeyId(2), KeyKind::Aes256, &mut rng)
         .unwrap();
-    let params = ShipmentParams {
-        manufacturer_id: [1; 16],
-        batch_id: [2; 16],
-        record_count: SHIPMENT_RECORDS,
-        records_per_chunk: 256,
-    };
+    let params = ShipmentParams::new([1; 16], [2; 16], SHIPMENT_RECORDS);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(256)];
     let (mut w, header) = ShipmentWriter::new(
         &mut manufacturer,

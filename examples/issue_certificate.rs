@@ -10,7 +10,7 @@
 //! The device generates its key pair in its own key store; only its public key goes to
 //! the CA. The CA keys sit in another store and sign by handle.
 
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -38,16 +38,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n = cert::create_root(
         &mut ca_store,
         ROOT,
-        &CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: "Example Root CA",
-            },
+        &CaProfile::new(
+            CaName::new("Example Root CA").with_organization("Example Devices Ltd"),
             serial,
-            not_before: now - 3600,
-            not_after: now + 25 * year,
-            path_len: Some(1),
-        },
+            now - 3600,
+            now + 25 * year,
+        )
+        .with_path_len(1),
         &mut root_der,
     )?;
     let root_der = &root_der[..n];
@@ -59,16 +56,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ROOT,
         &root,
         &factory_public,
-        &CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: "Factory Line 1 CA",
-            },
+        &CaProfile::new(
+            CaName::new("Factory Line 1 CA").with_organization("Example Devices Ltd"),
             serial,
-            not_before: now - 3600,
-            not_after: now + 10 * year,
-            path_len: Some(0),
-        },
+            now - 3600,
+            now + 10 * year,
+        )
+        .with_path_len(0),
         &mut int_der,
     )?;
     let int_der = &int_der[..n];
@@ -82,10 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &mut ca_store,
         FACTORY,
         &factory,
-        &device_public,
-        device_serial,
-        now,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(device_serial, &device_public, now),
     )?;
     let parsed = CompactCert::parse(&compact)?;
     let verified = cert::verify_device(&root, Some(&factory), &parsed, now)?;

@@ -54,12 +54,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let authority_pk = authority.generate_p256(RECIPIENT, &mut rng)?;
     authority.generate_symmetric(KEK, KeyKind::Aes256, &mut rng)?;
 
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: *b"batch-2025-06-01",
-        record_count: count,
-        records_per_chunk: RECORDS_PER_CHUNK,
-    };
+    let params = ShipmentParams::new(*b"ACME devices ltd", *b"batch-2025-06-01", count)
+        .with_records_per_chunk(RECORDS_PER_CHUNK);
     if count <= 10_000 {
         small(
             &mut manufacturer,

@@ -129,12 +129,7 @@ fn manufacture(
 ) -> Result<(provkit::ec::EcPublicKey, Vec<u64>), Box<dyn std::error::Error>> {
     let mut hsm = MemoryStore::<1, 0, 0>::new();
     let signer = hsm.generate_p256(KeyId(1), rng)?;
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: *b"batch-2025-06-01",
-        record_count: count,
-        records_per_chunk: 256,
-    };
+    let params = ShipmentParams::new(*b"ACME devices ltd", *b"batch-2025-06-01", count);
     let mut buf = vec![0u8; chunk_buffer_len(params.records_per_chunk)];
     let (mut writer, header) =
         ShipmentWriter::new(&mut hsm, KeyId(1), authority, &params, &mut buf, rng)?;

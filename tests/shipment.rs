@@ -85,12 +85,8 @@ fn record(i: u32) -> DeviceKeyRecord {
 
 fn make_shipment(p: &mut Parties, count: u32, per_chunk: u16, seed: u64) -> Vec<u8> {
     let mut rng = TestRng::new(seed);
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: [seed as u8; 16],
-        record_count: count,
-        records_per_chunk: per_chunk,
-    };
+    let params = ShipmentParams::new(*b"ACME devices ltd", [seed as u8; 16], count)
+        .with_records_per_chunk(per_chunk);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(per_chunk)];
     let (mut w, header) = ShipmentWriter::new(
         &mut p.manufacturer,
@@ -391,12 +387,7 @@ fn wrong_parties_are_named() {
 fn writer_enforces_count_and_order() {
     let mut p = parties();
     let mut rng = TestRng::new(9);
-    let params = ShipmentParams {
-        manufacturer_id: [0; 16],
-        batch_id: [0; 16],
-        record_count: 2,
-        records_per_chunk: 4,
-    };
+    let params = ShipmentParams::new([0; 16], [0; 16], 2).with_records_per_chunk(4);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(4)];
     let (mut w, _) = ShipmentWriter::new(
         &mut p.manufacturer,
@@ -441,10 +432,8 @@ fn writer_enforces_count_and_order() {
         Err(Error::Envelope(EnvelopeError::RecordCount))
     );
 
-    let zero = ShipmentParams {
-        record_count: 0,
-        ..params
-    };
+    let zero = ShipmentParams::new(params.manufacturer_id, params.batch_id, 0)
+        .with_records_per_chunk(params.records_per_chunk);
     assert_eq!(
         ShipmentWriter::new(
             &mut p.manufacturer,

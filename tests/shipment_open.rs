@@ -63,12 +63,8 @@ fn record(i: u64) -> DeviceKeyRecord {
 /// A shipment of `count` records, two per chunk.
 fn shipment(p: &mut Parties, count: u32) -> Vec<u8> {
     let mut rng = TestRng::new(80);
-    let params = ShipmentParams {
-        manufacturer_id: *b"provkit test mfr",
-        batch_id: [9; 16],
-        record_count: count,
-        records_per_chunk: 2,
-    };
+    let params =
+        ShipmentParams::new(*b"provkit test mfr", [9; 16], count).with_records_per_chunk(2);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(2)];
     let (mut w, header) = ShipmentWriter::new(
         &mut p.manufacturer,

@@ -165,12 +165,12 @@ impl Fixture {
         records: &[DeviceKeyRecord],
         per_chunk: u16,
     ) -> Vec<u8> {
-        let params = ShipmentParams {
-            manufacturer_id: MANUFACTURER,
+        let params = ShipmentParams::new(
+            MANUFACTURER,
             batch_id,
-            record_count: u32::try_from(records.len()).unwrap(),
-            records_per_chunk: per_chunk,
-        };
+            u32::try_from(records.len()).unwrap(),
+        )
+        .with_records_per_chunk(per_chunk);
         let mut buf = vec![0u8; chunk_buffer_len(per_chunk)];
         let (mut w, header) = ShipmentWriter::new(
             &mut self.manufacturer,

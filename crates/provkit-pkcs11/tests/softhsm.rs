@@ -431,7 +431,7 @@ fn softhsm_kwp_zero_pads_short_lengths() {
 /// signed by handle, verified by provkit's software chain verification.
 #[test]
 fn hsm_ca_issues_verifiable_certificates() {
-    use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+    use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
     with_token("hsm_ca_issues_verifiable_certificates", || {
         let mut hsm = store(1, ExportPolicy::Sealed);
         let mut rng = TestRng::new(3);
@@ -440,15 +440,14 @@ fn hsm_ca_issues_verifiable_certificates() {
         let factory_public = hsm.generate_p256(factory_key, &mut rng).unwrap();
         let now = 1_750_000_000;
         let year = 365 * 86_400;
-        let profile = |cn, serial, path_len| CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: cn,
-            },
-            serial,
-            not_before: now - 3600,
-            not_after: now + 10 * year,
-            path_len: Some(path_len),
+        let profile = |cn, serial, path_len| {
+            CaProfile::new(
+                CaName::new(cn).with_organization("Example Devices Ltd"),
+                serial,
+                now - 3600,
+                now + 10 * year,
+            )
+            .with_path_len(path_len)
         };
         let mut root_der = [0u8; 1024];
         let n = cert::create_root(
@@ -478,10 +477,7 @@ fn hsm_ca_issues_verifiable_certificates() {
             &mut hsm,
             factory_key,
             &factory,
-            &device_public,
-            0x1234,
-            now,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(0x1234, &device_public, now),
         )
         .unwrap();
         let parsed = CompactCert::parse(&compact).unwrap();

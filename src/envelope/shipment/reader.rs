@@ -18,6 +18,7 @@ use zeroize::Zeroize;
 
 /// What a completely verified shipment was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShipmentSummary {
     /// The manufacturer's id.
     pub manufacturer_id: [u8; 16],
