@@ -14,7 +14,7 @@ use criterion::{Criterion, Throughput, criterion_group};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::hpke::{self, HpkeAead};
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter,
+    self, DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter,
 };
 use provkit::envelope::{self, Context, Envelopes, KekId, KekRef, KekRing, KekSlot};
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
@@ -187,12 +187,7 @@ fn shipment_fixture() -> ShipmentFixture {
     authority
         .generate_symmetric(KeyId(2), KeyKind::Aes256, &mut rng)
         .unwrap();
-    let params = ShipmentParams {
-        manufacturer_id: [1; 16],
-        batch_id: [2; 16],
-        record_count: SHIPMENT_RECORDS,
-        records_per_chunk: 256,
-    };
+    let params = ShipmentParams::new([1; 16], [2; 16], SHIPMENT_RECORDS);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(256)];
     let (mut w, header) = ShipmentWriter::new(
         &mut manufacturer,
@@ -208,7 +203,7 @@ fn shipment_fixture() -> ShipmentFixture {
         let r = DeviceKeyRecord::generate(
             u64::from(i) + 1,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             &mut rng,
         )

@@ -13,7 +13,7 @@ use criterion::{Criterion, criterion_group};
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 use provkit::handshake::{CredentialMode, Initiator, PeerPolicy, Responder};
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
@@ -36,16 +36,13 @@ fn fixture() -> Fixture {
     let mut ca = Store::new();
     ca.import_p256(KEY, &SecretBytes::new([0x11; 32])).unwrap();
     let mut der = [0u8; 512];
-    let profile = CaProfile {
-        name: CaName {
-            organization: Some("Bench"),
-            common_name: "Factory CA",
-        },
-        serial: [1; 16],
-        not_before: 0,
-        not_after: 4_000_000_000,
-        path_len: Some(0),
-    };
+    let profile = CaProfile::new(
+        CaName::new("Factory CA").with_organization("Bench"),
+        [1; 16],
+        0,
+        4_000_000_000,
+    )
+    .with_path_len(0);
     let n = cert::create_root(&mut ca, KEY, &profile, &mut der).unwrap();
     let root = der[..n].to_vec();
     let r = CaCert::from_der(&root).unwrap();
@@ -56,10 +53,7 @@ fn fixture() -> Fixture {
             &mut ca,
             KEY,
             &r,
-            &p,
-            serial,
-            NOW - 1000,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(serial, &p, NOW - 1000),
         )
         .unwrap();
         (s, c)
@@ -72,12 +66,7 @@ fn fixture() -> Fixture {
 /// One complete handshake; returns the three message sizes.
 fn handshake(f: &mut Fixture, rng: &mut InsecureTestRng) -> [usize; 3] {
     let root = CaCert::from_der(&f.root).unwrap();
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: NOW,
-    };
+    let policy = PeerPolicy::new(&root, NOW);
     let (a_cert, b_cert) = (f.a.1, f.b.1);
     let (mut m1, mut m2, mut m3) = ([0u8; 64], [0u8; 256], [0u8; 256]);
     let (hs_a, n1) = Initiator::new(

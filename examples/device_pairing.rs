@@ -4,7 +4,7 @@
 //!
 //! `cargo run --example device_pairing`
 
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 use provkit::handshake::{
     self, CredentialMode, Initiator, PeerCredential, PeerPolicy, Replacement, Responder, Session,
 };
@@ -35,10 +35,7 @@ fn manufacture(
         ca,
         KEY,
         root,
-        &public,
-        serial,
-        NOW - 86_400,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(serial, &public, NOW - 86_400),
     )
     .expect("issue");
     Device { name, store, cert }
@@ -118,25 +115,17 @@ fn main() -> provkit::Result<()> {
     let n = cert::create_root(
         &mut ca,
         KEY,
-        &CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: "Factory CA",
-            },
-            serial: [9; 16],
-            not_before: 0,
-            not_after: 4_000_000_000,
-            path_len: Some(0),
-        },
+        &CaProfile::new(
+            CaName::new("Factory CA").with_organization("Example Devices Ltd"),
+            [9; 16],
+            0,
+            4_000_000_000,
+        )
+        .with_path_len(0),
         &mut der,
     )?;
     let root = CaCert::from_der(&der[..n])?;
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: NOW,
-    };
+    let policy = PeerPolicy::new(&root, NOW);
 
     let mut pump = manufacture("pump", 0x1001, &mut ca, &root, &mut rng);
     let mut valve = manufacture("valve", 0x1002, &mut ca, &root, &mut rng);

@@ -11,7 +11,7 @@
 
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, HEADER_LEN, KeyUsage, OpenedRecord, ShipmentHeader, ShipmentOpener,
+    self, DeviceKeyRecord, HEADER_LEN, KeyUsageCode, OpenedRecord, ShipmentHeader, ShipmentOpener,
     ShipmentParams, ShipmentWriter, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekSlot};
@@ -53,12 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let authority_pk = authority.generate_p256(RECIPIENT, &mut rng)?;
     authority.generate_symmetric(KEK, KeyKind::Aes256, &mut rng)?;
 
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: *b"batch-2025-06-01",
-        record_count: count,
-        records_per_chunk: RECORDS_PER_CHUNK,
-    };
+    let params = ShipmentParams::new(*b"ACME devices ltd", *b"batch-2025-06-01", count)
+        .with_records_per_chunk(RECORDS_PER_CHUNK);
     if count <= 10_000 {
         small(
             &mut manufacturer,
@@ -103,7 +99,7 @@ fn write_shipment<W: Write>(
         let record = DeviceKeyRecord::generate(
             serial,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             rng,
         )?;

@@ -17,7 +17,7 @@
 //! only [`hsm_keys`] and [`file_keys`] differ.
 
 use provkit::envelope::shipment::{
-    DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter, chunk_buffer_len,
+    DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter, chunk_buffer_len,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekRing, KekSlot};
 use provkit::rng::OsRng;
@@ -129,12 +129,7 @@ fn manufacture(
 ) -> Result<(provkit::ec::EcPublicKey, Vec<u64>), Box<dyn std::error::Error>> {
     let mut hsm = MemoryStore::<1, 0, 0>::new();
     let signer = hsm.generate_p256(KeyId(1), rng)?;
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: *b"batch-2025-06-01",
-        record_count: count,
-        records_per_chunk: 256,
-    };
+    let params = ShipmentParams::new(*b"ACME devices ltd", *b"batch-2025-06-01", count);
     let mut buf = vec![0u8; chunk_buffer_len(params.records_per_chunk)];
     let (mut writer, header) =
         ShipmentWriter::new(&mut hsm, KeyId(1), authority, &params, &mut buf, rng)?;
@@ -146,7 +141,7 @@ fn manufacture(
         let record = DeviceKeyRecord::generate(
             serial,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             rng,
         )?;

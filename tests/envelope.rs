@@ -63,16 +63,16 @@ fn rfc3394_and_rfc5649_through_the_key_store() {
                 .import_symmetric(KeyId(1), KeyKind::aes_for_len(kek.len()).unwrap(), &kek)
                 .unwrap();
             let mut out = vec![0u8; ct.len()];
-            let n = store.wrap(KeyId(1), alg, &data, &mut out).unwrap();
+            let n = store.wrap_bytes(KeyId(1), alg, &data, &mut out).unwrap();
             assert_eq!(out[..n], ct[..], "{}", t["source"]);
             let mut back = vec![0u8; ct.len()];
-            let m = store.unwrap(KeyId(1), alg, &ct, &mut back).unwrap();
+            let m = store.unwrap_bytes(KeyId(1), alg, &ct, &mut back).unwrap();
             assert_eq!(back[..m], data[..]);
             // A flipped bit fails the integrity check.
             let mut bad = ct.clone();
             bad[3] ^= 1;
             assert_eq!(
-                store.unwrap(KeyId(1), alg, &bad, &mut back),
+                store.unwrap_bytes(KeyId(1), alg, &bad, &mut back),
                 Err(Error::Crypto)
             );
             // Key-sized data also unwraps straight into the store, and the KCV computed by
@@ -721,7 +721,7 @@ fn components_split_and_combine_with_kcv_checks() {
     // Wrong kind or count.
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(10), KeyKind::Aes128, &two, &split.kcv),
-        Err(Error::Envelope(EnvelopeError::ComponentCount))
+        Err(Error::Envelope(EnvelopeError::ComponentLength))
     );
     assert!(envelope::generate_split_key::<1, _>(KeyKind::Aes128, &mut rng).is_err());
     assert!(envelope::generate_split_key::<2, _>(KeyKind::P256, &mut rng).is_err());

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use provkit::cert::{self, CaCert, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CompactCert, DeviceRequest};
 use provkit::ec::{EcPublicKey, EcdsaSignature, sha256};
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId};
@@ -159,10 +159,7 @@ fn devices_issued_under_an_openssl_made_ca_verify_everywhere() {
         &mut store,
         KeyId(1),
         &ca,
-        &device_public,
-        12345,
-        now - 86_400,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(12345, &device_public, now - 86_400),
     )
     .unwrap();
     let c = CompactCert::parse(&compact).unwrap();

@@ -14,6 +14,7 @@ use provkit::testing::InsecureTestRng;
 type Store = MemoryStore<4, 2, 0>;
 
 const COUNT: Error = Error::Envelope(EnvelopeError::ComponentCount);
+const LENGTH: Error = Error::Envelope(EnvelopeError::ComponentLength);
 
 fn entered(split: &[KeyComponent]) -> Vec<KeyComponent> {
     split
@@ -98,17 +99,27 @@ fn one_component_or_mixed_lengths_are_refused() {
     ];
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(1), KeyKind::Aes128, &mixed, &split.kcv),
-        Err(COUNT)
+        Err(LENGTH)
     );
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(1), KeyKind::Aes256, &mixed, &split.kcv),
-        Err(COUNT)
+        Err(LENGTH)
     );
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(1), KeyKind::P256, &parts, &split.kcv),
-        Err(COUNT)
+        Err(Error::Unsupported)
     );
     assert!(store.key_kind(KeyId(1)).is_err(), "nothing imported");
+    // A key to split that is no AES key length: its length is wrong, not the count.
+    let odd = SecretBuf::<32>::from_slice(&[0x33; 20]).unwrap();
+    assert_eq!(
+        envelope::split_key::<2, _>(&odd, &mut rng).err(),
+        Some(LENGTH)
+    );
+    assert_eq!(
+        Error::Envelope(EnvelopeError::ComponentLength).to_string(),
+        "envelope error: key component of the wrong length"
+    );
 }
 
 /// Kills `split_key`'s `i + 1 == N` -> `!=` and `+` -> `-`/`*`, and `^=` -> `|=`/`&=`:
@@ -191,7 +202,7 @@ fn components_print_their_kcv_but_not_their_bytes() {
     for wrong_len in [0usize, 8, 15, 17, 33] {
         assert_eq!(
             KeyComponent::from_custodian(&vec![1; wrong_len], &kcv).err(),
-            Some(COUNT),
+            Some(LENGTH),
             "{wrong_len}"
         );
     }

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use provkit::Error;
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage, X509Cert};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest, X509Cert};
 use provkit::ec::{EcPublicKey, EcdsaSignature, sha256};
 use provkit::error::DecodeErrorKind;
 use provkit::handshake::Replacement;
@@ -245,16 +245,13 @@ fn issuance_normalizes_a_stores_high_s() {
     hsm.generate_p256(root_key, &mut rng).unwrap();
     // The store really does return high-S.
     assert!(!hsm.sign_digest(root_key, &[7; 32]).unwrap().is_low_s());
-    let profile = CaProfile {
-        name: CaName {
-            organization: Some("provkit test"),
-            common_name: "High-S HSM Root",
-        },
-        serial: [0x33; 16],
-        not_before: T0,
-        not_after: T0 + 20 * 365 * 86_400,
-        path_len: Some(1),
-    };
+    let profile = CaProfile::new(
+        CaName::new("High-S HSM Root").with_organization("provkit test"),
+        [0x33; 16],
+        T0,
+        T0 + 20 * 365 * 86_400,
+    )
+    .with_path_len(1);
     let mut der = [0u8; 512];
     let n = cert::create_root(&mut hsm, root_key, &profile, &mut der).unwrap();
     let root = CaCert::from_der(&der[..n]).unwrap();
@@ -271,11 +268,13 @@ fn issuance_normalizes_a_stores_high_s() {
         root_key,
         &root,
         &int_public,
-        &CaProfile {
-            serial: [0x34; 16],
-            path_len: Some(0),
-            ..profile
-        },
+        &CaProfile::new(
+            profile.name,
+            [0x34; 16],
+            profile.not_before,
+            profile.not_after,
+        )
+        .with_path_len(0),
         &mut int_der,
     )
     .unwrap();
@@ -292,10 +291,7 @@ fn issuance_normalizes_a_stores_high_s() {
         &mut hsm,
         int_key,
         &int,
-        &device_public,
-        SERIAL,
-        ISSUED,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(SERIAL, &device_public, ISSUED),
     )
     .unwrap();
     let parsed = CompactCert::parse(&compact).unwrap();

@@ -24,12 +24,7 @@ fn sessions() -> (Session, Session) {
     let mut b = pki.device(2002, 2);
     let root = pki.root();
     let int = pki.intermediate();
-    let policy = provkit::handshake::PeerPolicy {
-        root: &root,
-        intermediate: Some(&int),
-        revoked: &[],
-        now: NOW,
-    };
+    let policy = provkit::handshake::PeerPolicy::new(&root, NOW).with_intermediate(&int);
     let a_cert = CompactCert::parse(&a.cert).unwrap();
     let b_cert = CompactCert::parse(&b.cert).unwrap();
     let mut rng_a = InsecureTestRng::new(40);

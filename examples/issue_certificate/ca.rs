@@ -5,7 +5,7 @@
 //! Shared by `examples/issue_certificate.rs` and `tests/issue_certificate.rs`, which checks
 //! that a second run on the same store reuses the CA.
 
-use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceUsage};
+use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceRequest, DeviceUsage};
 use provkit::ec::EcPublicKey;
 use provkit::error::{Error, Result, StoreError};
 use provkit::rand_core::CryptoRng;
@@ -56,15 +56,8 @@ impl Ca {
         now: u64,
     ) -> Result<[u8; COMPACT_LEN]> {
         let factory = self.factory()?;
-        cert::issue_device(
-            store,
-            FACTORY_KEY,
-            &factory,
-            device,
-            serial,
-            now,
-            DeviceUsage::SIGN_ONLY,
-        )
+        let request = DeviceRequest::new(serial, device, now).with_usage(DeviceUsage::SIGN_ONLY);
+        cert::issue_device(store, FACTORY_KEY, &factory, &request)
     }
 }
 
@@ -120,16 +113,13 @@ where
     let n = cert::create_root(
         store,
         ROOT_KEY,
-        &CaProfile {
-            name: CaName {
-                organization: Some(ORGANIZATION),
-                common_name: "Example Root CA",
-            },
+        &CaProfile::new(
+            CaName::new("Example Root CA").with_organization(ORGANIZATION),
             serial,
-            not_before: now - 3600,
-            not_after: now + 25 * YEAR,
-            path_len: Some(1),
-        },
+            now - 3600,
+            now + 25 * YEAR,
+        )
+        .with_path_len(1),
         &mut root_der,
     )?;
     root_der.truncate(n);
@@ -141,16 +131,13 @@ where
         ROOT_KEY,
         &CaCert::from_der(&root_der)?,
         &factory_public,
-        &CaProfile {
-            name: CaName {
-                organization: Some(ORGANIZATION),
-                common_name: "Factory Line 1 CA",
-            },
+        &CaProfile::new(
+            CaName::new("Factory Line 1 CA").with_organization(ORGANIZATION),
             serial,
-            not_before: now - 3600,
-            not_after: now + 10 * YEAR,
-            path_len: Some(0),
-        },
+            now - 3600,
+            now + 10 * YEAR,
+        )
+        .with_path_len(0),
         &mut factory_der,
     )?;
     factory_der.truncate(n);

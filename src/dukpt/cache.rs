@@ -1,7 +1,7 @@
 //! [`HostCache`]: a per-device cache of intermediate derivation keys for the host.
 
 use super::keys::{
-    InitialKey, KeyType, KeyUsage, TransactionKey, WorkingKey, derive_step,
+    InitialKey, KeyType, TransactionKey, WorkingKey, WorkingKeyUsage, derive_step,
     intermediate_derivation_data, working_key_from,
 };
 use super::ksn::AesKsn;
@@ -130,7 +130,7 @@ impl HostCache {
     pub fn working_key(
         &mut self,
         ksn: &AesKsn,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
     ) -> Result<WorkingKey> {
         if !key_type.allowed_under(self.ik.size()) {

@@ -968,24 +968,24 @@ impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
         self.key(id)?.encrypt_block(block)
     }
 
-    fn wrap(
+    fn wrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.key(kek)?.wrap(alg, plaintext, out)
+        self.key(kek)?.wrap_bytes(alg, plaintext, out)
     }
 
-    fn unwrap(
+    fn unwrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         wrapped: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.key(kek)?.unwrap(alg, wrapped, out)
+        self.key(kek)?.unwrap_bytes(alg, wrapped, out)
     }
 
     fn wrap_key(

@@ -1,7 +1,7 @@
 //! Shared fixtures for the integration tests: a CA hierarchy from fixed seeds.
 #![allow(dead_code)]
 
-use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceUsage};
+use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceRequest};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 use provkit::testing::InsecureTestRng;
 
@@ -36,16 +36,13 @@ impl Pki {
         let n = cert::create_root(
             &mut ca_store,
             ROOT_KEY,
-            &CaProfile {
-                name: CaName {
-                    organization: Some("provkit test"),
-                    common_name: "Test Root CA",
-                },
-                serial: [0x11; 16],
-                not_before: T0,
-                not_after: T0 + 30 * 365 * 86_400,
-                path_len: Some(1),
-            },
+            &CaProfile::new(
+                CaName::new("Test Root CA").with_organization("provkit test"),
+                [0x11; 16],
+                T0,
+                T0 + 30 * 365 * 86_400,
+            )
+            .with_path_len(1),
             &mut buf,
         )
         .unwrap();
@@ -56,16 +53,13 @@ impl Pki {
             ROOT_KEY,
             &root,
             &int_public,
-            &CaProfile {
-                name: CaName {
-                    organization: Some("provkit test"),
-                    common_name: "Test Factory CA 1",
-                },
-                serial: [0x22; 16],
-                not_before: T0,
-                not_after: T0 + 10 * 365 * 86_400,
-                path_len: Some(0),
-            },
+            &CaProfile::new(
+                CaName::new("Test Factory CA 1").with_organization("provkit test"),
+                [0x22; 16],
+                T0,
+                T0 + 10 * 365 * 86_400,
+            )
+            .with_path_len(0),
             &mut buf,
         )
         .unwrap();
@@ -77,10 +71,7 @@ impl Pki {
             &mut ca_store,
             INTERMEDIATE_KEY,
             &intermediate,
-            &device_public,
-            SERIAL,
-            ISSUED,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(SERIAL, &device_public, ISSUED),
         )
         .unwrap();
         Self {
@@ -129,10 +120,7 @@ impl Pki {
             &mut self.ca_store,
             INTERMEDIATE_KEY,
             &int,
-            &public,
-            serial,
-            ISSUED,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(serial, &public, ISSUED),
         )
         .unwrap();
         Device { store, cert }

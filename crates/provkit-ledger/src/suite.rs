@@ -28,7 +28,7 @@ use crate::ledger::{IssueOutcome, Ledger, LedgerConfig};
 use crate::rows::{BatchId, ImportRow, KeyRow, StoredWrap};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
-    DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter, chunk_buffer_len,
+    DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter, chunk_buffer_len,
 };
 use provkit::envelope::{KekId, KekRef, KekRing, KekSlot};
 use provkit::secret::{SecretBuf, SecretBytes};
@@ -148,7 +148,7 @@ impl Fixture {
                 DeviceKeyRecord::generate(
                     s,
                     s,
-                    KeyUsage::INITIAL_DUKPT,
+                    KeyUsageCode::INITIAL_DUKPT,
                     KeyKind::Aes128,
                     &mut self.rng,
                 )
@@ -165,12 +165,12 @@ impl Fixture {
         records: &[DeviceKeyRecord],
         per_chunk: u16,
     ) -> Vec<u8> {
-        let params = ShipmentParams {
-            manufacturer_id: MANUFACTURER,
+        let params = ShipmentParams::new(
+            MANUFACTURER,
             batch_id,
-            record_count: u32::try_from(records.len()).unwrap(),
-            records_per_chunk: per_chunk,
-        };
+            u32::try_from(records.len()).unwrap(),
+        )
+        .with_records_per_chunk(per_chunk);
         let mut buf = vec![0u8; chunk_buffer_len(per_chunk)];
         let (mut w, header) = ShipmentWriter::new(
             &mut self.manufacturer,
@@ -285,25 +285,25 @@ pub fn conflicts<B: LedgerBackend>(backend: B) {
         DeviceKeyRecord::generate(
             3,
             300,
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             &mut InsecureTestRng::new(5),
         )
         .unwrap(),
-        DeviceKeyRecord::new(10, 10, KeyUsage::INITIAL_DUKPT, &k).unwrap(),
+        DeviceKeyRecord::new(10, 10, KeyUsageCode::INITIAL_DUKPT, &k).unwrap(),
         DeviceKeyRecord::generate(
             11,
             11,
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             &mut InsecureTestRng::new(6),
         )
         .unwrap(),
-        DeviceKeyRecord::new(12, 12, KeyUsage::INITIAL_DUKPT, &k).unwrap(),
+        DeviceKeyRecord::new(12, 12, KeyUsageCode::INITIAL_DUKPT, &k).unwrap(),
         DeviceKeyRecord::generate(
             13,
             1,
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             &mut InsecureTestRng::new(7),
         )
@@ -327,7 +327,7 @@ pub fn conflicts<B: LedgerBackend>(backend: B) {
     // (Same key bytes are needed: reuse serial 10's key for a new batch's serial 10.)
     let c = fx.shipment_of(
         batch(3),
-        &[DeviceKeyRecord::new(10, 10, KeyUsage::INITIAL_DUKPT, &k).unwrap()],
+        &[DeviceKeyRecord::new(10, 10, KeyUsageCode::INITIAL_DUKPT, &k).unwrap()],
         2,
     );
     let r = ledger

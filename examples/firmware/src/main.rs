@@ -331,12 +331,7 @@ fn handshake<RA: rand_core::CryptoRng, RB: rand_core::CryptoRng>(
     check_vector: bool,
 ) -> (Session, Session) {
     let root = CaCert::from_compact(&vectors::ROOT_COMPACT).unwrap_or_else(|_| fail("root"));
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: vectors::NOW,
-    };
+    let policy = PeerPolicy::new(&root, vectors::NOW);
     let mut wire = Wire {
         m1: [0; 40],
         m2: [0; 232],

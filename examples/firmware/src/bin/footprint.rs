@@ -136,12 +136,7 @@ fn policy_root() -> provkit::Result<provkit::cert::CaCert<'static>> {
 /// Peers must chain to `root`; nothing revoked.
 #[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
 fn policy<'a>(root: &'a provkit::cert::CaCert<'a>) -> provkit::handshake::PeerPolicy<'a> {
-    provkit::handshake::PeerPolicy {
-        root,
-        intermediate: None,
-        revoked: &[],
-        now: black_box(1_760_000_000),
-    }
+    provkit::handshake::PeerPolicy::new(root, black_box(1_760_000_000))
 }
 
 #[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
