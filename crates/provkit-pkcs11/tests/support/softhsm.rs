@@ -44,7 +44,7 @@ pub fn with_token(name: &str, body: impl FnOnce()) {
     assert!(
         module.exists(),
         "SoftHSM2 is not installed (no PKCS#11 module at {}): run `apt-get install -y softhsm2` \
-         (or `bash .ci/softhsm.sh`), or set PROVKIT_PKCS11_MODULE",
+         (or run the tests with `scripts/test`, which installs it), or set PROVKIT_PKCS11_MODULE",
         module.display()
     );
     let nanos = SystemTime::now()
