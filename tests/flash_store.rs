@@ -529,15 +529,18 @@ fn mount_erases_a_page_whose_erase_was_cut_short() {
     }
 }
 
-/// A write cut right after its entry header left no data behind: the next mount finds
-/// nothing to scrub, and neither programs nor erases (no wear from a harmless cut).
+/// Neither a scrubbed entry nor a write cut right after its entry header (no data behind
+/// it) is work for the next mount: it neither programs nor erases (no wear from a
+/// harmless cut or from scrubs already done).
 #[test]
 fn a_cut_after_an_entry_header_costs_the_next_mount_nothing() {
     fn check<P: Part>(header_units: usize) {
         let mut s = P::blank().mount().unwrap();
         s.write_record(RecordId(1), b"first value").unwrap();
+        s.write_record(RecordId(1), b"first value, again").unwrap();
         s.write_record(RecordId(2), b"second value").unwrap();
-        // Whatever a mount does to a fresh ring (formatting the next page) happens here.
+        // Whatever a mount does to a fresh ring (formatting the next page) happens here;
+        // the scrubbed first value must not look like work to the mount after it.
         let s = s.into_inner().mount().unwrap();
         let flash = s.into_inner();
         let before = flash.units_done();
