@@ -1100,8 +1100,8 @@ impl<const SIZE: usize, const PAGE: usize, const WRITE: usize, const MULTI: bool
     }
 
     /// Like [`cut_power_after`](Self::cut_power_after), but the unit in progress when the
-    /// power goes is left torn, as a real part can leave it: all its bytes but the last 4
-    /// (the first 2 of a 4-byte unit) are programmed, or erased, and the rest are not.
+    /// power goes is left torn, as a real part can leave it: all its bytes are programmed
+    /// (or erased) but bytes 2 and 3, the upper half of its first 32-bit word.
     pub fn tear_power_after(&mut self, units: usize) {
         self.budget = Some(units);
         self.tear = true;
@@ -1127,9 +1127,6 @@ impl<const SIZE: usize, const PAGE: usize, const WRITE: usize, const MULTI: bool
 
     /// The unit the power budget counts: the write size, at least 4 bytes.
     const UNIT: usize = if WRITE > 4 { WRITE } else { 4 };
-
-    /// How many leading bytes of a torn unit change.
-    const TORN: usize = if Self::UNIT > 4 { Self::UNIT - 4 } else { 2 };
 
     /// Programs `src` over (NOR programming only clears bits) or, with `None`, erases
     /// the bytes from `start` to `end`, a unit at a time: each unit spends one unit of
@@ -1162,8 +1159,14 @@ impl<const SIZE: usize, const PAGE: usize, const WRITE: usize, const MULTI: bool
             if let Some(n) = &mut self.budget {
                 let Some(left) = n.checked_sub(1) else {
                     if self.tear {
-                        let torn = unit.len().min(Self::TORN);
-                        change(unit.get_mut(..torn).unwrap_or_default());
+                        // Bytes 2 and 3 keep their old values.
+                        let kept = [unit.get(2).copied(), unit.get(3).copied()];
+                        change(unit);
+                        for (d, b) in unit.iter_mut().skip(2).zip(kept) {
+                            if let Some(b) = b {
+                                *d = b;
+                            }
+                        }
                         self.tear = false;
                     }
                     return Err(RamFlashError::PowerCut);
