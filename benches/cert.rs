@@ -7,10 +7,10 @@
 #[path = "support/timing.rs"]
 mod timing;
 use criterion::{Criterion, criterion_group};
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 use provkit::ec::{EcPublicKey, EcdsaSignature, sha256};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::hint::black_box;
 use timing::{median, median_ns};
 
@@ -26,22 +26,21 @@ struct Fixture {
 const NOW: u64 = 1_760_000_000;
 
 fn fixture() -> Fixture {
-    let mut rng = TestRng::new(42);
+    let mut rng = InsecureTestRng::new(42);
     let mut store = MemoryStore::<4, 0, 0>::new();
     store.generate_p256(KeyId(1), &mut rng).unwrap();
     let int_pub = store.generate_p256(KeyId(2), &mut rng).unwrap();
-    let profile = |cn, path_len| CaProfile {
-        name: CaName {
-            organization: Some("Bench"),
-            common_name: cn,
-        },
-        serial: [7; 16],
-        not_before: 1_700_000_000,
-        not_after: 2_000_000_000,
-        path_len,
+    let profile = |cn, path_len| {
+        CaProfile::new(
+            CaName::new(cn).with_organization("Bench"),
+            [7; 16],
+            1_700_000_000,
+            2_000_000_000,
+        )
+        .with_path_len(path_len)
     };
     let mut buf = [0u8; 1024];
-    let n = cert::create_root(&mut store, KeyId(1), &profile("Root", Some(1)), &mut buf).unwrap();
+    let n = cert::create_root(&mut store, KeyId(1), &profile("Root", 1), &mut buf).unwrap();
     let root = buf[..n].to_vec();
     let r = CaCert::from_der(&root).unwrap();
     let n = cert::create_intermediate(
@@ -49,7 +48,7 @@ fn fixture() -> Fixture {
         KeyId(1),
         &r,
         &int_pub,
-        &profile("Factory", Some(0)),
+        &profile("Factory", 0),
         &mut buf,
     )
     .unwrap();
@@ -60,10 +59,7 @@ fn fixture() -> Fixture {
         &mut store,
         KeyId(2),
         &i,
-        &dev_pub,
-        99,
-        1_750_000_000,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(99, &dev_pub, 1_750_000_000),
     )
     .unwrap();
     let c = CompactCert::parse(&device).unwrap();

@@ -19,8 +19,10 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use provkit::dukpt::{AesBdk, AesKsn, HostCache, InitialKey, InitialKeyId, KeyType, KeyUsage};
-use provkit::testing::TestRng;
+use provkit::dukpt::{
+    AesBdk, AesKsn, HostCache, InitialKey, InitialKeyId, KeyType, WorkingKeyUsage,
+};
+use provkit::testing::InsecureTestRng;
 use rand_core::Rng;
 use std::hint::black_box;
 use std::time::Duration;
@@ -42,7 +44,7 @@ fn sequential() -> Vec<AesKsn> {
 }
 
 fn random() -> Vec<AesKsn> {
-    let mut rng = TestRng::new(2024);
+    let mut rng = InsecureTestRng::new(2024);
     let mut out = Vec::with_capacity(KEYS);
     while out.len() < KEYS {
         let c = rng.next_u32();
@@ -67,7 +69,7 @@ fn bench(c: &mut Criterion) {
     let first = ik
         .working_key(
             &AesKsn::new(IKID, 1),
-            KeyUsage::PinEncryption,
+            WorkingKeyUsage::PinEncryption,
             KeyType::Aes128,
         )
         .unwrap();
@@ -94,7 +96,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function("plain", |b| {
             b.iter(|| {
                 for ksn in &ksns {
-                    let k = ik.working_key(ksn, KeyUsage::PinEncryption, KeyType::Aes128);
+                    let k = ik.working_key(ksn, WorkingKeyUsage::PinEncryption, KeyType::Aes128);
                     black_box(k.unwrap());
                 }
             });
@@ -103,7 +105,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 let mut cache = HostCache::new(initial_key());
                 for ksn in &ksns {
-                    let k = cache.working_key(ksn, KeyUsage::PinEncryption, KeyType::Aes128);
+                    let k = cache.working_key(ksn, WorkingKeyUsage::PinEncryption, KeyType::Aes128);
                     black_box(k.unwrap());
                 }
             });
@@ -112,7 +114,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 ik.for_each_working_key(
                     ksns.iter().copied(),
-                    KeyUsage::PinEncryption,
+                    WorkingKeyUsage::PinEncryption,
                     KeyType::Aes128,
                     |i, _, k| {
                         black_box((i, k.unwrap()));

@@ -14,11 +14,11 @@ use criterion::{Criterion, Throughput, criterion_group};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::hpke::{self, HpkeAead};
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter,
+    self, DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter,
 };
 use provkit::envelope::{self, Context, Envelopes, KekId, KekRef, KekRing, KekSlot};
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::hint::black_box;
 use timing::{median, median_ns};
 
@@ -29,7 +29,7 @@ const MIB: usize = 1 << 20;
 type Store = MemoryStore<4, 0, 0>;
 
 fn envelope_fixture() -> (Store, KekRing<1>) {
-    let mut rng = TestRng::new(1);
+    let mut rng = InsecureTestRng::new(1);
     let mut store = Store::new();
     store
         .generate_symmetric(KeyId(1), KeyKind::Aes256, &mut rng)
@@ -83,7 +83,7 @@ fn raw_open(raw: &Raw, out: &mut [u8]) {
 
 fn envelope_benches(c: &mut Criterion) {
     let (mut store, ring) = envelope_fixture();
-    let mut rng = TestRng::new(2);
+    let mut rng = InsecureTestRng::new(2);
     let mut g = c.benchmark_group("envelope");
     for (name, len) in [("64B", 64usize), ("4KiB", 4096), ("1MiB", MIB)] {
         let pt = vec![0xA5u8; len];
@@ -111,7 +111,7 @@ fn envelope_benches(c: &mut Criterion) {
 }
 
 fn hpke_benches(c: &mut Criterion) {
-    let mut rng = TestRng::new(3);
+    let mut rng = InsecureTestRng::new(3);
     let mut server = Store::new();
     let pk: EcPublicKey = server.generate_p256(KeyId(1), &mut rng).unwrap();
     let pt = [0x42u8; 64];
@@ -179,7 +179,7 @@ struct ShipmentFixture {
 }
 
 fn shipment_fixture() -> ShipmentFixture {
-    let mut rng = TestRng::new(4);
+    let mut rng = InsecureTestRng::new(4);
     let mut manufacturer = MemoryStore::<1, 0, 0>::new();
     let manufacturer_pk = manufacturer.generate_p256(KeyId(1), &mut rng).unwrap();
     let mut authority = MemoryStore::<2, 0, 0>::new();
@@ -187,12 +187,7 @@ fn shipment_fixture() -> ShipmentFixture {
     authority
         .generate_symmetric(KeyId(2), KeyKind::Aes256, &mut rng)
         .unwrap();
-    let params = ShipmentParams {
-        manufacturer_id: [1; 16],
-        batch_id: [2; 16],
-        record_count: SHIPMENT_RECORDS,
-        records_per_chunk: 256,
-    };
+    let params = ShipmentParams::new([1; 16], [2; 16], SHIPMENT_RECORDS);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(256)];
     let (mut w, header) = ShipmentWriter::new(
         &mut manufacturer,
@@ -208,7 +203,7 @@ fn shipment_fixture() -> ShipmentFixture {
         let r = DeviceKeyRecord::generate(
             u64::from(i) + 1,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             &mut rng,
         )
@@ -266,7 +261,7 @@ fn shipment_benches(c: &mut Criterion) {
 
 fn ratio_report() {
     let (mut store, ring) = envelope_fixture();
-    let mut rng = TestRng::new(5);
+    let mut rng = InsecureTestRng::new(5);
     let pt = vec![0xA5u8; MIB];
     let mut env = Envelopes::new(&mut store, &ring);
     let sealed = env.seal_to_vec(KEK, &CTX, &mut rng, &pt).unwrap();

@@ -13,11 +13,11 @@ use criterion::{Criterion, criterion_group};
 use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
 use p256::elliptic_curve::Generate;
 use p256::elliptic_curve::sec1::ToSec1Point;
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 use provkit::handshake::{CredentialMode, Initiator, PeerPolicy, Responder};
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::hint::black_box;
 use std::time::Instant;
 use timing::median;
@@ -36,16 +36,13 @@ fn fixture() -> Fixture {
     let mut ca = Store::new();
     ca.import_p256(KEY, &SecretBytes::new([0x11; 32])).unwrap();
     let mut der = [0u8; 512];
-    let profile = CaProfile {
-        name: CaName {
-            organization: Some("Bench"),
-            common_name: "Factory CA",
-        },
-        serial: [1; 16],
-        not_before: 0,
-        not_after: 4_000_000_000,
-        path_len: Some(0),
-    };
+    let profile = CaProfile::new(
+        CaName::new("Factory CA").with_organization("Bench"),
+        [1; 16],
+        0,
+        4_000_000_000,
+    )
+    .with_path_len(0);
     let n = cert::create_root(&mut ca, KEY, &profile, &mut der).unwrap();
     let root = der[..n].to_vec();
     let r = CaCert::from_der(&root).unwrap();
@@ -56,10 +53,7 @@ fn fixture() -> Fixture {
             &mut ca,
             KEY,
             &r,
-            &p,
-            serial,
-            NOW - 1000,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(serial, &p, NOW - 1000),
         )
         .unwrap();
         (s, c)
@@ -70,14 +64,9 @@ fn fixture() -> Fixture {
 }
 
 /// One complete handshake; returns the three message sizes.
-fn handshake(f: &mut Fixture, rng: &mut TestRng) -> [usize; 3] {
+fn handshake(f: &mut Fixture, rng: &mut InsecureTestRng) -> [usize; 3] {
     let root = CaCert::from_der(&f.root).unwrap();
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: NOW,
-    };
+    let policy = PeerPolicy::new(&root, NOW);
     let (a_cert, b_cert) = (f.a.1, f.b.1);
     let (mut m1, mut m2, mut m3) = ([0u8; 64], [0u8; 256], [0u8; 256]);
     let (hs_a, n1) = Initiator::new(
@@ -118,7 +107,7 @@ struct Primitives {
 }
 
 fn primitives() -> Primitives {
-    let mut rng = TestRng::new(3);
+    let mut rng = InsecureTestRng::new(3);
     let signing = p256::ecdsa::SigningKey::generate_from_rng(&mut rng);
     let verifying = *signing.verifying_key();
     let digest = [7u8; 32];
@@ -136,7 +125,7 @@ fn primitives() -> Primitives {
 }
 
 /// The unavoidable P-256 work of one handshake, with the same primitives.
-fn unavoidable(p: &Primitives, rng: &mut TestRng) {
+fn unavoidable(p: &Primitives, rng: &mut InsecureTestRng) {
     for _ in 0..2 {
         let e = p256::ecdh::EphemeralSecret::generate_from_rng(rng);
         black_box(e.public_key().to_sec1_point(true));
@@ -153,7 +142,7 @@ fn unavoidable(p: &Primitives, rng: &mut TestRng) {
 fn benches(c: &mut Criterion) {
     let mut f = fixture();
     let p = primitives();
-    let mut rng = TestRng::new(9);
+    let mut rng = InsecureTestRng::new(9);
     let mut g = c.benchmark_group("handshake");
     g.bench_function("full_handshake_both_sides_by_value", |b| {
         b.iter(|| handshake(&mut f, &mut rng))
@@ -167,7 +156,7 @@ fn benches(c: &mut Criterion) {
 fn ratio_report() {
     let mut f = fixture();
     let p = primitives();
-    let mut rng = TestRng::new(11);
+    let mut rng = InsecureTestRng::new(11);
     let sizes = handshake(&mut f, &mut rng);
     let (mut hs, mut raw) = (Vec::new(), Vec::new());
     for _ in 0..31 {

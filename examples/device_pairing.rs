@@ -4,12 +4,12 @@
 //!
 //! `cargo run --example device_pairing`
 
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 use provkit::handshake::{
     self, CredentialMode, Initiator, PeerCredential, PeerPolicy, Replacement, Responder, Session,
 };
+use provkit::rng::OsRng;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore, RecordId};
-use provkit::testing::TestRng;
 
 const KEY: KeyId = KeyId(1);
 const PARTNER: RecordId = RecordId(1);
@@ -27,7 +27,7 @@ fn manufacture(
     serial: u64,
     ca: &mut MemoryStore<1, 0, 0>,
     root: &CaCert<'_>,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> Device {
     let mut store = Store::new();
     let public = store.generate_p256(KEY, rng).expect("key generation");
@@ -35,10 +35,7 @@ fn manufacture(
         ca,
         KEY,
         root,
-        &public,
-        serial,
-        NOW - 86_400,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(serial, &public, NOW - 86_400),
     )
     .expect("issue");
     Device { name, store, cert }
@@ -49,7 +46,7 @@ fn pair(
     a: &mut Device,
     b: &mut Device,
     policy: &PeerPolicy<'_>,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> provkit::Result<(Session, Session, usize)> {
     // Send a reference only to a peer that has pinned us (in the field: remembered from
     // the last successful pairing); otherwise the whole certificate.
@@ -111,32 +108,24 @@ fn exchange(a: &mut Session, b: &mut Session, a_name: &str, b_name: &str) -> pro
 }
 
 fn main() -> provkit::Result<()> {
-    let mut rng = TestRng::new(2026); // a real device uses its hardware RNG
+    let mut rng = OsRng; // a real device passes its hardware RNG
     let mut ca = MemoryStore::<1, 0, 0>::new();
     ca.generate_p256(KEY, &mut rng)?;
     let mut der = [0u8; 512];
     let n = cert::create_root(
         &mut ca,
         KEY,
-        &CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: "Factory CA",
-            },
-            serial: [9; 16],
-            not_before: 0,
-            not_after: 4_000_000_000,
-            path_len: Some(0),
-        },
+        &CaProfile::new(
+            CaName::new("Factory CA").with_organization("Example Devices Ltd"),
+            [9; 16],
+            0,
+            4_000_000_000,
+        )
+        .with_path_len(0),
         &mut der,
     )?;
     let root = CaCert::from_der(&der[..n])?;
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: NOW,
-    };
+    let policy = PeerPolicy::new(&root, NOW);
 
     let mut pump = manufacture("pump", 0x1001, &mut ca, &root, &mut rng);
     let mut valve = manufacture("valve", 0x1002, &mut ca, &root, &mut rng);

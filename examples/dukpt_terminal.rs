@@ -15,9 +15,9 @@
 //! `cargo run --example dukpt_terminal`
 
 use provkit::dukpt::{AesDevice, AesKsn, InitialKeyId, KeyType, initial_key_from_store};
+use provkit::rng::OsRng;
 use provkit::secret::SecretBuf;
 use provkit::store::{KeyId, KeyKind, MemoryStore, RecordId, SymmetricKeys};
-use provkit::testing::TestRng;
 use std::process::ExitCode;
 use subtle::ConstantTimeEq;
 
@@ -56,8 +56,8 @@ fn main() -> ExitCode {
 }
 
 fn run() -> provkit::Result<usize> {
-    // Test randomness for the PIN block fill. NOT SECURE: a real terminal uses its TRNG.
-    let mut rng = TestRng::new(0x7E5);
+    // Randomness for the PIN block fill: the OS RNG here; a terminal passes its TRNG.
+    let mut rng = OsRng;
 
     // Host side: the BDK lives in the key store and is used by handle only.
     let mut hsm = MemoryStore::<2, 0, 64>::new();

@@ -8,15 +8,15 @@
 
 use provkit::ec::sha256;
 use provkit::envelope::{self, Context, Envelopes, HEADER_LEN, KekId, KekRef, KekRing, KekSlot};
+use provkit::rng::OsRng;
 use provkit::store::{KeyId, KeyInventory, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
 use std::time::Instant;
 
 const KEK: KekId = KekId(*b"devkeys\0");
 const ROWS: u64 = 1000;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut rng = TestRng::new(7); // use a real CSPRNG
+    let mut rng = OsRng;
     let mut store = MemoryStore::<4, 0, 0>::new();
     let mut ring = KekRing::<4>::new();
     let v1 = KekSlot {

@@ -66,11 +66,11 @@ mod sim;
 
 use cli::{Config, Parsed, Row};
 use indicatif::{ProgressBar, ProgressStyle};
-use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 use provkit::dukpt::{AesDevice, AesKsn, InitialKeyId, KeyType, initial_key_from_store};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter,
+    self, DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter,
 };
 use provkit::envelope::telemetry::{
     TELEMETRY_HEADER_LEN, TelemetryHeader, open_telemetry, seal_telemetry_signed, telemetry_len,
@@ -240,12 +240,7 @@ impl Line<'_> {
     }
 
     fn policy(&self) -> PeerPolicy<'_> {
-        PeerPolicy {
-            root: &self.root,
-            intermediate: Some(&self.factory),
-            revoked: &[],
-            now: self.now,
-        }
+        PeerPolicy::new(&self.root, self.now).with_intermediate(&self.factory)
     }
 
     fn certs_path(&self) -> PathBuf {
@@ -323,16 +318,13 @@ fn run(config: &Config) -> Result<u64, BoxError> {
     let n = cert::create_root(
         &mut root_store,
         ROOT_KEY,
-        &CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: "Example Root CA",
-            },
-            serial: random_serial(&mut rng),
-            not_before: now - 3600,
-            not_after: now + 25 * year,
-            path_len: Some(1),
-        },
+        &CaProfile::new(
+            CaName::new("Example Root CA").with_organization("Example Devices Ltd"),
+            random_serial(&mut rng),
+            now - 3600,
+            now + 25 * year,
+        )
+        .with_path_len(1),
         &mut root_der,
     )?;
     let root_der = root_der.get(..n).ok_or("root certificate length")?.to_vec();
@@ -345,16 +337,13 @@ fn run(config: &Config) -> Result<u64, BoxError> {
         ROOT_KEY,
         &root,
         &factory_public,
-        &CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: "Factory Line 1 CA",
-            },
-            serial: random_serial(&mut rng),
-            not_before: now - 3600,
-            not_after: now + 10 * year,
-            path_len: Some(0),
-        },
+        &CaProfile::new(
+            CaName::new("Factory Line 1 CA").with_organization("Example Devices Ltd"),
+            random_serial(&mut rng),
+            now - 3600,
+            now + 10 * year,
+        )
+        .with_path_len(0),
         &mut int_der,
     )?;
     let int_der = int_der.get(..n).ok_or("intermediate length")?.to_vec();
@@ -368,10 +357,7 @@ fn run(config: &Config) -> Result<u64, BoxError> {
         &mut hsm,
         FACTORY_CA_KEY,
         &factory,
-        &station_public,
-        STATION_SERIAL,
-        now,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(STATION_SERIAL, &station_public, now),
     )?;
     cert::verify_device(
         &root,
@@ -630,10 +616,7 @@ fn manufacture(line: &Line<'_>) -> Result<Row, BoxError> {
                 hsm,
                 FACTORY_CA_KEY,
                 &line.factory,
-                &public,
-                serial,
-                line.now,
-                DeviceUsage::SIGN_ONLY,
+                &DeviceRequest::new(serial, &public, line.now),
             )
             .map_err(ctx("issue"))?;
             // The device checks what it is given before burning it in.
@@ -692,12 +675,12 @@ fn write_shipment(
     let manufacturer = hsm.generate_p256(SHIPMENT_SIGNER, &mut rng)?;
 
     let path = line.out.join("shipment.pksh");
-    let params = ShipmentParams {
-        manufacturer_id: *b"Example Devices ",
-        batch_id: batch_id(line.now),
-        record_count: line.config.devices,
-        records_per_chunk: RECORDS_PER_CHUNK,
-    };
+    let params = ShipmentParams::new(
+        *b"Example Devices ",
+        batch_id(line.now),
+        line.config.devices,
+    )
+    .with_records_per_chunk(RECORDS_PER_CHUNK);
     let progress = bar("shipment", line.devices());
     let mut chunk_buf = vec![0u8; shipment::chunk_buffer_len(RECORDS_PER_CHUNK)];
     let mut out = BufWriter::with_capacity(1 << 16, File::create(&path)?);
@@ -715,7 +698,8 @@ fn write_shipment(
         // The initial key leaves the HSM only into the sealed shipment's record (a real
         // HSM would export it under the shipment key itself).
         let key = SecretBuf::<32>::from_slice(ik.dangerous_expose())?;
-        let record = DeviceKeyRecord::new(serial_of(index), index, KeyUsage::INITIAL_DUKPT, &key)?;
+        let record =
+            DeviceKeyRecord::new(serial_of(index), index, KeyUsageCode::INITIAL_DUKPT, &key)?;
         if let Some(chunk) = writer.push(&record)? {
             out.write_all(chunk)?;
         }
@@ -877,7 +861,7 @@ fn import(
                         SecretBuf::<32>::from_slice(ik.dangerous_expose()).map_err(ctx("IK"))?;
                     Kcv::of_key(&key).map_err(ctx("KCV"))
                 })
-                .is_ok_and(|kcv| kcv == r.kcv && r.usage == KeyUsage::INITIAL_DUKPT);
+                .is_ok_and(|kcv| kcv == r.kcv && r.usage == KeyUsageCode::INITIAL_DUKPT);
             bad += u64::from(!ok);
         }
         seen += rows.len() as u64;

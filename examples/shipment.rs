@@ -11,12 +11,12 @@
 
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, HEADER_LEN, KeyUsage, OpenedRecord, ShipmentHeader, ShipmentOpener,
+    self, DeviceKeyRecord, HEADER_LEN, KeyUsageCode, OpenedRecord, ShipmentHeader, ShipmentOpener,
     ShipmentParams, ShipmentWriter, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekSlot};
+use provkit::rng::OsRng;
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::time::Instant;
 
@@ -43,8 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(n) => n.parse()?,
         None => 1000,
     };
-    // Deterministic for the demo; real parties use their hardware or OS RNG.
-    let mut rng = TestRng::new(2024);
+    let mut rng = OsRng;
 
     // The manufacturer's signing key and the authority's HPKE key and KEK, each in its
     // own store (HSMs in production). Public keys are exchanged out of band.
@@ -54,12 +53,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let authority_pk = authority.generate_p256(RECIPIENT, &mut rng)?;
     authority.generate_symmetric(KEK, KeyKind::Aes256, &mut rng)?;
 
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: *b"batch-2025-06-01",
-        record_count: count,
-        records_per_chunk: RECORDS_PER_CHUNK,
-    };
+    let params = ShipmentParams::new(*b"ACME devices ltd", *b"batch-2025-06-01", count)
+        .with_records_per_chunk(RECORDS_PER_CHUNK);
     if count <= 10_000 {
         small(
             &mut manufacturer,
@@ -86,7 +81,7 @@ fn write_shipment<W: Write>(
     manufacturer: &mut MemoryStore<1, 0, 0>,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
     out: &mut W,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut chunk_buf = vec![0u8; shipment::chunk_buffer_len(params.records_per_chunk)];
@@ -104,7 +99,7 @@ fn write_shipment<W: Write>(
         let record = DeviceKeyRecord::generate(
             serial,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             rng,
         )?;
@@ -122,7 +117,7 @@ fn small(
     authority: &mut Store,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut file = Vec::new();
     write_shipment(manufacturer, authority_pk, params, rng, &mut file)?;
@@ -183,7 +178,7 @@ fn large(
     authority: &mut Store,
     authority_pk: &EcPublicKey,
     params: &ShipmentParams,
-    rng: &mut TestRng,
+    rng: &mut OsRng,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::temp_dir().join(format!("provkit-shipment-{}.bin", std::process::id()));
     let t = Instant::now();

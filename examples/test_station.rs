@@ -17,9 +17,10 @@
 //! only [`hsm_keys`] and [`file_keys`] differ.
 
 use provkit::envelope::shipment::{
-    DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter, chunk_buffer_len,
+    DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter, chunk_buffer_len,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekRing, KekSlot};
+use provkit::rng::OsRng;
 use provkit::secret::SecretBytes;
 use provkit::store::{
     IdentityKeys, KeyId, KeyKind, KeyStore, MemoryStore, SymmetricKeys, WrapAlgorithm,
@@ -36,7 +37,6 @@ const KEK_V1: KeyId = KeyId(2);
 const FINGERPRINT_KEY: KeyId = KeyId(3);
 const LEDGER_KEK: KekId = KekId(*b"ta-kek\0\0");
 
-type OsRng = rand_core::UnwrapErr<getrandom::SysRng>;
 /// Set in the child process that runs against a fresh SoftHSM2 token.
 const SOFTHSM_CHILD: &str = "PROVKIT_TEST_STATION_SOFTHSM";
 const TOKEN: &str = "test-authority";
@@ -129,12 +129,7 @@ fn manufacture(
 ) -> Result<(provkit::ec::EcPublicKey, Vec<u64>), Box<dyn std::error::Error>> {
     let mut hsm = MemoryStore::<1, 0, 0>::new();
     let signer = hsm.generate_p256(KeyId(1), rng)?;
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: *b"batch-2025-06-01",
-        record_count: count,
-        records_per_chunk: 256,
-    };
+    let params = ShipmentParams::new(*b"ACME devices ltd", *b"batch-2025-06-01", count);
     let mut buf = vec![0u8; chunk_buffer_len(params.records_per_chunk)];
     let (mut writer, header) =
         ShipmentWriter::new(&mut hsm, KeyId(1), authority, &params, &mut buf, rng)?;
@@ -146,7 +141,7 @@ fn manufacture(
         let record = DeviceKeyRecord::generate(
             serial,
             u64::from(i),
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
             rng,
         )?;
@@ -165,7 +160,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(n) => n.parse()?,
         None => 10_000,
     };
-    let mut rng: OsRng = rand_core::UnwrapErr(getrandom::SysRng);
+    let mut rng = OsRng;
     if let Some(dir) = std::env::var_os(SOFTHSM_CHILD) {
         let dir = std::path::PathBuf::from(dir);
         let keys = hsm_keys(&mut rng)?;

@@ -30,7 +30,8 @@ mod time;
 mod x509;
 
 pub use ca::{
-    CaCert, CaName, CaProfile, create_intermediate, create_root, issue_device, verify_ca,
+    CaCert, CaName, CaProfile, DeviceRequest, create_intermediate, create_root, issue_device,
+    verify_ca,
 };
 pub use chain::{VerifiedDevice, verify_device, verify_issued};
 pub use compact::{

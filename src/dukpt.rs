@@ -9,7 +9,7 @@
 //! - **AES DUKPT** (ANSI X9.24-3-2017), always available:
 //!   - host (receiving SCD): [`AesBdk::initial_key`] or [`initial_key_from_store`] (BDK by
 //!     handle, e.g. in an HSM) → [`InitialKey::transaction_key`] →
-//!     [`TransactionKey::working_key`] for every [`KeyUsage`] and [`KeyType`];
+//!     [`TransactionKey::working_key`] for every [`WorkingKeyUsage`] and [`KeyType`];
 //!     [`InitialKey::update_key`]; the strength rule; strict KSN validation with an
 //!     explicit [`InitialKey::transaction_key_permissive`] for tests.
 //!   - speed: [`HostCache`] (per-device cache of intermediate keys, for counters that
@@ -39,7 +39,7 @@
 //! specified in `docs/dukpt.md`.
 //!
 //! ```
-//! use provkit::dukpt::{AesBdk, AesDevice, AesKsn, InitialKeyId, KeyType, KeyUsage};
+//! use provkit::dukpt::{AesBdk, AesDevice, AesKsn, InitialKeyId, KeyType, WorkingKeyUsage};
 //! use provkit::store::{MemoryStore, RecordId};
 //!
 //! # fn main() -> provkit::Result<()> {
@@ -79,7 +79,7 @@ pub use crate::error::DukptError;
 pub use cache::HostCache;
 pub use device::AesDevice;
 pub use keys::{
-    AesBdk, AesKeySize, InitialKey, KeyType, KeyUsage, TransactionKey, WorkingKey,
+    AesBdk, AesKeySize, InitialKey, KeyType, TransactionKey, WorkingKey, WorkingKeyUsage,
     initial_key_derivation_data, initial_key_from_store, working_key_derivation_data,
 };
 pub use ksn::{AesKsn, InitialKeyId};

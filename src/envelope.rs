@@ -18,7 +18,7 @@
 //! anything is decrypted. The raw [`hpke`] module stays RFC 9180 exact.
 //!
 //! **Keys by handle.** KEKs are AES keys in a [`SymmetricKeys`](crate::store::SymmetricKeys)
-//! store (an HSM, say) used through `wrap`/`unwrap`; HPKE recipients and signers are P-256
+//! store (an HSM, say) used through `wrap_bytes`/`unwrap_bytes`; HPKE recipients and signers are P-256
 //! keys in an [`IdentityKeys`](crate::store::IdentityKeys) store used through `ecdh` and
 //! `sign_digest`. Data keys live only in zeroizing buffers, for one operation.
 //!

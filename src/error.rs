@@ -257,8 +257,11 @@ pub enum EnvelopeError {
     KcvMismatch,
     /// The key check value of the key component at this index (from 0) does not match.
     ComponentKcvMismatch(u8),
-    /// Key components must number 2 to 16 and have the key's length.
+    /// Key components must number 2 to 16 (and as many KCVs as components).
     ComponentCount,
+    /// A key component, or a key to split, that is not 16, 24 or 32 bytes long, or not
+    /// the length of the key it is combined into.
+    ComponentLength,
     /// A shipment or telemetry message addressed to another recipient key.
     WrongRecipient,
     /// The verifying key passed in is not the one the shipment names as its signer.
@@ -357,7 +360,8 @@ impl fmt::Display for EnvelopeError {
             Self::ComponentKcvMismatch(i) => {
                 write!(f, "key check value of component {i} does not match")
             }
-            Self::ComponentCount => f.write_str("wrong number or length of key components"),
+            Self::ComponentCount => f.write_str("wrong number of key components"),
+            Self::ComponentLength => f.write_str("key component of the wrong length"),
             Self::WrongRecipient => f.write_str("addressed to another recipient key"),
             Self::WrongSigner => f.write_str("signer key does not match the one named"),
             Self::RecordOrder => f.write_str("records not in strictly increasing serial order"),

@@ -26,24 +26,23 @@
 //!
 //! ```
 //! use provkit::handshake::{CredentialMode, Initiator, PeerPolicy, Responder};
-//! # use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+//! # use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 //! # use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 //! # fn main() -> provkit::Result<()> {
-//! # let mut rng = provkit::testing::TestRng::new(5);
+//! # let mut rng = provkit::rng::OsRng;
 //! # let mut ca = MemoryStore::<1, 0, 0>::new();
 //! # ca.generate_p256(KeyId(1), &mut rng)?;
 //! # let mut der = [0u8; 512];
-//! # let n = cert::create_root(&mut ca, KeyId(1), &CaProfile { name: CaName { organization: None,
-//! #     common_name: "Root" }, serial: [1; 16], not_before: 0, not_after: 4_000_000_000,
-//! #     path_len: None }, &mut der)?;
+//! # let profile = CaProfile::new(CaName::new("Root"), [1; 16], 0, 4_000_000_000);
+//! # let n = cert::create_root(&mut ca, KeyId(1), &profile, &mut der)?;
 //! # let root = CaCert::from_der(&der[..n])?;
 //! # let (mut alice, mut bob) = (MemoryStore::<1, 1, 128>::new(), MemoryStore::<1, 1, 128>::new());
 //! # let a_pub = alice.generate_p256(KeyId(1), &mut rng)?;
 //! # let b_pub = bob.generate_p256(KeyId(1), &mut rng)?;
 //! # let now = 1_800_000_000;
-//! # let a_cert = cert::issue_device(&mut ca, KeyId(1), &root, &a_pub, 1, now, DeviceUsage::SIGN_ONLY)?;
-//! # let b_cert = cert::issue_device(&mut ca, KeyId(1), &root, &b_pub, 2, now, DeviceUsage::SIGN_ONLY)?;
-//! let policy = PeerPolicy { root: &root, intermediate: None, revoked: &[], now };
+//! # let a_cert = cert::issue_device(&mut ca, KeyId(1), &root, &DeviceRequest::new(1, &a_pub, now))?;
+//! # let b_cert = cert::issue_device(&mut ca, KeyId(1), &root, &DeviceRequest::new(2, &b_pub, now))?;
+//! let policy = PeerPolicy::new(&root, now);
 //! let (mut m1, mut m2, mut m3) = ([0u8; 64], [0u8; 256], [0u8; 256]);
 //!
 //! let alice_hs = Initiator::new(KeyId(1), CompactCert::parse(&a_cert)?, CredentialMode::ByValue);

@@ -28,9 +28,19 @@ pub mod ec;
 pub mod envelope;
 pub mod error;
 pub mod handshake;
+pub mod rng;
 pub mod secret;
 pub mod store;
 #[cfg(feature = "test-suite")]
 pub mod testing;
 
 pub use error::{Error, Result};
+/// The rand_core version of provkit's public API (0.10): every `R: rand_core::CryptoRng`
+/// bound names it. See [`rng`] for the OS RNG and for adapting a hardware RNG driver.
+pub use rand_core;
+
+/// `docs/integration.md`, included so that its examples run as doctests; not part of the
+/// API (it exists only under `cfg(doctest)`).
+#[cfg(doctest)]
+#[doc = include_str!("../docs/integration.md")]
+pub struct IntegrationGuide;

@@ -21,7 +21,7 @@
 //! # What implementers must guarantee
 //!
 //! - **No export.** No method returns a stored private or secret key in the clear.
-//!   [`SymmetricKeys::unwrap`] returns key material that was *given* wrapped, which is
+//!   [`SymmetricKeys::unwrap_bytes`] returns key material that was *given* wrapped, which is
 //!   the caller's to protect; stored keys leave only wrapped ([`SymmetricKeys::wrap_key`]).
 //! - **Atomic updates.** [`Records::write_record`] replaces a record entirely or not at
 //!   all, even across a power cut or crash: a reader sees the old or the new value, never a
@@ -49,7 +49,7 @@ mod soft;
 pub mod suite;
 
 pub use crate::error::StoreError;
-pub use memory::MemoryStore;
+pub use memory::{KeyOnlyStore, MemoryStore};
 pub(crate) use soft::SoftKey;
 
 /// A key handle: an opaque number the store maps to a key slot, HSM object or row.
@@ -117,7 +117,7 @@ impl KeyKind {
 ///
 /// The length limits are those of NIST SP 800-38F (section 5.3.1, Table 1) and are
 /// enforced by [`wrapped_len`](Self::wrapped_len) and [`unwrapped_len`](Self::unwrapped_len),
-/// which every store's `wrap`, `unwrap`, `wrap_key` and `unwrap_key` apply before any
+/// which every store's `wrap_bytes`, `unwrap_bytes`, `wrap_key` and `unwrap_key` apply before any
 /// cipher work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -259,9 +259,9 @@ pub(crate) fn sign_low_s<S: IdentityKeys + ?Sized>(
 /// **Key roles.** A store may give each key one role and refuse any other use with
 /// [`StoreError::WrongKeyKind`]; a hardware store should, because one key that both wraps
 /// stored keys out ([`wrap_key`](Self::wrap_key)) and releases what it unwraps
-/// ([`unwrap`](Self::unwrap)), or that encrypts raw blocks and unwraps, lets a caller read
+/// ([`unwrap_bytes`](Self::unwrap_bytes)), or that encrypts raw blocks and unwraps, lets a caller read
 /// any stored key in the clear (Clulow's attacks). `provkit-pkcs11` separates derive keys
-/// (`encrypt_block` only), data KEKs (`wrap`, `unwrap`), import KEKs (`unwrap_key` only)
+/// (`encrypt_block` only), data KEKs (`wrap_bytes`, `unwrap_bytes`), import KEKs (`unwrap_key` only)
 /// and export KEKs (`wrap_key` only, trusted). The software stores do not: a process that
 /// holds one holds every key in it.
 pub trait SymmetricKeys: KeyInventory {
@@ -297,7 +297,7 @@ pub trait SymmetricKeys: KeyInventory {
     /// # Errors
     /// [`Error::BufferTooSmall`](crate::Error::BufferTooSmall); `Decode(InvalidLength)`
     /// for a length the algorithm cannot wrap; store errors for `kek`.
-    fn wrap(
+    fn wrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
@@ -313,7 +313,7 @@ pub trait SymmetricKeys: KeyInventory {
     /// 24 bytes, KWP under 16, either not a multiple of 8), before any cipher work;
     /// [`Error::Crypto`](crate::Error::Crypto) if the integrity check fails;
     /// [`Error::BufferTooSmall`](crate::Error::BufferTooSmall); store errors for `kek`.
-    fn unwrap(
+    fn unwrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
@@ -325,7 +325,7 @@ pub trait SymmetricKeys: KeyInventory {
     /// leaves a store).
     ///
     /// # Errors
-    /// As [`wrap`](Self::wrap), plus store errors for `key`.
+    /// As [`wrap_bytes`](Self::wrap_bytes), plus store errors for `key`.
     fn wrap_key(
         &mut self,
         kek: KeyId,
@@ -339,7 +339,7 @@ pub trait SymmetricKeys: KeyInventory {
     /// as long as `alg` wraps a key of `kind` (`Decode(InvalidLength)` otherwise).
     ///
     /// # Errors
-    /// As [`unwrap`](Self::unwrap) and [`import_symmetric`](Self::import_symmetric).
+    /// As [`unwrap_bytes`](Self::unwrap_bytes) and [`import_symmetric`](Self::import_symmetric).
     fn unwrap_key(
         &mut self,
         kek: KeyId,

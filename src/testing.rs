@@ -1,25 +1,30 @@
-//! Deterministic helpers for tests, examples and fuzzing. **Not secure.**
+//! Deterministic helpers for tests, test vectors, benches and fuzzing. **NOT SECURE.**
 //!
-//! Enabled by the `test-suite` feature. Nothing here may reach production firmware: the
-//! RNG is a pure function of its seed, which is exactly what reproducible test vectors
-//! and fuzzing need and exactly what a real device must never use.
+//! Enabled by the `test-suite` feature. Nothing here may make a real key or reach
+//! production firmware: the RNGs are pure functions of their seed or input, which is
+//! exactly what reproducible test vectors and fuzzing need and exactly what a real device
+//! must never use. For real keys use `provkit::rng::OsRng` (feature `std`) or, on a device,
+//! its hardware RNG (see the `rng` module for adapting a HAL driver).
 
 use core::convert::Infallible;
 use rand_core::utils::next_word_via_fill;
 use sha2::{Digest, Sha256};
 
-/// A deterministic, seedable RNG (SHA-256 in counter mode). **NO SECURITY.**
+/// A deterministic, seedable RNG (SHA-256 in counter mode). **NOT SECURE: for tests only.**
 ///
-/// It claims `CryptoRng` only so that tests can drive APIs that require one.
+/// Its whole output is a function of a 64-bit seed, so anyone can recompute every key it
+/// makes. It claims `CryptoRng` only so that tests, vectors, benches and fuzz targets can
+/// drive APIs that require one. For real keys use `provkit::rng::OsRng` (feature `std`) or
+/// a hardware RNG.
 #[derive(Debug)]
-pub struct TestRng {
+pub struct InsecureTestRng {
     seed: u64,
     counter: u64,
     block: [u8; 32],
     used: usize,
 }
 
-impl TestRng {
+impl InsecureTestRng {
     /// A generator whose whole output is determined by `seed`.
     #[must_use]
     pub const fn new(seed: u64) -> Self {
@@ -33,6 +38,7 @@ impl TestRng {
 
     fn refill(&mut self) {
         let mut h = Sha256::new();
+        // The label keeps the type's old name: every committed test vector was made with it.
         h.update(b"provkit TestRng NO SECURITY");
         h.update(self.seed.to_be_bytes());
         h.update(self.counter.to_be_bytes());
@@ -42,7 +48,7 @@ impl TestRng {
     }
 }
 
-impl rand_core::TryRng for TestRng {
+impl rand_core::TryRng for InsecureTestRng {
     type Error = Infallible;
 
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
@@ -65,10 +71,11 @@ impl rand_core::TryRng for TestRng {
     }
 }
 
-impl rand_core::TryCryptoRng for TestRng {}
+impl rand_core::TryCryptoRng for InsecureTestRng {}
 
 /// An "RNG" that hands out fixed bytes, in order, cycling: it makes ephemeral keys an
-/// input of test vectors (the key generation code path stays the real one). **NO SECURITY.**
+/// input of test vectors (the key generation code path stays the real one). **NOT SECURE:
+/// for tests only.**
 #[derive(Debug)]
 pub struct FixedRng<'a> {
     bytes: &'a [u8],

@@ -4,10 +4,12 @@ mod common;
 
 use common::*;
 use provkit::Error;
-use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+use provkit::cert::{
+    self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, DeviceRequest, DeviceUsage,
+};
 use provkit::error::{CertError, DecodeErrorKind};
 use provkit::store::IdentityKeys;
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 const _: () = assert!(
     COMPACT_LEN <= 112,
@@ -48,10 +50,7 @@ fn chain_verifies_with_and_without_intermediate() {
         &mut pki.ca_store,
         ROOT_KEY,
         &root,
-        &public,
-        7,
-        ISSUED,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(7, &public, ISSUED),
     )
     .unwrap();
     let c = CompactCert::parse(&direct).unwrap();
@@ -79,18 +78,14 @@ fn all_usage_variants_round_trip() {
     let int = CaCert::from_der(&int_der).unwrap();
     let public = pki.device_store.public_key(DEVICE_KEY).unwrap();
     for (ka, sa) in [(false, false), (true, false), (false, true), (true, true)] {
-        let usage = DeviceUsage {
-            key_agreement: ka,
-            server_auth: sa,
-        };
+        let usage = DeviceUsage::SIGN_ONLY
+            .with_key_agreement(ka)
+            .with_server_auth(sa);
         let compact = cert::issue_device(
             &mut pki.ca_store,
             INTERMEDIATE_KEY,
             &int,
-            &public,
-            99,
-            ISSUED,
-            usage,
+            &DeviceRequest::new(99, &public, ISSUED).with_usage(usage),
         )
         .unwrap();
         let c = CompactCert::parse(&compact).unwrap();
@@ -193,21 +188,12 @@ fn chain_failures() {
     let mut pki2 = Pki::new(8);
     let int_der = pki2.intermediate_der.clone();
     let int2 = CaCert::from_der(&int_der).unwrap();
-    let mut rng = TestRng::new(99);
+    let mut rng = InsecureTestRng::new(99);
     let sub = pki2
         .device_store
         .generate_p256(provkit::store::KeyId(50), &mut rng)
         .unwrap();
-    let profile = CaProfile {
-        name: CaName {
-            organization: None,
-            common_name: "sub",
-        },
-        serial: [3; 16],
-        not_before: T0,
-        not_after: NOW * 2,
-        path_len: None,
-    };
+    let profile = CaProfile::new(CaName::new("sub"), [3; 16], T0, NOW * 2);
     assert_eq!(
         cert::create_intermediate(
             &mut pki2.ca_store,
@@ -226,10 +212,7 @@ fn chain_failures() {
             &mut pki2.ca_store,
             ROOT_KEY,
             &int2,
-            &public,
-            5,
-            ISSUED,
-            DeviceUsage::SIGN_ONLY
+            &DeviceRequest::new(5, &public, ISSUED)
         ),
         Err(Error::Cert(CertError::KeyMismatch))
     );

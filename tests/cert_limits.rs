@@ -16,16 +16,13 @@ fn root_with_cn(pki: &mut Pki, cn: &str) -> Vec<u8> {
     let n = cert::create_root(
         &mut pki.ca_store,
         ROOT_KEY,
-        &CaProfile {
-            name: CaName {
-                organization: Some("provkit test"),
-                common_name: cn,
-            },
-            serial: [0x55; 16],
-            not_before: T0,
-            not_after: T0 + 86_400,
-            path_len: Some(0),
-        },
+        &CaProfile::new(
+            CaName::new(cn).with_organization("provkit test"),
+            [0x55; 16],
+            T0,
+            T0 + 86_400,
+        )
+        .with_path_len(0),
         &mut buf,
     )
     .unwrap();
@@ -176,16 +173,7 @@ fn ca_serials_are_positive_sixteen_byte_integers() {
         let n = cert::create_root(
             &mut pki.ca_store,
             ROOT_KEY,
-            &CaProfile {
-                name: CaName {
-                    organization: None,
-                    common_name: "Serial test",
-                },
-                serial,
-                not_before: T0,
-                not_after: T0 + 86_400,
-                path_len: None,
-            },
+            &CaProfile::new(CaName::new("Serial test"), serial, T0, T0 + 86_400),
             &mut buf,
         )
         .unwrap();

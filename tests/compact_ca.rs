@@ -253,16 +253,12 @@ fn only_certificates_in_the_profile_compress() {
     let n = cert::create_root(
         &mut pki.ca_store,
         ROOT_KEY,
-        &CaProfile {
-            name: CaName {
-                organization: Some("provkit test"),
-                common_name: &long_cn,
-            },
-            serial: [0x33; 16],
-            not_before: T0,
-            not_after: T0 + 86_400,
-            path_len: None,
-        },
+        &CaProfile::new(
+            CaName::new(&long_cn).with_organization("provkit test"),
+            [0x33; 16],
+            T0,
+            T0 + 86_400,
+        ),
         &mut buf,
     )
     .unwrap();
@@ -275,16 +271,7 @@ fn only_certificates_in_the_profile_compress() {
     let n = cert::create_root(
         &mut pki.ca_store,
         ROOT_KEY,
-        &CaProfile {
-            name: CaName {
-                organization: None,
-                common_name: "Short",
-            },
-            serial: [0x44; 16],
-            not_before: T0,
-            not_after: cert::NO_EXPIRY,
-            path_len: None,
-        },
+        &CaProfile::new(CaName::new("Short"), [0x44; 16], T0, cert::NO_EXPIRY),
         &mut buf,
     )
     .unwrap();

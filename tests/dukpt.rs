@@ -21,14 +21,14 @@ use provkit::dukpt::tdes::{
 };
 use provkit::dukpt::{
     AesBdk, AesDevice, AesKeySize, AesKsn, DukptError, HostCache, InitialKey, InitialKeyId,
-    KeyType, KeyUsage, cbc_decrypt, cbc_encrypt, cmac, decrypt_pin_block,
+    KeyType, WorkingKeyUsage, cbc_decrypt, cbc_encrypt, cmac, decrypt_pin_block,
     encrypt_pin_block_with_fill, format4_pan_field, format4_pin_field, hmac_sha256,
     initial_key_derivation_data, initial_key_from_store, verify_cmac, verify_hmac_sha256,
     working_key_derivation_data,
 };
 use provkit::secret::SecretBuf;
 use provkit::store::{KeyId, MemoryStore, RecordId, Records, StoreError, SymmetricKeys};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use rand_core::Rng;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -84,8 +84,8 @@ fn key_type_of(v: &Value) -> KeyType {
     KeyType::from_code(alg, bits).unwrap()
 }
 
-fn usage_of(v: &Value) -> KeyUsage {
-    KeyUsage::from_code(u16_hex(s(v, "key_usage_code"))).unwrap()
+fn usage_of(v: &Value) -> WorkingKeyUsage {
+    WorkingKeyUsage::from_code(u16_hex(s(v, "key_usage_code"))).unwrap()
 }
 
 /// The record's BDK → IK, checked against `expected.initial_key` and against the
@@ -150,8 +150,10 @@ fn check_working_extras(v: &Value, ksn: &AesKsn, wk: &provkit::dukpt::WorkingKey
         assert_eq!(verify_cmac(wk, b"other", &mac), Err(Error::Crypto));
         let txn = txn_host();
         match wk.usage() {
-            KeyUsage::MacGeneration => txn.verify_request_cmac(wk.key_type(), msg, &mac).unwrap(),
-            KeyUsage::MacVerification => {
+            WorkingKeyUsage::MacGeneration => {
+                txn.verify_request_cmac(wk.key_type(), msg, &mac).unwrap()
+            }
+            WorkingKeyUsage::MacVerification => {
                 txn.verify_response_cmac(wk.key_type(), msg, &mac).unwrap()
             }
             other => panic!("{id}: CMAC under {other:?}"),
@@ -174,8 +176,12 @@ fn check_working_extras(v: &Value, ksn: &AesKsn, wk: &provkit::dukpt::WorkingKey
         let txn = txn_host();
         let mut buf = plain.clone();
         match wk.usage() {
-            KeyUsage::DataEncryption => txn.encrypt_request(wk.key_type(), &iv, &mut buf).unwrap(),
-            KeyUsage::DataDecryption => txn.encrypt_response(wk.key_type(), &iv, &mut buf).unwrap(),
+            WorkingKeyUsage::DataEncryption => {
+                txn.encrypt_request(wk.key_type(), &iv, &mut buf).unwrap()
+            }
+            WorkingKeyUsage::DataDecryption => {
+                txn.encrypt_response(wk.key_type(), &iv, &mut buf).unwrap()
+            }
             other => panic!("{id}: CBC under {other:?}"),
         }
         assert_eq!(hex_of(&buf), s(c, "ciphertext"), "{id}");
@@ -281,12 +287,12 @@ fn aes_update_key(v: &Value) {
     let ksn = AesKsn::parse(&hex(s(v, "ksn"))).unwrap();
     assert_eq!(ksn.counter(), provkit::dukpt::AES_UPDATE_KEY_COUNTER);
     assert!(!ksn.is_valid());
-    assert_eq!(usage_of(v), KeyUsage::KeyEncryptionKey);
+    assert_eq!(usage_of(v), WorkingKeyUsage::KeyEncryptionKey);
     let ty = key_type_of(v);
     assert_eq!(
         hex_of(&working_key_derivation_data(
             &ksn,
-            KeyUsage::KeyEncryptionKey,
+            WorkingKeyUsage::KeyEncryptionKey,
             ty
         )),
         s(e, "derivation_data")
@@ -299,7 +305,7 @@ fn aes_update_key(v: &Value) {
     );
     let uk = ik.update_key(ty).unwrap();
     assert_eq!(hex_of(uk.dangerous_expose()), s(e, "working_key"), "{id}");
-    assert_eq!(uk.usage(), KeyUsage::KeyEncryptionKey);
+    assert_eq!(uk.usage(), WorkingKeyUsage::KeyEncryptionKey);
     assert!(ik.transaction_key(&ksn).is_err());
 }
 
@@ -354,7 +360,7 @@ fn aes_device_registers(v: &Value) {
         let txn = last.unwrap();
         assert_eq!(txn.ksn().counter(), u32_hex(c.as_str().unwrap()));
         let pin = txn
-            .working_key(KeyUsage::PinEncryption, KeyType::Aes128)
+            .working_key(WorkingKeyUsage::PinEncryption, KeyType::Aes128)
             .unwrap();
         assert_eq!(
             hex_of(pin.dangerous_expose()),
@@ -385,7 +391,7 @@ fn aes_device_sequence(v: &Value) -> usize {
         assert_eq!(txn.ksn().counter(), u32_hex(s(step, "transaction_counter")));
         assert_eq!(hex_of(txn.dangerous_expose()), s(step, "transaction_key"));
         let pin = txn
-            .working_key(KeyUsage::PinEncryption, KeyType::Aes128)
+            .working_key(WorkingKeyUsage::PinEncryption, KeyType::Aes128)
             .unwrap();
         assert_eq!(hex_of(pin.dangerous_expose()), s(step, "pin_key_aes128"));
         let host = cache.transaction_key(&txn.ksn()).unwrap();
@@ -396,7 +402,7 @@ fn aes_device_sequence(v: &Value) -> usize {
     let mut got = vec![None; seq.len()];
     ik.for_each_working_key(
         ksns.iter().copied(),
-        KeyUsage::PinEncryption,
+        WorkingKeyUsage::PinEncryption,
         KeyType::Aes128,
         |i, _, r| {
             got[i] = Some(hex_of(r.unwrap().dangerous_expose()));
@@ -702,7 +708,7 @@ fn tdes_device_from_ipek_starts_at_one_and_exhausts() {
     );
 }
 
-fn sample_counters(rng: &mut TestRng, max_ones: u32, bits: u32, n: usize) -> Vec<u32> {
+fn sample_counters(rng: &mut InsecureTestRng, max_ones: u32, bits: u32, n: usize) -> Vec<u32> {
     let mask = if bits == 32 {
         u32::MAX
     } else {
@@ -729,7 +735,7 @@ fn sample_counters(rng: &mut TestRng, max_ones: u32, bits: u32, n: usize) -> Vec
 /// derive every one on the host (plain, cached and batched).
 #[test]
 fn aes_device_and_host_agree_for_random_counters() {
-    let mut rng = TestRng::new(0xD0C7);
+    let mut rng = InsecureTestRng::new(0xD0C7);
     let mut edges = vec![
         1,
         2,
@@ -792,7 +798,7 @@ fn aes_device_and_host_agree_for_random_counters() {
             let cached = cache.transaction_key(&want).unwrap();
             assert_eq!(cached.dangerous_expose(), host.dangerous_expose());
             let ty = KeyType::ALL[(rng.next_u32() % 8) as usize];
-            let usage = KeyUsage::ALL[(rng.next_u32() % 8) as usize];
+            let usage = WorkingKeyUsage::ALL[(rng.next_u32() % 8) as usize];
             match (txn.working_key(usage, ty), host.working_key(usage, ty)) {
                 (Ok(a), Ok(b)) => assert_eq!(a.dangerous_expose(), b.dangerous_expose()),
                 (Err(a), Err(b)) => {
@@ -803,7 +809,7 @@ fn aes_device_and_host_agree_for_random_counters() {
                 other => panic!("device and host disagree: {other:?}"),
             }
             pins.push(hex_of(
-                txn.working_key(KeyUsage::PinEncryption, KeyType::Aes128)
+                txn.working_key(WorkingKeyUsage::PinEncryption, KeyType::Aes128)
                     .unwrap()
                     .dangerous_expose(),
             ));
@@ -814,7 +820,7 @@ fn aes_device_and_host_agree_for_random_counters() {
         let mut got = vec![String::new(); ksns.len()];
         ik.for_each_working_key(
             ksns.iter().copied(),
-            KeyUsage::PinEncryption,
+            WorkingKeyUsage::PinEncryption,
             KeyType::Aes128,
             |i, _, r| {
                 got[i] = hex_of(r.unwrap().dangerous_expose());
@@ -828,7 +834,7 @@ fn aes_device_and_host_agree_for_random_counters() {
 
 #[test]
 fn tdes_device_and_host_agree_for_random_counters() {
-    let mut rng = TestRng::new(0x7DE5);
+    let mut rng = InsecureTestRng::new(0x7DE5);
     let mut starts = vec![
         1, 0x3FF, 0x400, 0xFF800, 0xFFC00, 0x1F_F000, 0x1F_F800, 0x10_0000,
     ];
@@ -1047,7 +1053,7 @@ fn strict_host_checks() {
     // Strength rule under an AES-128 initial key.
     let txn = ik.transaction_key(&AesKsn::new(ikid, 1)).unwrap();
     for ty in KeyType::ALL {
-        let r = txn.working_key(KeyUsage::PinEncryption, ty);
+        let r = txn.working_key(WorkingKeyUsage::PinEncryption, ty);
         let allowed = matches!(
             ty,
             KeyType::Tdes2 | KeyType::Tdes3 | KeyType::Aes128 | KeyType::Hmac128
@@ -1064,7 +1070,7 @@ fn strict_host_checks() {
     assert!(
         ik.for_each_working_key(
             [AesKsn::new(ikid, 1)],
-            KeyUsage::PinEncryption,
+            WorkingKeyUsage::PinEncryption,
             KeyType::Aes256,
             |_, _, _| {}
         )
@@ -1079,7 +1085,7 @@ fn strict_host_checks() {
             other,
             AesKsn::new(ikid, 0x1_FFFF),
         ],
-        KeyUsage::PinEncryption,
+        WorkingKeyUsage::PinEncryption,
         KeyType::Aes128,
         |i, _, r| results.push((i, r.map(|k| hex_of(k.dangerous_expose())))),
     )
@@ -1106,19 +1112,19 @@ fn helpers_refuse_the_wrong_key() {
         .unwrap();
     let wrong = Some(Error::Dukpt(DukptError::WrongKeyUsage));
     let pin = txn
-        .working_key(KeyUsage::PinEncryption, KeyType::Aes256)
+        .working_key(WorkingKeyUsage::PinEncryption, KeyType::Aes256)
         .unwrap();
     let mac = txn
-        .working_key(KeyUsage::MacBothWays, KeyType::Aes256)
+        .working_key(WorkingKeyUsage::MacBothWays, KeyType::Aes256)
         .unwrap();
     let hmac = txn
-        .working_key(KeyUsage::MacGeneration, KeyType::Hmac256)
+        .working_key(WorkingKeyUsage::MacGeneration, KeyType::Hmac256)
         .unwrap();
     let data = txn
-        .working_key(KeyUsage::DataBothWays, KeyType::Aes192)
+        .working_key(WorkingKeyUsage::DataBothWays, KeyType::Aes192)
         .unwrap();
     let kek = txn
-        .working_key(KeyUsage::KeyEncryptionKey, KeyType::Aes128)
+        .working_key(WorkingKeyUsage::KeyEncryptionKey, KeyType::Aes128)
         .unwrap();
     assert_eq!(cmac(&pin, b"x").err(), wrong);
     assert_eq!(cmac(&hmac, b"x").err(), wrong);
@@ -1141,7 +1147,7 @@ fn helpers_refuse_the_wrong_key() {
     );
     // A TDEA data key from AES DUKPT encrypts with TDES-CBC.
     let tdea = txn
-        .working_key(KeyUsage::DataEncryption, KeyType::Tdes3)
+        .working_key(WorkingKeyUsage::DataEncryption, KeyType::Tdes3)
         .unwrap();
     let mut buf = *b"0123456789abcdef";
     cbc_encrypt(&tdea, &[0; 8], &mut buf).unwrap();
@@ -1203,7 +1209,7 @@ fn device_state_survives_small_records_and_rejects_garbage() {
 /// give exactly the plain derivation's keys.
 #[test]
 fn cache_and_batch_match_plain_derivation_in_any_order() {
-    let mut rng = TestRng::new(0xCAC4E);
+    let mut rng = InsecureTestRng::new(0xCAC4E);
     let sizes = [AesKeySize::Aes128, AesKeySize::Aes192, AesKeySize::Aes256];
     let mut starts = vec![1u32, 2, 0x7F, 0x1_0000, 0x8000_0000, 0xFFFE_0000];
     starts.extend((0..16).map(|k| 0xFFFFu32 << k));
@@ -1234,7 +1240,7 @@ fn cache_and_batch_match_plain_derivation_in_any_order() {
             .collect();
         for ksn in &ksns {
             let ty = allowed[(rng.next_u32() as usize) % allowed.len()];
-            let usage = KeyUsage::ALL[(rng.next_u32() % 8) as usize];
+            let usage = WorkingKeyUsage::ALL[(rng.next_u32() % 8) as usize];
             let want = ik.working_key(ksn, usage, ty).unwrap();
             // Alternate the cache's two entry points: both must leave it consistent.
             let got = if rng.next_u32().is_multiple_of(3) {
@@ -1258,7 +1264,7 @@ fn cache_and_batch_match_plain_derivation_in_any_order() {
             let mut got = vec![None; ksns.len()];
             ik.for_each_working_key(
                 ksns.iter().copied(),
-                KeyUsage::DataEncryption,
+                WorkingKeyUsage::DataEncryption,
                 ty,
                 |i, k, r| {
                     assert_eq!(*k, ksns[i]);
@@ -1268,7 +1274,9 @@ fn cache_and_batch_match_plain_derivation_in_any_order() {
             )
             .unwrap();
             for (ksn, got) in ksns.iter().zip(got) {
-                let want = ik.working_key(ksn, KeyUsage::DataEncryption, ty).unwrap();
+                let want = ik
+                    .working_key(ksn, WorkingKeyUsage::DataEncryption, ty)
+                    .unwrap();
                 assert_eq!(
                     got.as_deref(),
                     Some(hex_of(want.dangerous_expose()).as_str())

@@ -7,7 +7,7 @@ use provkit::Error;
 use provkit::envelope::{Context, Envelopes, KekId, KekRef, KekRing, KekSlot, Rewrapped};
 use provkit::error::StoreError;
 use provkit::store::{KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<4, 0, 0>;
 const KEK: KekId = KekId(*b"rows\0\0\0\0");
@@ -26,7 +26,7 @@ fn slot(version: u32, key: KeyId) -> KekSlot {
 /// moves to it (then is current, and still opens).
 #[test]
 fn rotation_to_a_version_with_the_same_wrap_algorithm_moves() {
-    let mut rng = TestRng::new(70);
+    let mut rng = InsecureTestRng::new(70);
     let mut store = Store::new();
     store
         .generate_symmetric(KeyId(1), KeyKind::Aes256, &mut rng)
@@ -62,7 +62,7 @@ fn rotation_to_a_version_with_the_same_wrap_algorithm_moves() {
 /// `Crypto` failure that looks like tampering; nothing is released or changed.
 #[test]
 fn a_kek_missing_from_the_store_is_a_store_error() {
-    let mut rng = TestRng::new(71);
+    let mut rng = InsecureTestRng::new(71);
     let mut store = Store::new();
     store
         .generate_symmetric(KeyId(1), KeyKind::Aes256, &mut rng)

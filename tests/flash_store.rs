@@ -18,7 +18,7 @@ fn flash_store_passes_the_suite() {
 #[test]
 fn keys_and_records_survive_a_remount() {
     let mut s = FlashStore::mount(Flash::new()).unwrap();
-    let mut rng = provkit::testing::TestRng::new(1);
+    let mut rng = provkit::testing::InsecureTestRng::new(1);
     let public = s.generate_p256(KeyId(1), &mut rng).unwrap();
     s.import_symmetric(KeyId(2), KeyKind::Aes128, &[7; 16])
         .unwrap();
@@ -237,6 +237,7 @@ trait Part: NorFlash + Sized {
     fn mount(self) -> provkit::Result<FlashStore<Self>>;
     fn image(&self) -> &[u8];
     fn cut_power_after(&mut self, units: usize);
+    fn tear_power_after(&mut self, units: usize);
     fn restore_power(&mut self);
     fn units_done(&self) -> usize;
 }
@@ -256,6 +257,9 @@ macro_rules! part {
             fn cut_power_after(&mut self, units: usize) {
                 RamFlash::cut_power_after(self, units);
             }
+            fn tear_power_after(&mut self, units: usize) {
+                RamFlash::tear_power_after(self, units);
+            }
             fn restore_power(&mut self) {
                 RamFlash::restore_power(self);
             }
@@ -268,11 +272,19 @@ macro_rules! part {
 part!(true, mount_multiwrite);
 part!(false, mount);
 
+/// How the power goes in a sweep: between two units, or in the middle of one, leaving it
+/// torn (part of its bytes programmed or erased).
+#[derive(Clone, Copy, PartialEq)]
+enum Cut {
+    BetweenUnits,
+    Torn,
+}
+
 /// Cuts power at every unit written or erased by the workload; after each cut and a
 /// remount, every value is the one before the interrupted operation or the one after
 /// it, no superseded value is left on the flash, and the store keeps working. Uncut, no
 /// superseded value is left after any operation.
-fn power_cut_sweep<P: Part>(n: u32) {
+fn power_cut_sweep<P: Part>(n: u32, how: Cut) {
     let ops = workload(n);
     // Uncut run: how many units the workload programs and erases.
     let mut s = P::blank().mount().unwrap();
@@ -297,7 +309,10 @@ fn power_cut_sweep<P: Part>(n: u32) {
 
     for cut in 0..total {
         let mut flash = P::blank();
-        flash.cut_power_after(cut);
+        match how {
+            Cut::BetweenUnits => flash.cut_power_after(cut),
+            Cut::Torn => flash.tear_power_after(cut),
+        }
         let mut s = flash.mount().unwrap();
         let mut before = Model::new();
         let mut interrupted = None;
@@ -347,22 +362,40 @@ fn power_cut_sweep<P: Part>(n: u32) {
 
 #[test]
 fn power_cut_sweep_4_byte_units_multiwrite() {
-    power_cut_sweep::<RamFlash<2048, 512, 4, true>>(64);
+    power_cut_sweep::<RamFlash<2048, 512, 4, true>>(64, Cut::BetweenUnits);
 }
 
 #[test]
 fn power_cut_sweep_4_byte_units_single_write() {
-    power_cut_sweep::<RamFlash<2048, 512, 4, false>>(48);
+    power_cut_sweep::<RamFlash<2048, 512, 4, false>>(48, Cut::BetweenUnits);
 }
 
 #[test]
 fn power_cut_sweep_16_byte_units_multiwrite() {
-    power_cut_sweep::<RamFlash<2048, 512, 16, true>>(48);
+    power_cut_sweep::<RamFlash<2048, 512, 16, true>>(48, Cut::BetweenUnits);
 }
 
 #[test]
 fn power_cut_sweep_16_byte_units_single_write() {
-    power_cut_sweep::<RamFlash<2048, 512, 16, false>>(48);
+    power_cut_sweep::<RamFlash<2048, 512, 16, false>>(48, Cut::BetweenUnits);
+}
+
+#[test]
+fn torn_power_cut_sweep_4_byte_units_multiwrite() {
+    power_cut_sweep::<RamFlash<2048, 512, 4, true>>(64, Cut::Torn);
+}
+
+#[test]
+fn torn_power_cut_sweep_32_byte_units_multiwrite() {
+    power_cut_sweep::<RamFlash<2048, 512, 32, true>>(48, Cut::Torn);
+}
+
+/// Also the regression test for an evacuation (single-write scrub) that opened a page
+/// whose reclaim erased the page being evacuated, and then copied an entry from the
+/// erased page: a record read back as 0xFF bytes.
+#[test]
+fn torn_power_cut_sweep_32_byte_units_single_write() {
+    power_cut_sweep::<RamFlash<2048, 512, 32, false>>(48, Cut::Torn);
 }
 
 /// A page filled to within a few bytes of its end, as the last page of the region: its

@@ -10,7 +10,7 @@ use provkit::handshake::{
     self, CredentialMode, Initiator, PeerCredential, PeerPolicy, Replacement, Responder, Session,
 };
 use provkit::store::RecordId;
-use provkit::testing::{FixedRng, TestRng};
+use provkit::testing::{FixedRng, InsecureTestRng};
 
 /// The three messages of one handshake and its outcome.
 struct Run {
@@ -23,12 +23,7 @@ fn policy<'a>(
     root: &'a provkit::cert::CaCert<'a>,
     int: &'a provkit::cert::CaCert<'a>,
 ) -> PeerPolicy<'a> {
-    PeerPolicy {
-        root,
-        intermediate: Some(int),
-        revoked: &[],
-        now: NOW,
-    }
+    PeerPolicy::new(root, NOW).with_intermediate(int)
 }
 
 /// Runs a handshake between `a` (initiator) and `b` (responder), letting `tamper`
@@ -44,8 +39,8 @@ fn run(
     let root = pki.root();
     let int = pki.intermediate();
     let policy = policy(&root, &int);
-    let mut rng_a = TestRng::new(seed);
-    let mut rng_b = TestRng::new(seed + 1);
+    let mut rng_a = InsecureTestRng::new(seed);
+    let mut rng_b = InsecureTestRng::new(seed + 1);
     let (a_cert, b_cert) = (a.cert, b.cert);
     let a_cert = CompactCert::parse(&a_cert)?;
     let b_cert = CompactCert::parse(&b_cert)?;
@@ -221,13 +216,10 @@ fn wrong_ca_and_revoked_serials_are_rejected() {
     let root = pki.root();
     let int = pki.intermediate();
     let revoked = [1002u64];
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: Some(&int),
-        revoked: &revoked,
-        now: NOW,
-    };
-    let mut rng = TestRng::new(5);
+    let policy = PeerPolicy::new(&root, NOW)
+        .with_intermediate(&int)
+        .with_revoked(&revoked);
+    let mut rng = InsecureTestRng::new(5);
     let mut buf = [0u8; 512];
     let a_cert = a.cert;
     let b_cert = b.cert;
@@ -328,7 +320,7 @@ fn swapped_certificates_are_rejected() {
     let root = pki.root();
     let int = pki.intermediate();
     let policy = policy(&root, &int);
-    let mut rng = TestRng::new(5);
+    let mut rng = InsecureTestRng::new(5);
     let mut buf = [0u8; 512];
     let a_cert = a.cert;
     let (hs_a, n) = Initiator::new(
@@ -467,7 +459,7 @@ fn hex(b: &[u8]) -> String {
 
 /// One transcript from fixed keys and ephemeral scalars, as JSON.
 fn transcript(modes: (CredentialMode, CredentialMode)) -> serde_json::Value {
-    use provkit::cert::{self, CaCert, CaName, CaProfile, DeviceUsage};
+    use provkit::cert::{self, CaCert, CaName, CaProfile, DeviceRequest};
     use provkit::secret::SecretBytes;
     use provkit::store::{IdentityKeys, KeyId, MemoryStore};
     let key = KeyId(1);
@@ -481,16 +473,12 @@ fn transcript(modes: (CredentialMode, CredentialMode)) -> serde_json::Value {
     let mut ca = MemoryStore::<1, 0, 0>::new();
     ca.import_p256(key, &SecretBytes::new(ca_k)).unwrap();
     let mut der = [0u8; 512];
-    let profile = CaProfile {
-        name: CaName {
-            organization: Some("provkit vectors"),
-            common_name: "Vector Root",
-        },
-        serial: [1; 16],
-        not_before: 1_700_000_000,
-        not_after: 2_700_000_000,
-        path_len: None,
-    };
+    let profile = CaProfile::new(
+        CaName::new("Vector Root").with_organization("provkit vectors"),
+        [1; 16],
+        1_700_000_000,
+        2_700_000_000,
+    );
     let n = cert::create_root(&mut ca, key, &profile, &mut der).unwrap();
     let root_der = der[..n].to_vec();
     let root = CaCert::from_der(&root_der).unwrap();
@@ -502,28 +490,17 @@ fn transcript(modes: (CredentialMode, CredentialMode)) -> serde_json::Value {
         &mut ca,
         key,
         &root,
-        &pi,
-        1,
-        1_750_000_000,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(1, &pi, 1_750_000_000),
     )
     .unwrap();
     let cr = cert::issue_device(
         &mut ca,
         key,
         &root,
-        &pr,
-        2,
-        1_750_000_000,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(2, &pr, 1_750_000_000),
     )
     .unwrap();
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: 1_760_000_000,
-    };
+    let policy = PeerPolicy::new(&root, 1_760_000_000);
     let (mut b1, mut b2, mut b3) = ([0u8; 64], [0u8; 256], [0u8; 256]);
     let (hs_i, n1) = Initiator::new(key, CompactCert::parse(&ci).unwrap(), modes.0)
         .start(&mut FixedRng::new(&x), &mut b1)

@@ -10,7 +10,7 @@ use provkit::envelope::telemetry::{self, TelemetryHeader};
 use provkit::error::EnvelopeError;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 use provkit::testing::FixedRng;
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use serde_json::Value;
 
 const VECTORS: &str = include_str!("data/hpke/rfc9180_p256_sha256_aesgcm.json");
@@ -200,7 +200,7 @@ fn every_rfc9180_vector_passes_through_our_api() {
 
 #[test]
 fn wrong_key_info_sender_or_order_does_not_open() {
-    let mut rng = TestRng::new(9);
+    let mut rng = InsecureTestRng::new(9);
     let mut server = Store::new();
     let pk = server.generate_p256(RECIPIENT, &mut rng).unwrap();
     let mut other = Store::new();
@@ -305,7 +305,7 @@ struct Telemetry {
 }
 
 fn telemetry_fixture() -> Telemetry {
-    let mut rng = TestRng::new(77);
+    let mut rng = InsecureTestRng::new(77);
     let mut server = Store::new();
     let server_pk = server.generate_p256(RECIPIENT, &mut rng).unwrap();
     let mut device = Store::new();
@@ -321,7 +321,7 @@ fn telemetry_fixture() -> Telemetry {
 #[test]
 fn telemetry_signed_and_unsigned_round_trip() {
     let mut f = telemetry_fixture();
-    let mut rng = TestRng::new(1);
+    let mut rng = InsecureTestRng::new(1);
     let payload = b"temp=21.5C battery=87%";
 
     let mut msg = vec![0u8; telemetry::telemetry_len(payload.len(), true)];
@@ -381,7 +381,7 @@ fn telemetry_signed_and_unsigned_round_trip() {
 #[test]
 fn telemetry_every_byte_tampered_is_rejected_without_plaintext() {
     let mut f = telemetry_fixture();
-    let mut rng = TestRng::new(2);
+    let mut rng = InsecureTestRng::new(2);
     let payload = b"secret reading 1234";
     let mut msg = vec![0u8; telemetry::telemetry_len(payload.len(), true)];
     telemetry::seal_telemetry_signed(
@@ -424,7 +424,7 @@ fn telemetry_every_byte_tampered_is_rejected_without_plaintext() {
 #[test]
 fn telemetry_to_another_server_is_refused() {
     let mut f = telemetry_fixture();
-    let mut rng = TestRng::new(3);
+    let mut rng = InsecureTestRng::new(3);
     let mut msg = vec![0u8; telemetry::telemetry_len(4, false)];
     telemetry::seal_telemetry(&f.server_pk, 1, b"data", &mut msg, &mut rng).unwrap();
     let mut other = Store::new();

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use provkit::cert::{self, CaCert, CompactCert, DeviceUsage};
+use provkit::cert::{self, CaCert, CompactCert, DeviceRequest};
 use provkit::ec::{EcPublicKey, EcdsaSignature, sha256};
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId};
@@ -149,7 +149,7 @@ fn devices_issued_under_an_openssl_made_ca_verify_everywhere() {
         Err(provkit::Error::Decode(d)) if d.kind == provkit::error::DecodeErrorKind::OutsideProfile
     ));
     let mut device_store = Store::new();
-    let mut rng = provkit::testing::TestRng::new(3);
+    let mut rng = provkit::testing::InsecureTestRng::new(3);
     let device_public = device_store.generate_p256(DEVICE_KEY, &mut rng).unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -159,10 +159,7 @@ fn devices_issued_under_an_openssl_made_ca_verify_everywhere() {
         &mut store,
         KeyId(1),
         &ca,
-        &device_public,
-        12345,
-        now - 86_400,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(12345, &device_public, now - 86_400),
     )
     .unwrap();
     let c = CompactCert::parse(&compact).unwrap();

@@ -9,11 +9,12 @@ use provkit::envelope::{self, Kcv, KeyComponent, MAX_COMPONENTS};
 use provkit::error::EnvelopeError;
 use provkit::secret::SecretBuf;
 use provkit::store::{IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<4, 2, 0>;
 
 const COUNT: Error = Error::Envelope(EnvelopeError::ComponentCount);
+const LENGTH: Error = Error::Envelope(EnvelopeError::ComponentLength);
 
 fn entered(split: &[KeyComponent]) -> Vec<KeyComponent> {
     split
@@ -28,7 +29,7 @@ fn entered(split: &[KeyComponent]) -> Vec<KeyComponent> {
 #[test]
 fn sixteen_components_work_and_seventeen_are_refused() {
     assert_eq!(MAX_COMPONENTS, 16);
-    let mut rng = TestRng::new(60);
+    let mut rng = InsecureTestRng::new(60);
     let split = envelope::generate_split_key::<16, _>(KeyKind::Aes128, &mut rng).unwrap();
     let parts = entered(&split.components);
     let kcvs: Vec<Kcv> = parts.iter().map(KeyComponent::kcv).collect();
@@ -78,7 +79,7 @@ fn sixteen_components_work_and_seventeen_are_refused() {
 /// lengths, even when the KCV given is the single component's own.
 #[test]
 fn one_component_or_mixed_lengths_are_refused() {
-    let mut rng = TestRng::new(61);
+    let mut rng = InsecureTestRng::new(61);
     let split = envelope::generate_split_key::<2, _>(KeyKind::Aes128, &mut rng).unwrap();
     let parts = entered(&split.components);
     let mut store = Store::new();
@@ -98,17 +99,27 @@ fn one_component_or_mixed_lengths_are_refused() {
     ];
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(1), KeyKind::Aes128, &mixed, &split.kcv),
-        Err(COUNT)
+        Err(LENGTH)
     );
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(1), KeyKind::Aes256, &mixed, &split.kcv),
-        Err(COUNT)
+        Err(LENGTH)
     );
     assert_eq!(
         envelope::combine_into_store(&mut store, KeyId(1), KeyKind::P256, &parts, &split.kcv),
-        Err(COUNT)
+        Err(Error::Unsupported)
     );
     assert!(store.key_kind(KeyId(1)).is_err(), "nothing imported");
+    // A key to split that is no AES key length: its length is wrong, not the count.
+    let odd = SecretBuf::<32>::from_slice(&[0x33; 20]).unwrap();
+    assert_eq!(
+        envelope::split_key::<2, _>(&odd, &mut rng).err(),
+        Some(LENGTH)
+    );
+    assert_eq!(
+        Error::Envelope(EnvelopeError::ComponentLength).to_string(),
+        "envelope error: key component of the wrong length"
+    );
 }
 
 /// Kills `split_key`'s `i + 1 == N` -> `!=` and `+` -> `-`/`*`, and `^=` -> `|=`/`&=`:
@@ -124,7 +135,7 @@ fn split_components_xor_to_the_key() {
         let key_bytes: Vec<u8> = (0..len as u8).map(|i| i.wrapping_mul(37) ^ 0xC3).collect();
         let key = SecretBuf::<32>::from_slice(&key_bytes).unwrap();
         for n in [2usize, 3, 5] {
-            let mut rng = TestRng::new(62);
+            let mut rng = InsecureTestRng::new(62);
             let parts = match n {
                 2 => Vec::from(
                     envelope::split_key::<2, _>(&key, &mut rng)
@@ -191,7 +202,7 @@ fn components_print_their_kcv_but_not_their_bytes() {
     for wrong_len in [0usize, 8, 15, 17, 33] {
         assert_eq!(
             KeyComponent::from_custodian(&vec![1; wrong_len], &kcv).err(),
-            Some(COUNT),
+            Some(LENGTH),
             "{wrong_len}"
         );
     }
@@ -202,7 +213,7 @@ fn components_print_their_kcv_but_not_their_bytes() {
 /// in any byte does not check.
 #[test]
 fn kcv_by_handle_refuses_other_keys_and_check_compares_every_byte() {
-    let mut rng = TestRng::new(63);
+    let mut rng = InsecureTestRng::new(63);
     let mut store = Store::new();
     store.generate_p256(KeyId(1), &mut rng).unwrap();
     assert_eq!(

@@ -42,7 +42,10 @@ fn kw_unwrap_refuses_an_8_byte_key() {
     let mut s = store();
     let wrapped = kw_of_one_semiblock(&[0x11; 8]);
     let mut out = [0xEEu8; 32];
-    invalid_length(s.unwrap(KEK, WrapAlgorithm::AesKw, &wrapped, &mut out), 16);
+    invalid_length(
+        s.unwrap_bytes(KEK, WrapAlgorithm::AesKw, &wrapped, &mut out),
+        16,
+    );
     assert_eq!(out, [0xEE; 32], "nothing is written for a refused length");
     // Nor can unwrap_key turn it into a stored key.
     invalid_length(
@@ -62,18 +65,18 @@ fn kw_smallest_valid_input_is_24_bytes() {
     let mut s = store();
     let mut wrapped = [0u8; 24];
     assert_eq!(
-        s.wrap(KEK, WrapAlgorithm::AesKw, &[9; 16], &mut wrapped),
+        s.wrap_bytes(KEK, WrapAlgorithm::AesKw, &[9; 16], &mut wrapped),
         Ok(24)
     );
     let mut out = [0u8; 16];
     assert_eq!(
-        s.unwrap(KEK, WrapAlgorithm::AesKw, &wrapped, &mut out),
+        s.unwrap_bytes(KEK, WrapAlgorithm::AesKw, &wrapped, &mut out),
         Ok(16)
     );
     assert_eq!(out, [9; 16]);
     for len in [0, 8, 16, 17, 23, 31] {
         invalid_length(
-            s.unwrap(KEK, WrapAlgorithm::AesKw, &[0; 40][..len], &mut [0; 40]),
+            s.unwrap_bytes(KEK, WrapAlgorithm::AesKw, &[0; 40][..len], &mut [0; 40]),
             len,
         );
     }
@@ -84,12 +87,12 @@ fn kw_wrap_needs_a_multiple_of_8_from_16() {
     let mut s = store();
     for len in [0, 1, 8, 15, 17, 20] {
         invalid_length(
-            s.wrap(KEK, WrapAlgorithm::AesKw, &[1; 32][..len], &mut [0; 64]),
+            s.wrap_bytes(KEK, WrapAlgorithm::AesKw, &[1; 32][..len], &mut [0; 64]),
             len,
         );
     }
     assert_eq!(
-        s.wrap(KEK, WrapAlgorithm::AesKw, &[1; 24], &mut [0; 32]),
+        s.wrap_bytes(KEK, WrapAlgorithm::AesKw, &[1; 24], &mut [0; 32]),
         Ok(32)
     );
 }
@@ -97,22 +100,25 @@ fn kw_wrap_needs_a_multiple_of_8_from_16() {
 #[test]
 fn kwp_limits() {
     let mut s = store();
-    invalid_length(s.wrap(KEK, WrapAlgorithm::AesKwp, &[], &mut [0; 16]), 0);
+    invalid_length(
+        s.wrap_bytes(KEK, WrapAlgorithm::AesKwp, &[], &mut [0; 16]),
+        0,
+    );
     for len in [0, 8, 12, 15, 17, 23] {
         invalid_length(
-            s.unwrap(KEK, WrapAlgorithm::AesKwp, &[0; 32][..len], &mut [0; 32]),
+            s.unwrap_bytes(KEK, WrapAlgorithm::AesKwp, &[0; 32][..len], &mut [0; 32]),
             len,
         );
     }
     // One byte wraps into one AES block and back.
     let mut wrapped = [0u8; 16];
     assert_eq!(
-        s.wrap(KEK, WrapAlgorithm::AesKwp, &[0xA5], &mut wrapped),
+        s.wrap_bytes(KEK, WrapAlgorithm::AesKwp, &[0xA5], &mut wrapped),
         Ok(16)
     );
     let mut out = [0u8; 8];
     assert_eq!(
-        s.unwrap(KEK, WrapAlgorithm::AesKwp, &wrapped, &mut out),
+        s.unwrap_bytes(KEK, WrapAlgorithm::AesKwp, &wrapped, &mut out),
         Ok(1)
     );
     assert_eq!(out[0], 0xA5);
@@ -122,20 +128,20 @@ fn kwp_limits() {
 fn output_buffers_are_checked_on_both_sides() {
     let mut s = store();
     assert_eq!(
-        s.wrap(KEK, WrapAlgorithm::AesKwp, &[1; 9], &mut [0; 23]),
+        s.wrap_bytes(KEK, WrapAlgorithm::AesKwp, &[1; 9], &mut [0; 23]),
         Err(Error::buffer_too_small(24))
     );
     let mut wrapped = [0u8; 24];
-    s.wrap(KEK, WrapAlgorithm::AesKwp, &[1; 9], &mut wrapped)
+    s.wrap_bytes(KEK, WrapAlgorithm::AesKwp, &[1; 9], &mut wrapped)
         .unwrap();
     // The padded plaintext (16 bytes) must fit, though only 9 are the key.
     assert_eq!(
-        s.unwrap(KEK, WrapAlgorithm::AesKwp, &wrapped, &mut [0; 15]),
+        s.unwrap_bytes(KEK, WrapAlgorithm::AesKwp, &wrapped, &mut [0; 15]),
         Err(Error::buffer_too_small(16))
     );
     let mut out = [0u8; 16];
     assert_eq!(
-        s.unwrap(KEK, WrapAlgorithm::AesKwp, &wrapped, &mut out),
+        s.unwrap_bytes(KEK, WrapAlgorithm::AesKwp, &wrapped, &mut out),
         Ok(9)
     );
 }
@@ -145,7 +151,7 @@ fn unwrap_key_takes_only_the_kinds_length() {
     let mut s = store();
     // 48 bytes of KW: a valid wrap, but of nothing an AES-256 key can be.
     let mut wrapped = [0u8; 56];
-    s.wrap(KEK, WrapAlgorithm::AesKw, &[2; 48], &mut wrapped)
+    s.wrap_bytes(KEK, WrapAlgorithm::AesKw, &[2; 48], &mut wrapped)
         .unwrap();
     invalid_length(
         s.unwrap_key(
@@ -159,7 +165,7 @@ fn unwrap_key_takes_only_the_kinds_length() {
     );
     // The exact length works.
     let mut w40 = [0u8; 40];
-    s.wrap(KEK, WrapAlgorithm::AesKw, &[2; 32], &mut w40)
+    s.wrap_bytes(KEK, WrapAlgorithm::AesKw, &[2; 32], &mut w40)
         .unwrap();
     s.unwrap_key(KEK, WrapAlgorithm::AesKw, &w40, KeyId(3), KeyKind::Aes256)
         .unwrap();

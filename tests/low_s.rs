@@ -6,13 +6,13 @@ mod common;
 
 use common::*;
 use provkit::Error;
-use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage, X509Cert};
+use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest, X509Cert};
 use provkit::ec::{EcPublicKey, EcdsaSignature, sha256};
 use provkit::error::DecodeErrorKind;
 use provkit::handshake::Replacement;
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId, KeyInventory, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 /// The P-256 group order, big-endian.
 const N: [u8; 32] = [
@@ -46,7 +46,7 @@ fn decode_err<T: core::fmt::Debug>(r: provkit::Result<T>, kind: DecodeErrorKind,
 
 #[test]
 fn twin_arithmetic_is_right() {
-    let mut rng = TestRng::new(5);
+    let mut rng = InsecureTestRng::new(5);
     let mut store = MemoryStore::<1, 0, 0>::new();
     let public = store.generate_p256(KeyId(1), &mut rng).unwrap();
     let digest = sha256(b"twin");
@@ -69,7 +69,7 @@ fn twin_arithmetic_is_right() {
 
 #[test]
 fn software_stores_sign_low_s() {
-    let mut rng = TestRng::new(6);
+    let mut rng = InsecureTestRng::new(6);
     let mut store = MemoryStore::<1, 0, 0>::new();
     store.generate_p256(KeyId(1), &mut rng).unwrap();
     // Unnormalised ECDSA is high-S half of the time: 64 signatures all low-S would
@@ -239,22 +239,19 @@ impl IdentityKeys for HighSStore {
 
 #[test]
 fn issuance_normalizes_a_stores_high_s() {
-    let mut rng = TestRng::new(35);
+    let mut rng = InsecureTestRng::new(35);
     let mut hsm = HighSStore(MemoryStore::new());
     let root_key = KeyId(1);
     hsm.generate_p256(root_key, &mut rng).unwrap();
     // The store really does return high-S.
     assert!(!hsm.sign_digest(root_key, &[7; 32]).unwrap().is_low_s());
-    let profile = CaProfile {
-        name: CaName {
-            organization: Some("provkit test"),
-            common_name: "High-S HSM Root",
-        },
-        serial: [0x33; 16],
-        not_before: T0,
-        not_after: T0 + 20 * 365 * 86_400,
-        path_len: Some(1),
-    };
+    let profile = CaProfile::new(
+        CaName::new("High-S HSM Root").with_organization("provkit test"),
+        [0x33; 16],
+        T0,
+        T0 + 20 * 365 * 86_400,
+    )
+    .with_path_len(1);
     let mut der = [0u8; 512];
     let n = cert::create_root(&mut hsm, root_key, &profile, &mut der).unwrap();
     let root = CaCert::from_der(&der[..n]).unwrap();
@@ -271,11 +268,13 @@ fn issuance_normalizes_a_stores_high_s() {
         root_key,
         &root,
         &int_public,
-        &CaProfile {
-            serial: [0x34; 16],
-            path_len: Some(0),
-            ..profile
-        },
+        &CaProfile::new(
+            profile.name,
+            [0x34; 16],
+            profile.not_before,
+            profile.not_after,
+        )
+        .with_path_len(0),
         &mut int_der,
     )
     .unwrap();
@@ -292,10 +291,7 @@ fn issuance_normalizes_a_stores_high_s() {
         &mut hsm,
         int_key,
         &int,
-        &device_public,
-        SERIAL,
-        ISSUED,
-        DeviceUsage::SIGN_ONLY,
+        &DeviceRequest::new(SERIAL, &device_public, ISSUED),
     )
     .unwrap();
     let parsed = CompactCert::parse(&compact).unwrap();
@@ -363,7 +359,7 @@ fn normalize_s_at_the_edges() {
     assert_eq!(with_s([0xFF; 32]).normalize_s(), with_s([0xFF; 32]));
     assert!(!with_s(N).is_low_s());
     // Against twin() on real signatures, both ways.
-    let mut rng = TestRng::new(9);
+    let mut rng = InsecureTestRng::new(9);
     let mut store = MemoryStore::<1, 0, 0>::new();
     let public = store.generate_p256(KeyId(1), &mut rng).unwrap();
     for i in 0u32..32 {

@@ -23,12 +23,7 @@ fn sha256(b: &[u8]) -> [u8; 32] {
 }
 
 fn policy<'a>(root: &'a CaCert<'a>, int: &'a CaCert<'a>) -> PeerPolicy<'a> {
-    PeerPolicy {
-        root,
-        intermediate: Some(int),
-        revoked: &[],
-        now: NOW,
-    }
+    PeerPolicy::new(root, NOW).with_intermediate(int)
 }
 
 /// Kills `pin`'s guard `existing == *cert.as_bytes()` -> `false` (and `==` -> `!=`):
@@ -244,10 +239,7 @@ fn repin_refuses_an_empty_slot_a_self_replacement_and_a_revoked_device() {
         Err(Error::Cert(CertError::IssuerMismatch))
     );
     let revoked = [3603u64];
-    let strict = PeerPolicy {
-        revoked: &revoked,
-        ..ok_policy
-    };
+    let strict = ok_policy.with_revoked(&revoked);
     assert_eq!(
         repin(&mut a.store, SLOT, &c_cert, &s, &strict),
         Err(Error::Handshake(HandshakeError::Revoked))

@@ -11,7 +11,7 @@ use provkit::Error;
 use provkit::cert::CompactCert;
 use provkit::error::{DecodeErrorKind, HandshakeError};
 use provkit::handshake::{CredentialMode, Initiator, RECORD_OVERHEAD, Responder, Session};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::collections::BTreeSet;
 
 /// Width of the replay window the session documents.
@@ -24,16 +24,11 @@ fn sessions() -> (Session, Session) {
     let mut b = pki.device(2002, 2);
     let root = pki.root();
     let int = pki.intermediate();
-    let policy = provkit::handshake::PeerPolicy {
-        root: &root,
-        intermediate: Some(&int),
-        revoked: &[],
-        now: NOW,
-    };
+    let policy = provkit::handshake::PeerPolicy::new(&root, NOW).with_intermediate(&int);
     let a_cert = CompactCert::parse(&a.cert).unwrap();
     let b_cert = CompactCert::parse(&b.cert).unwrap();
-    let mut rng_a = TestRng::new(40);
-    let mut rng_b = TestRng::new(41);
+    let mut rng_a = InsecureTestRng::new(40);
+    let mut rng_b = InsecureTestRng::new(41);
     let mut buf = [0u8; 512];
     let (hs_a, n) = Initiator::new(DEVICE_KEY, a_cert, CredentialMode::ByValue)
         .start(&mut rng_a, &mut buf)

@@ -6,14 +6,14 @@ use provkit::Error;
 use provkit::ec::EcPublicKey;
 use provkit::envelope::hpke;
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, HEADER_LEN, KeyUsage, OpenedRecord, ShipmentHeader, ShipmentOpener,
+    self, DeviceKeyRecord, HEADER_LEN, KeyUsageCode, OpenedRecord, ShipmentHeader, ShipmentOpener,
     ShipmentParams, ShipmentWriter, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekSlot};
 use provkit::error::{DecodeErrorKind, EnvelopeError};
 use provkit::secret::SecretBuf;
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<64, 0, 0>;
 
@@ -70,9 +70,9 @@ fn key_bytes(i: u32) -> Vec<u8> {
 
 fn record(i: u32) -> DeviceKeyRecord {
     let usage = [
-        KeyUsage::INITIAL_DUKPT,
-        KeyUsage::DATA_ENCRYPTION,
-        KeyUsage::MAC_CMAC,
+        KeyUsageCode::INITIAL_DUKPT,
+        KeyUsageCode::DATA_ENCRYPTION,
+        KeyUsageCode::MAC_CMAC,
     ][i as usize % 3];
     DeviceKeyRecord::new(
         1000 + u64::from(i) * 3,
@@ -84,13 +84,9 @@ fn record(i: u32) -> DeviceKeyRecord {
 }
 
 fn make_shipment(p: &mut Parties, count: u32, per_chunk: u16, seed: u64) -> Vec<u8> {
-    let mut rng = TestRng::new(seed);
-    let params = ShipmentParams {
-        manufacturer_id: *b"ACME devices ltd",
-        batch_id: [seed as u8; 16],
-        record_count: count,
-        records_per_chunk: per_chunk,
-    };
+    let mut rng = InsecureTestRng::new(seed);
+    let params = ShipmentParams::new(*b"ACME devices ltd", [seed as u8; 16], count)
+        .with_records_per_chunk(per_chunk);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(per_chunk)];
     let (mut w, header) = ShipmentWriter::new(
         &mut p.manufacturer,
@@ -184,7 +180,7 @@ fn round_trip_into_a_key_store() {
         assert_eq!(r.wrapped.kek, kek_slot().kek);
         let mut out = [0u8; 40];
         let n = keys
-            .unwrap(KEK, r.wrapped.alg, r.wrapped.as_bytes(), &mut out)
+            .unwrap_bytes(KEK, r.wrapped.alg, r.wrapped.as_bytes(), &mut out)
             .unwrap();
         assert_eq!(out[..n], key_bytes(u32::try_from(i).unwrap())[..]);
         keys.unwrap_key(KEK, r.wrapped.alg, r.wrapped.as_bytes(), KeyId(100), r.kind)
@@ -339,7 +335,7 @@ fn reordered_duplicated_and_foreign_chunks_are_rejected() {
 fn wrong_parties_are_named() {
     let mut p = parties();
     let file = make_shipment(&mut p, 3, 2, 7);
-    let mut rng = TestRng::new(8);
+    let mut rng = InsecureTestRng::new(8);
     let mut stranger = Store::new();
     let stranger_pk = stranger.generate_p256(KeyId(1), &mut rng).unwrap();
     // Another signer key than the header names.
@@ -390,13 +386,8 @@ fn wrong_parties_are_named() {
 #[test]
 fn writer_enforces_count_and_order() {
     let mut p = parties();
-    let mut rng = TestRng::new(9);
-    let params = ShipmentParams {
-        manufacturer_id: [0; 16],
-        batch_id: [0; 16],
-        record_count: 2,
-        records_per_chunk: 4,
-    };
+    let mut rng = InsecureTestRng::new(9);
+    let params = ShipmentParams::new([0; 16], [0; 16], 2).with_records_per_chunk(4);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(4)];
     let (mut w, _) = ShipmentWriter::new(
         &mut p.manufacturer,
@@ -441,10 +432,8 @@ fn writer_enforces_count_and_order() {
         Err(Error::Envelope(EnvelopeError::RecordCount))
     );
 
-    let zero = ShipmentParams {
-        record_count: 0,
-        ..params
-    };
+    let zero = ShipmentParams::new(params.manufacturer_id, params.batch_id, 0)
+        .with_records_per_chunk(params.records_per_chunk);
     assert_eq!(
         ShipmentWriter::new(
             &mut p.manufacturer,
@@ -471,7 +460,8 @@ fn writer_enforces_count_and_order() {
         Error::buffer_too_small(4 * 56 + 16)
     );
     assert!(
-        DeviceKeyRecord::generate(1, 1, KeyUsage::PIN_ENCRYPTION, KeyKind::P256, &mut rng).is_err()
+        DeviceKeyRecord::generate(1, 1, KeyUsageCode::PIN_ENCRYPTION, KeyKind::P256, &mut rng)
+            .is_err()
     );
 }
 

@@ -7,14 +7,14 @@
 use provkit::Error;
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
-    self, DeviceKeyRecord, HEADER_LEN, KeyUsage, ShipmentOpener, ShipmentParams, ShipmentWriter,
-    TRAILER_LEN,
+    self, DeviceKeyRecord, HEADER_LEN, KeyUsageCode, ShipmentOpener, ShipmentParams,
+    ShipmentWriter, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekId, KekRef, KekSlot, hpke};
 use provkit::error::DecodeErrorKind;
 use provkit::secret::SecretBuf;
 use provkit::store::{KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<8, 0, 0>;
 const SIGNER: KeyId = KeyId(1);
@@ -57,18 +57,14 @@ fn parties() -> Parties {
 
 fn record(i: u64) -> DeviceKeyRecord {
     let key = SecretBuf::<32>::from_slice(&[i as u8 ^ 0x5A; 16]).unwrap();
-    DeviceKeyRecord::new(100 + i, 7000 + i, KeyUsage::DATA_ENCRYPTION, &key).unwrap()
+    DeviceKeyRecord::new(100 + i, 7000 + i, KeyUsageCode::DATA_ENCRYPTION, &key).unwrap()
 }
 
 /// A shipment of `count` records, two per chunk.
 fn shipment(p: &mut Parties, count: u32) -> Vec<u8> {
-    let mut rng = TestRng::new(80);
-    let params = ShipmentParams {
-        manufacturer_id: *b"provkit test mfr",
-        batch_id: [9; 16],
-        record_count: count,
-        records_per_chunk: 2,
-    };
+    let mut rng = InsecureTestRng::new(80);
+    let params =
+        ShipmentParams::new(*b"provkit test mfr", [9; 16], count).with_records_per_chunk(2);
     let mut buf = vec![0u8; shipment::chunk_buffer_len(2)];
     let (mut w, header) = ShipmentWriter::new(
         &mut p.manufacturer,
@@ -201,15 +197,27 @@ fn opener_debug_shows_progress() {
     );
 }
 
-/// Kills `KeyUsage`'s `Debug` -> `Ok(Default::default())` and its `&&` -> `||`: printable
+/// Kills `KeyUsageCode`'s `Debug` -> `Ok(Default::default())` and its `&&` -> `||`: printable
 /// codes show as text, anything else (even one unprintable byte) as hex.
 #[test]
 fn key_usage_debug_is_text_or_hex() {
-    assert_eq!(format!("{:?}", KeyUsage::INITIAL_DUKPT), "KeyUsage(B1)");
-    assert_eq!(format!("{:?}", KeyUsage(*b"M6")), "KeyUsage(M6)");
-    assert_eq!(format!("{:?}", KeyUsage([b'A', 0x00])), "KeyUsage(4100)");
-    assert_eq!(format!("{:?}", KeyUsage([0x00, b'A'])), "KeyUsage(0041)");
-    assert_eq!(format!("{:?}", KeyUsage([b' ', 0xFF])), "KeyUsage(20ff)");
+    assert_eq!(
+        format!("{:?}", KeyUsageCode::INITIAL_DUKPT),
+        "KeyUsageCode(B1)"
+    );
+    assert_eq!(format!("{:?}", KeyUsageCode(*b"M6")), "KeyUsageCode(M6)");
+    assert_eq!(
+        format!("{:?}", KeyUsageCode([b'A', 0x00])),
+        "KeyUsageCode(4100)"
+    );
+    assert_eq!(
+        format!("{:?}", KeyUsageCode([0x00, b'A'])),
+        "KeyUsageCode(0041)"
+    );
+    assert_eq!(
+        format!("{:?}", KeyUsageCode([b' ', 0xFF])),
+        "KeyUsageCode(20ff)"
+    );
 }
 
 /// Kills `DeviceKeyRecord`'s `Debug` -> `Ok(Default::default())` and the deleted AES arm
@@ -217,14 +225,14 @@ fn key_usage_debug_is_text_or_hex() {
 /// its KCV), other kinds are refused, and a record prints its fields but not its key.
 #[test]
 fn generated_records_and_what_they_print() {
-    let mut rng = TestRng::new(81);
+    let mut rng = InsecureTestRng::new(81);
     for kind in [KeyKind::Aes128, KeyKind::Aes192, KeyKind::Aes256] {
-        let r = DeviceKeyRecord::generate(5, 6, KeyUsage::MAC_CMAC, kind, &mut rng).unwrap();
+        let r = DeviceKeyRecord::generate(5, 6, KeyUsageCode::MAC_CMAC, kind, &mut rng).unwrap();
         assert_eq!((r.serial(), r.key_id(), r.kind()), (5, 6, kind));
-        assert_eq!(r.usage(), KeyUsage::MAC_CMAC);
+        assert_eq!(r.usage(), KeyUsageCode::MAC_CMAC);
     }
     assert_eq!(
-        DeviceKeyRecord::generate(5, 6, KeyUsage::MAC_CMAC, KeyKind::P256, &mut rng).err(),
+        DeviceKeyRecord::generate(5, 6, KeyUsageCode::MAC_CMAC, KeyKind::P256, &mut rng).err(),
         Some(Error::Unsupported)
     );
     let key = [
@@ -234,7 +242,7 @@ fn generated_records_and_what_they_print() {
     let r = DeviceKeyRecord::new(
         4242,
         77,
-        KeyUsage::DATA_ENCRYPTION,
+        KeyUsageCode::DATA_ENCRYPTION,
         &SecretBuf::<32>::from_slice(&key).unwrap(),
     )
     .unwrap();
@@ -244,7 +252,7 @@ fn generated_records_and_what_they_print() {
         "DeviceKeyRecord",
         "4242",
         "77",
-        "KeyUsage(D0)",
+        "KeyUsageCode(D0)",
         "Aes128",
         "7ad386c376",
     ] {

@@ -14,7 +14,7 @@ use provkit::envelope::telemetry::{
 use provkit::error::DecodeErrorKind;
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 type Store = MemoryStore<2, 0, 0>;
 const SERVER: KeyId = KeyId(1);
@@ -66,11 +66,18 @@ impl IdentityKeys for Replaying {
 
 fn server(seed: u64) -> (Store, EcPublicKey) {
     let mut s = Store::new();
-    let pk = s.generate_p256(SERVER, &mut TestRng::new(seed)).unwrap();
+    let pk = s
+        .generate_p256(SERVER, &mut InsecureTestRng::new(seed))
+        .unwrap();
     (s, pk)
 }
 
-fn signed(device: &mut Replaying, to: &EcPublicKey, payload: &[u8], rng: &mut TestRng) -> Vec<u8> {
+fn signed(
+    device: &mut Replaying,
+    to: &EcPublicKey,
+    payload: &[u8],
+    rng: &mut InsecureTestRng,
+) -> Vec<u8> {
     let mut msg = vec![0u8; telemetry_len(payload.len(), true)];
     seal_telemetry_signed(device, DEVICE, to, 42, payload, &mut msg, rng).unwrap();
     msg
@@ -83,7 +90,7 @@ fn signed(device: &mut Replaying, to: &EcPublicKey, payload: &[u8], rng: &mut Te
 fn a_device_signature_covers_payload_header_and_recipient() {
     let (mut s1, pk1) = server(1);
     let (mut s2, pk2) = server(2);
-    let mut rng = TestRng::new(3);
+    let mut rng = InsecureTestRng::new(3);
     let mut inner = Store::new();
     let device_pk = inner.generate_p256(DEVICE, &mut rng).unwrap();
     let mut device = Replaying {
@@ -127,7 +134,7 @@ fn a_device_signature_covers_payload_header_and_recipient() {
 #[test]
 fn empty_payloads_open() {
     let (mut s, pk) = server(4);
-    let mut rng = TestRng::new(5);
+    let mut rng = InsecureTestRng::new(5);
     let mut msg = vec![0u8; telemetry_len(0, false)];
     assert_eq!(msg.len(), TELEMETRY_HEADER_LEN + TAG_LEN);
     seal_telemetry(&pk, 7, b"", &mut msg, &mut rng).unwrap();
@@ -159,7 +166,7 @@ fn empty_payloads_open() {
 #[test]
 fn messages_too_short_for_tag_or_signature_are_truncated() {
     let (mut s, pk) = server(6);
-    let mut rng = TestRng::new(7);
+    let mut rng = InsecureTestRng::new(7);
     let mut unsigned = vec![0u8; telemetry_len(3, false)];
     seal_telemetry(&pk, 7, b"abc", &mut unsigned, &mut rng).unwrap();
     let mut inner = Store::new();

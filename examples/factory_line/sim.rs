@@ -8,13 +8,8 @@ use std::convert::Infallible;
 use zeroize::Zeroize;
 
 /// The RNG every party uses for fresh randomness (ephemeral keys, nonces, PIN-block fill,
-/// CA and BDK generation): the operating system's CSPRNG through `getrandom`.
-pub type OsRng = rand_core::UnwrapErr<getrandom::SysRng>;
-
-/// A fresh handle on the OS RNG.
-pub fn os_rng() -> OsRng {
-    rand_core::UnwrapErr(getrandom::SysRng)
-}
+/// CA and BDK generation): the operating system's CSPRNG, `provkit::rng::OsRng`.
+pub use provkit::rng::{OsRng, os_rng};
 
 /// Draws a 32-byte secret from the OS RNG, reporting an RNG failure as an error rather
 /// than a panic.

@@ -7,7 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use provkit::dukpt::tdes::{TdesBdk, TdesKsn};
 use provkit::dukpt::{
-    AES_LAST_COUNTER, AesBdk, AesKsn, HostCache, InitialKey, KeyType, KeyUsage, cmac,
+    AES_LAST_COUNTER, AesBdk, AesKsn, HostCache, InitialKey, KeyType, WorkingKeyUsage, cmac,
 };
 
 const MSG: &[u8] = b"provkit dukpt fuzz";
@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let bdk_bytes = [0xA5u8; 32];
     let bdk_len = [16, 24, 32][usize::from(sel % 3)];
     let bdk = AesBdk::from_bytes(&bdk_bytes[..bdk_len]).expect("AES key length");
-    let usage = KeyUsage::ALL[usize::from(sel >> 2) % KeyUsage::ALL.len()];
+    let usage = WorkingKeyUsage::ALL[usize::from(sel >> 2) % WorkingKeyUsage::ALL.len()];
     let key_type = KeyType::ALL[usize::from(sel >> 5) % KeyType::ALL.len()];
 
     if let Some(raw) = rest.first_chunk::<{ AesKsn::LEN }>() {
@@ -59,12 +59,12 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(tag(&cached), tag(t));
 
             let mac_key = ik
-                .working_key(&ksn, KeyUsage::MacGeneration, KeyType::Aes128)
+                .working_key(&ksn, WorkingKeyUsage::MacGeneration, KeyType::Aes128)
                 .expect("valid KSN");
             let mut batched = None;
             ik.for_each_working_key(
                 [ksn],
-                KeyUsage::MacGeneration,
+                WorkingKeyUsage::MacGeneration,
                 KeyType::Aes128,
                 |_, _, r| {
                     batched = Some(cmac(&r.expect("valid KSN"), MSG).expect("MAC key"));

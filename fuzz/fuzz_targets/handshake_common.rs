@@ -2,7 +2,7 @@
 //! fixed scalars, so every iteration starts from the same, valid state.
 #![allow(dead_code)]
 
-use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceUsage};
+use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceRequest};
 use provkit::handshake::PeerPolicy;
 use provkit::secret::SecretBytes;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
@@ -24,16 +24,7 @@ pub fn fixture() -> &'static Fixture {
         let mut ca = MemoryStore::<1, 0, 0>::new();
         ca.import_p256(KEY, &SecretBytes::new([0x11; 32])).unwrap();
         let mut der = [0u8; 512];
-        let profile = CaProfile {
-            name: CaName {
-                organization: None,
-                common_name: "Fuzz Root",
-            },
-            serial: [1; 16],
-            not_before: 0,
-            not_after: 4_000_000_000,
-            path_len: None,
-        };
+        let profile = CaProfile::new(CaName::new("Fuzz Root"), [1; 16], 0, 4_000_000_000);
         let n = cert::create_root(&mut ca, KEY, &profile, &mut der).unwrap();
         let root = der[..n].to_vec();
         let ca_cert = CaCert::from_der(&root).unwrap();
@@ -43,10 +34,7 @@ pub fn fixture() -> &'static Fixture {
                 &mut ca,
                 KEY,
                 &ca_cert,
-                &public,
-                serial,
-                NOW,
-                DeviceUsage::SIGN_ONLY,
+                &DeviceRequest::new(serial, &public, NOW),
             )
             .unwrap()
         };
@@ -69,10 +57,5 @@ pub fn store(scalar: u8) -> Store {
 
 pub fn with_policy<T>(f: impl FnOnce(&PeerPolicy<'_>) -> T) -> T {
     let root = CaCert::from_der(&fixture().root).unwrap();
-    f(&PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: NOW,
-    })
+    f(&PeerPolicy::new(&root, NOW))
 }

@@ -9,11 +9,11 @@ use common::*;
 use libfuzzer_sys::fuzz_target;
 use provkit::cert::CompactCert;
 use provkit::handshake::{CredentialMode, Initiator, PeerCredential};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
-    let mut rng = TestRng::new(1);
+    let mut rng = InsecureTestRng::new(1);
     let mine = CompactCert::parse(&f.initiator_cert).unwrap();
     let mut m1 = [0u8; 64];
     let (hs, _) = Initiator::new(KEY, mine, CredentialMode::ByValue)

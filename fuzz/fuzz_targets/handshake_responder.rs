@@ -9,14 +9,14 @@ use common::*;
 use libfuzzer_sys::fuzz_target;
 use provkit::cert::CompactCert;
 use provkit::handshake::{CredentialMode, Initiator, PeerCredential, Responder};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
     let f = fixture();
-    let mut rng = TestRng::new(2);
+    let mut rng = InsecureTestRng::new(2);
     let mut responder_store = store(0x33);
     let mine = CompactCert::parse(&f.responder_cert).unwrap();
     let responder = Responder::new(KEY, mine, CredentialMode::ByReference);

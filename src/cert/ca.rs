@@ -14,12 +14,34 @@ use crate::error::{CertError, DecodeErrorKind, Error, Result};
 use crate::store::{IdentityKeys, KeyId};
 
 /// The subject of a CA certificate: `O=<organization>, CN=<common name>` as UTF8Strings.
+///
+/// Built with [`new`](Self::new) and [`with_organization`](Self::with_organization)
+/// (`#[non_exhaustive]`: other attributes may follow).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CaName<'a> {
     /// organizationName, if any.
     pub organization: Option<&'a str>,
     /// commonName.
     pub common_name: &'a str,
+}
+
+impl<'a> CaName<'a> {
+    /// `CN=<common_name>`, without an organization.
+    #[must_use]
+    pub const fn new(common_name: &'a str) -> Self {
+        Self {
+            organization: None,
+            common_name,
+        }
+    }
+
+    /// The same name with `O=<organization>` before the common name.
+    #[must_use]
+    pub const fn with_organization(mut self, organization: &'a str) -> Self {
+        self.organization = Some(organization);
+        self
+    }
 }
 
 impl Template for CaName<'_> {
@@ -43,7 +65,19 @@ fn rdn(w: &mut Der<'_>, id: &[u8], value: &str) {
 }
 
 /// What to put in a new CA certificate.
+///
+/// Built with [`new`](Self::new) and [`with_path_len`](Self::with_path_len)
+/// (`#[non_exhaustive]`: more certificate options may follow):
+///
+/// ```
+/// use provkit::cert::{CaName, CaProfile};
+///
+/// let name = CaName::new("Example Root").with_organization("Example");
+/// let profile = CaProfile::new(name, [1; 16], 1_700_000_000, 2_500_000_000).with_path_len(0);
+/// assert_eq!(profile.path_len, Some(0));
+/// ```
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct CaProfile<'a> {
     /// Subject name.
     pub name: CaName<'a>,
@@ -56,6 +90,74 @@ pub struct CaProfile<'a> {
     pub not_after: UnixTime,
     /// basicConstraints pathLenConstraint: `Some(0)` for a CA that signs only devices.
     pub path_len: Option<u8>,
+}
+
+impl<'a> CaProfile<'a> {
+    /// A CA named `name` with certificate serial `serial`, valid from `not_before` to
+    /// `not_after`, and no path length constraint.
+    #[must_use]
+    pub const fn new(
+        name: CaName<'a>,
+        serial: [u8; 16],
+        not_before: UnixTime,
+        not_after: UnixTime,
+    ) -> Self {
+        Self {
+            name,
+            serial,
+            not_before,
+            not_after,
+            path_len: None,
+        }
+    }
+
+    /// The same profile with pathLenConstraint `path_len`: 0 for a CA that signs only
+    /// devices.
+    #[must_use]
+    pub const fn with_path_len(mut self, path_len: u8) -> Self {
+        self.path_len = Some(path_len);
+        self
+    }
+}
+
+/// What a device certificate certifies: the device's public key (the device sends only
+/// that), its serial, when it is issued and what for. The CA side is the rest of
+/// [`issue_device`]'s arguments.
+///
+/// Built with [`new`](Self::new) and [`with_usage`](Self::with_usage)
+/// (`#[non_exhaustive]`: more fields may follow).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeviceRequest {
+    /// Device serial (non-zero): the X.509 serialNumber and subject serialNumber.
+    pub serial: u64,
+    /// The device's public key.
+    pub public_key: EcPublicKey,
+    /// Issue time, rounded down to its day (the certificate's notBefore).
+    pub issued_at: UnixTime,
+    /// Certified usages beyond signature and TLS client authentication.
+    pub usage: DeviceUsage,
+}
+
+impl DeviceRequest {
+    /// A request to certify `public_key` as device `serial`, issued at `issued_at`, for
+    /// [`DeviceUsage::SIGN_ONLY`].
+    #[must_use]
+    pub const fn new(serial: u64, public_key: &EcPublicKey, issued_at: UnixTime) -> Self {
+        Self {
+            serial,
+            public_key: *public_key,
+            issued_at,
+            usage: DeviceUsage::SIGN_ONLY,
+        }
+    }
+
+    /// The same request for `usage`.
+    #[must_use]
+    pub const fn with_usage(mut self, usage: DeviceUsage) -> Self {
+        self.usage = usage;
+        self
+    }
 }
 
 /// A CA certificate that passed the checks a certificate issuer needs: X.509 v3 with a
@@ -71,18 +173,13 @@ pub struct CaProfile<'a> {
 /// ```
 /// use provkit::cert::{self, CaCert, CaName, CaProfile, COMPACT_CA_MAX_LEN};
 /// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-/// use provkit::testing::TestRng;
+/// use provkit::rng::OsRng;
 ///
 /// # fn main() -> provkit::Result<()> {
 /// let mut ca_store = MemoryStore::<1, 0, 0>::new();
-/// ca_store.generate_p256(KeyId(1), &mut TestRng::new(1))?;
-/// let profile = CaProfile {
-///     name: CaName { organization: Some("Example"), common_name: "Example Root" },
-///     serial: [1; 16],
-///     not_before: 1_700_000_000,
-///     not_after: 2_500_000_000,
-///     path_len: Some(0),
-/// };
+/// ca_store.generate_p256(KeyId(1), &mut OsRng)?;
+/// let name = CaName::new("Example Root").with_organization("Example");
+/// let profile = CaProfile::new(name, [1; 16], 1_700_000_000, 2_500_000_000).with_path_len(0);
 /// let mut der = [0u8; 512];
 /// let der_len = cert::create_root(&mut ca_store, KeyId(1), &profile, &mut der)?;
 /// let root = CaCert::from_der(&der[..der_len])?;
@@ -445,30 +542,26 @@ pub fn create_intermediate<S: IdentityKeys>(
     sign_ca(store, issuer_key, &tbs, out)
 }
 
-/// Issues a compact device certificate for a device-generated public key.
+/// Issues a compact device certificate for a device-generated public key: `ca_key` in
+/// `store` (the key of `ca`) signs what `request` asks for.
 ///
-/// `issued_at` is rounded down to its day (the certificate's notBefore).
+/// The request's `issued_at` is rounded down to its day (the certificate's notBefore).
 ///
 /// # Errors
 /// `Cert(KeyMismatch)` if `ca_key` is not `ca`'s key; `Cert(Unrepresentable)` for a
 /// date outside 2000–2179; `Decode(InvalidValue)` for serial 0; store errors.
 ///
 /// ```
-/// use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+/// use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
 /// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-/// use provkit::testing::TestRng;
+/// use provkit::rng::OsRng;
 ///
 /// # fn main() -> provkit::Result<()> {
-/// let mut rng = TestRng::new(1);
+/// let mut rng = OsRng;
 /// let mut ca_store = MemoryStore::<2, 0, 0>::new();
 /// ca_store.generate_p256(KeyId(1), &mut rng)?;
-/// let profile = CaProfile {
-///     name: CaName { organization: Some("Example"), common_name: "Example Root" },
-///     serial: [1; 16],
-///     not_before: 1_700_000_000,
-///     not_after: 2_500_000_000,
-///     path_len: Some(0),
-/// };
+/// let name = CaName::new("Example Root").with_organization("Example");
+/// let profile = CaProfile::new(name, [1; 16], 1_700_000_000, 2_500_000_000).with_path_len(0);
 /// let mut der = [0u8; 512];
 /// let len = cert::create_root(&mut ca_store, KeyId(1), &profile, &mut der)?;
 /// let root = CaCert::from_der(&der[..len])?;
@@ -476,10 +569,8 @@ pub fn create_intermediate<S: IdentityKeys>(
 /// // The device makes its key pair; only the public key leaves it.
 /// let mut device = MemoryStore::<1, 0, 0>::new();
 /// let device_public = device.generate_p256(KeyId(7), &mut rng)?;
-/// let compact = cert::issue_device(
-///     &mut ca_store, KeyId(1), &root, &device_public, 0x0102_0304_0506_0708,
-///     1_750_000_000, DeviceUsage::SIGN_ONLY,
-/// )?;
+/// let request = DeviceRequest::new(0x0102_0304_0506_0708, &device_public, 1_750_000_000);
+/// let compact = cert::issue_device(&mut ca_store, KeyId(1), &root, &request)?;
 /// assert_eq!(compact.len(), 111);
 /// let verified = cert::verify_device(&root, None, &CompactCert::parse(&compact)?, 1_760_000_000)?;
 /// assert_eq!(verified.serial, 0x0102_0304_0506_0708);
@@ -490,16 +581,14 @@ pub fn issue_device<S: IdentityKeys>(
     store: &mut S,
     ca_key: KeyId,
     ca: &CaCert<'_>,
-    device_key: &EcPublicKey,
-    serial: u64,
-    issued_at: UnixTime,
-    usage: DeviceUsage,
+    request: &DeviceRequest,
 ) -> Result<[u8; COMPACT_LEN]> {
+    let (serial, device_key, usage) = (request.serial, &request.public_key, request.usage);
     check_key(store, ca_key, ca.public_key())?;
     if serial == 0 {
         return Err(Error::decode(DecodeErrorKind::InvalidValue, 1));
     }
-    let issued_day = unix_to_day(issued_at)?;
+    let issued_day = unix_to_day(request.issued_at)?;
     let serial_be = serial.to_be_bytes();
     let tbs = Tbs::device(
         &serial_be,
@@ -509,13 +598,7 @@ pub fn issue_device<S: IdentityKeys>(
         ca.as_issuer(),
     );
     let signature = crate::store::sign_low_s(store, ca_key, &tbs.digest())?;
-    CompactFields {
-        serial,
-        issuer_key_id: ca.short_key_id(),
-        issued_day,
-        usage,
-        public_key: *device_key,
-        signature,
-    }
-    .encode()
+    CompactFields::new(serial, ca.short_key_id(), issued_day, device_key, signature)
+        .with_usage(usage)
+        .encode()
 }

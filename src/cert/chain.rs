@@ -10,6 +10,7 @@ use crate::error::{CertError, Result};
 
 /// A device identity whose certificate chain verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedDevice {
     /// The device serial.
     pub serial: u64,

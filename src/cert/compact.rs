@@ -27,7 +27,12 @@ const EPOCH_2000_DAYS: i64 = days_from_civil(2000, 1, 1) as i64;
 
 /// What a device key is certified for, beyond `digitalSignature` and `clientAuth`,
 /// which every device certificate carries.
+///
+/// Start from [`SIGN_ONLY`](Self::SIGN_ONLY) (also the `Default`) and add usages:
+/// `DeviceUsage::SIGN_ONLY.with_key_agreement(true)`. `#[non_exhaustive]`: the header's
+/// reserved bit may carry another usage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct DeviceUsage {
     /// Adds `keyAgreement` to keyUsage (static ECDH with the identity key).
     pub key_agreement: bool,
@@ -43,6 +48,20 @@ impl DeviceUsage {
         server_auth: false,
     };
 
+    /// The same usages, with `keyAgreement` added (`true`) or left out (`false`).
+    #[must_use]
+    pub const fn with_key_agreement(mut self, key_agreement: bool) -> Self {
+        self.key_agreement = key_agreement;
+        self
+    }
+
+    /// The same usages, with `serverAuth` added (`true`) or left out (`false`).
+    #[must_use]
+    pub const fn with_server_auth(mut self, server_auth: bool) -> Self {
+        self.server_auth = server_auth;
+        self
+    }
+
     const fn to_bits(self) -> u8 {
         (self.key_agreement as u8) | ((self.server_auth as u8) << 1)
     }
@@ -56,7 +75,11 @@ impl DeviceUsage {
 }
 
 /// The fields of a compact certificate, for building one.
+///
+/// Built with [`new`](Self::new) and [`with_usage`](Self::with_usage)
+/// (`#[non_exhaustive]`: the header's reserved bit may come to carry a field).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CompactFields {
     /// Device serial (non-zero); also the X.509 serialNumber and subject serialNumber.
     pub serial: u64,
@@ -73,6 +96,34 @@ pub struct CompactFields {
 }
 
 impl CompactFields {
+    /// The fields of a certificate for device `serial` and `public_key`, issued on
+    /// `issued_day` (days since 2000-01-01) by the CA whose key id starts with
+    /// `issuer_key_id`, with the CA's `signature`, for [`DeviceUsage::SIGN_ONLY`].
+    #[must_use]
+    pub const fn new(
+        serial: u64,
+        issuer_key_id: [u8; 4],
+        issued_day: u16,
+        public_key: &EcPublicKey,
+        signature: EcdsaSignature,
+    ) -> Self {
+        Self {
+            serial,
+            issuer_key_id,
+            issued_day,
+            usage: DeviceUsage::SIGN_ONLY,
+            public_key: *public_key,
+            signature,
+        }
+    }
+
+    /// The same fields with `usage`.
+    #[must_use]
+    pub const fn with_usage(mut self, usage: DeviceUsage) -> Self {
+        self.usage = usage;
+        self
+    }
+
     /// The 111-byte encoding.
     ///
     /// # Errors

@@ -45,8 +45,10 @@ pub mod key_usage {
     pub const CRL_SIGN: u16 = 1 << 6;
 }
 
-/// The extensions this crate understands, as found in a certificate.
+/// The extensions this crate understands, as found in a certificate (`#[non_exhaustive]`:
+/// it may come to understand more).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Extensions<'a> {
     /// basicConstraints: `(cA, pathLenConstraint)`.
     pub basic_constraints: Option<(bool, Option<u8>)>,

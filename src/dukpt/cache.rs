@@ -3,7 +3,7 @@
 
 use super::kdf::encrypt_blocks;
 use super::keys::{
-    AesKeySize, InitialKey, KeyType, KeyUsage, TransactionKey, WorkingKey, derive_step,
+    AesKeySize, InitialKey, KeyType, TransactionKey, WorkingKey, WorkingKeyUsage, derive_step,
     intermediate_derivation_data, working_key_derivation_data,
 };
 use super::ksn::AesKsn;
@@ -144,7 +144,7 @@ impl KeyTable {
         &mut self,
         ik: &InitialKey,
         ksn: &AesKsn,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
     ) -> Result<WorkingKey> {
         let size = ik.size();
@@ -164,7 +164,7 @@ impl KeyTable {
         key: Key<'_>,
         size: AesKeySize,
         ksn: &AesKsn,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
     ) -> Result<WorkingKey> {
         let counter = ksn.counter();
@@ -321,7 +321,7 @@ impl HostCache {
     pub fn working_key(
         &mut self,
         ksn: &AesKsn,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
     ) -> Result<WorkingKey> {
         if !key_type.allowed_under(self.ik.size()) {
@@ -363,7 +363,7 @@ mod tests {
                 HostCache::new(AesBdk::from_bytes(bdk).unwrap().initial_key(ikid).unwrap());
             let ksn = AesKsn::new(ikid, 0b1011_1000);
             cache
-                .working_key(&ksn, KeyUsage::PinEncryption, KeyType::Aes128)
+                .working_key(&ksn, WorkingKeyUsage::PinEncryption, KeyType::Aes128)
                 .unwrap();
             for child in [0b1011_1001u32, 0b1011_1010, 0b1011_1100] {
                 let (prefix, key) = cache.table.deepest(child).unwrap();
@@ -379,7 +379,7 @@ mod tests {
             cache.clear();
             let full = AesKsn::new(ikid, 0xFFFF_0000);
             cache
-                .working_key(&full, KeyUsage::PinEncryption, KeyType::Aes128)
+                .working_key(&full, WorkingKeyUsage::PinEncryption, KeyType::Aes128)
                 .unwrap();
             assert_eq!(cache.table.len(), 16);
             assert_eq!(cache.table.deepest(0xFFFF_8000).unwrap().0, 0xFFFF_0000);

@@ -120,7 +120,7 @@ impl AesKeySize {
 /// helpers on [`TransactionKey`] implement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum KeyUsage {
+pub enum WorkingKeyUsage {
     /// Key encryption key (`0002`).
     KeyEncryptionKey,
     /// PIN encryption (`1000`).
@@ -139,7 +139,7 @@ pub enum KeyUsage {
     DataBothWays,
 }
 
-impl KeyUsage {
+impl WorkingKeyUsage {
     /// Every usage, in code order.
     pub const ALL: [Self; 8] = [
         Self::KeyEncryptionKey,
@@ -315,7 +315,7 @@ pub const fn initial_key_derivation_data(ikid: InitialKeyId, bdk: AesKeySize) ->
 #[must_use]
 pub const fn working_key_derivation_data(
     ksn: &AesKsn,
-    usage: KeyUsage,
+    usage: WorkingKeyUsage,
     key_type: KeyType,
 ) -> [u8; 16] {
     derivation_data(
@@ -518,7 +518,7 @@ impl InitialKey {
     pub fn working_key(
         &self,
         ksn: &AesKsn,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
     ) -> Result<WorkingKey> {
         if !key_type.allowed_under(self.size) {
@@ -553,7 +553,7 @@ impl InitialKey {
     pub fn update_key(&self, key_type: KeyType) -> Result<WorkingKey> {
         let ksn = AesKsn::new(self.ikid, AES_UPDATE_KEY_COUNTER);
         self.transaction_key_permissive(&ksn)?
-            .working_key(KeyUsage::KeyEncryptionKey, key_type)
+            .working_key(WorkingKeyUsage::KeyEncryptionKey, key_type)
     }
 
     /// Derives the working key of `usage` and `key_type` for every KSN of `ksns`, calling
@@ -574,7 +574,7 @@ impl InitialKey {
     pub fn for_each_working_key<I, F>(
         &self,
         ksns: I,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
         mut f: F,
     ) -> Result<()>
@@ -603,7 +603,7 @@ impl InitialKey {
     fn interleaved128<I, F>(
         &self,
         mut ksns: I,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
         table: &mut KeyTable,
         f: &mut F,
@@ -850,7 +850,7 @@ pub(crate) fn working_key_from(
     txn: &SecretBytes<32>,
     size: AesKeySize,
     ksn: &AesKsn,
-    usage: KeyUsage,
+    usage: WorkingKeyUsage,
     key_type: KeyType,
 ) -> Result<WorkingKey> {
     if !key_type.allowed_under(size) {
@@ -913,7 +913,7 @@ impl TransactionKey {
     ///
     /// # Errors
     /// [`DukptError::KeyTooStrong`] when `key_type` is stronger than the initial key.
-    pub fn working_key(&self, usage: KeyUsage, key_type: KeyType) -> Result<WorkingKey> {
+    pub fn working_key(&self, usage: WorkingKeyUsage, key_type: KeyType) -> Result<WorkingKey> {
         working_key_from(&self.key, self.size, &self.ksn, usage, key_type)
     }
 
@@ -936,7 +936,7 @@ impl fmt::Debug for TransactionKey {
 /// [`cbc_encrypt`](super::cbc_encrypt), ...) refuse keys of another usage or type.
 pub struct WorkingKey {
     ksn: AesKsn,
-    usage: KeyUsage,
+    usage: WorkingKeyUsage,
     key_type: KeyType,
     key: SecretBytes<32>,
 }
@@ -944,7 +944,7 @@ pub struct WorkingKey {
 impl WorkingKey {
     pub(crate) const fn new(
         ksn: AesKsn,
-        usage: KeyUsage,
+        usage: WorkingKeyUsage,
         key_type: KeyType,
         key: SecretBytes<32>,
     ) -> Self {
@@ -958,7 +958,7 @@ impl WorkingKey {
 
     /// The usage it was derived for.
     #[must_use]
-    pub const fn usage(&self) -> KeyUsage {
+    pub const fn usage(&self) -> WorkingKeyUsage {
         self.usage
     }
 

@@ -2,7 +2,7 @@
 //! HMAC-SHA256 and CBC data encryption, plus the request/response convention helpers on
 //! [`TransactionKey`].
 
-use super::keys::{KeyType, KeyUsage, TransactionKey, WorkingKey};
+use super::keys::{KeyType, TransactionKey, WorkingKey, WorkingKeyUsage};
 use super::pin::{digits, parse_pin_field, require};
 use crate::block::{AesDec, AesEnc, xor};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
@@ -70,7 +70,7 @@ fn put_digits(buf: &mut [u8; 16], at: usize, d: &[u8]) {
 }
 
 fn pin_key(key: &WorkingKey) -> Result<()> {
-    require(key.usage() == KeyUsage::PinEncryption && key.key_type().is_aes())
+    require(key.usage() == WorkingKeyUsage::PinEncryption && key.key_type().is_aes())
 }
 
 /// Encrypts `pin` as an ISO 9564-1 format 4 PIN block bound to `pan`:
@@ -274,7 +274,7 @@ impl TransactionKey {
         pan: &[u8],
         rng: &mut R,
     ) -> Result<[u8; 16]> {
-        let key = self.working_key(KeyUsage::PinEncryption, key_type)?;
+        let key = self.working_key(WorkingKeyUsage::PinEncryption, key_type)?;
         encrypt_pin_block(&key, pin, pan, rng)
     }
 
@@ -288,7 +288,7 @@ impl TransactionKey {
         block: &[u8; 16],
         pan: &[u8],
     ) -> Result<SecretBuf<12>> {
-        let key = self.working_key(KeyUsage::PinEncryption, key_type)?;
+        let key = self.working_key(WorkingKeyUsage::PinEncryption, key_type)?;
         decrypt_pin_block(&key, block, pan)
     }
 
@@ -297,7 +297,10 @@ impl TransactionKey {
     /// # Errors
     /// As [`TransactionKey::working_key`] and [`cmac()`].
     pub fn request_cmac(&self, key_type: KeyType, msg: &[u8]) -> Result<[u8; 16]> {
-        cmac(&self.working_key(KeyUsage::MacGeneration, key_type)?, msg)
+        cmac(
+            &self.working_key(WorkingKeyUsage::MacGeneration, key_type)?,
+            msg,
+        )
     }
 
     /// Verifies a request's AES-CMAC (MAC generation key of `key_type`).
@@ -306,7 +309,7 @@ impl TransactionKey {
     /// [`Error::Crypto`] on mismatch; as [`TransactionKey::request_cmac`].
     pub fn verify_request_cmac(&self, key_type: KeyType, msg: &[u8], tag: &[u8]) -> Result<()> {
         verify_cmac(
-            &self.working_key(KeyUsage::MacGeneration, key_type)?,
+            &self.working_key(WorkingKeyUsage::MacGeneration, key_type)?,
             msg,
             tag,
         )
@@ -317,7 +320,10 @@ impl TransactionKey {
     /// # Errors
     /// As [`TransactionKey::working_key`] and [`cmac()`].
     pub fn response_cmac(&self, key_type: KeyType, msg: &[u8]) -> Result<[u8; 16]> {
-        cmac(&self.working_key(KeyUsage::MacVerification, key_type)?, msg)
+        cmac(
+            &self.working_key(WorkingKeyUsage::MacVerification, key_type)?,
+            msg,
+        )
     }
 
     /// Verifies a response's AES-CMAC (MAC verification key of `key_type`).
@@ -326,7 +332,7 @@ impl TransactionKey {
     /// [`Error::Crypto`] on mismatch; as [`TransactionKey::response_cmac`].
     pub fn verify_response_cmac(&self, key_type: KeyType, msg: &[u8], tag: &[u8]) -> Result<()> {
         verify_cmac(
-            &self.working_key(KeyUsage::MacVerification, key_type)?,
+            &self.working_key(WorkingKeyUsage::MacVerification, key_type)?,
             msg,
             tag,
         )
@@ -338,7 +344,7 @@ impl TransactionKey {
     /// As [`TransactionKey::working_key`] and [`cbc_encrypt`].
     pub fn encrypt_request(&self, key_type: KeyType, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         cbc_encrypt(
-            &self.working_key(KeyUsage::DataEncryption, key_type)?,
+            &self.working_key(WorkingKeyUsage::DataEncryption, key_type)?,
             iv,
             buf,
         )
@@ -350,7 +356,7 @@ impl TransactionKey {
     /// As [`TransactionKey::working_key`] and [`cbc_decrypt`].
     pub fn decrypt_request(&self, key_type: KeyType, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         cbc_decrypt(
-            &self.working_key(KeyUsage::DataEncryption, key_type)?,
+            &self.working_key(WorkingKeyUsage::DataEncryption, key_type)?,
             iv,
             buf,
         )
@@ -362,7 +368,7 @@ impl TransactionKey {
     /// As [`TransactionKey::working_key`] and [`cbc_encrypt`].
     pub fn encrypt_response(&self, key_type: KeyType, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         cbc_encrypt(
-            &self.working_key(KeyUsage::DataDecryption, key_type)?,
+            &self.working_key(WorkingKeyUsage::DataDecryption, key_type)?,
             iv,
             buf,
         )
@@ -374,7 +380,7 @@ impl TransactionKey {
     /// As [`TransactionKey::working_key`] and [`cbc_decrypt`].
     pub fn decrypt_response(&self, key_type: KeyType, iv: &[u8], buf: &mut [u8]) -> Result<()> {
         cbc_decrypt(
-            &self.working_key(KeyUsage::DataDecryption, key_type)?,
+            &self.working_key(WorkingKeyUsage::DataDecryption, key_type)?,
             iv,
             buf,
         )

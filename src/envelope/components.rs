@@ -35,7 +35,7 @@ impl KeyComponent {
     /// checked here so that a typo is caught at the keyboard, not after combination.
     ///
     /// # Errors
-    /// [`EnvelopeError::ComponentCount`] unless `bytes` is 16, 24 or 32 bytes;
+    /// [`EnvelopeError::ComponentLength`] unless `bytes` is 16, 24 or 32 bytes;
     /// [`EnvelopeError::KcvMismatch`] when `kcv` does not match.
     pub fn from_custodian(bytes: &[u8], kcv: &Kcv) -> Result<Self> {
         let component = Self::new(bytes)?;
@@ -45,7 +45,7 @@ impl KeyComponent {
 
     fn new(bytes: &[u8]) -> Result<Self> {
         if KeyKind::aes_for_len(bytes.len()).is_none() {
-            return Err(EnvelopeError::ComponentCount.into());
+            return Err(EnvelopeError::ComponentLength.into());
         }
         let bytes = SecretBuf::from_slice(bytes)?;
         let kcv = Kcv::of_key(&bytes)?;
@@ -92,7 +92,8 @@ pub struct SplitKey<const N: usize> {
 /// whole key exists only transiently, to compute its KCV.
 ///
 /// # Errors
-/// [`EnvelopeError::ComponentCount`] for `N` out of range or a `kind` that is not AES.
+/// [`EnvelopeError::ComponentCount`] for `N` out of range; [`Error::Unsupported`] for a
+/// `kind` that is not AES.
 pub fn generate_split_key<const N: usize, R: rand_core::CryptoRng + ?Sized>(
     kind: KeyKind,
     rng: &mut R,
@@ -110,13 +111,17 @@ pub fn generate_split_key<const N: usize, R: rand_core::CryptoRng + ?Sized>(
 /// ones and the XOR of the key with all of them.
 ///
 /// # Errors
-/// [`EnvelopeError::ComponentCount`] for `N` out of range or a key of another length.
+/// [`EnvelopeError::ComponentCount`] for `N` out of range;
+/// [`EnvelopeError::ComponentLength`] for a key that is not 16, 24 or 32 bytes.
 pub fn split_key<const N: usize, R: rand_core::CryptoRng + ?Sized>(
     key: &SecretBuf<32>,
     rng: &mut R,
 ) -> Result<SplitKey<N>> {
-    if !(2..=MAX_COMPONENTS).contains(&N) || KeyKind::aes_for_len(key.len()).is_none() {
+    if !(2..=MAX_COMPONENTS).contains(&N) {
         return Err(EnvelopeError::ComponentCount.into());
+    }
+    if KeyKind::aes_for_len(key.len()).is_none() {
+        return Err(EnvelopeError::ComponentLength.into());
     }
     let len = key.len();
     let mut last = crate::secret::SecretBytes::<32>::zero();
@@ -165,9 +170,11 @@ pub fn split_key<const N: usize, R: rand_core::CryptoRng + ?Sized>(
 /// buffer between the XOR and the import.
 ///
 /// # Errors
-/// [`EnvelopeError::ComponentCount`]; [`EnvelopeError::KcvMismatch`] when the combined
-/// key does not match `expected` (nothing is imported) or the store computes another KCV
-/// (the imported key is deleted again); store errors from the import.
+/// [`EnvelopeError::ComponentCount`] for fewer than 2 or more than 16 components;
+/// [`EnvelopeError::ComponentLength`] for a component that is not `kind`'s length;
+/// [`Error::Unsupported`] for a `kind` that is not AES; [`EnvelopeError::KcvMismatch`]
+/// when the combined key does not match `expected` (nothing is imported) or the store
+/// computes another KCV (the imported key is deleted again); store errors from the import.
 pub fn combine_into_store<S: SymmetricKeys + ?Sized>(
     store: &mut S,
     id: KeyId,
@@ -176,10 +183,11 @@ pub fn combine_into_store<S: SymmetricKeys + ?Sized>(
     expected: &Kcv,
 ) -> Result<()> {
     let len = aes_len(kind)?;
-    if !(2..=MAX_COMPONENTS).contains(&components.len())
-        || components.iter().any(|c| c.len() != len)
-    {
+    if !(2..=MAX_COMPONENTS).contains(&components.len()) {
         return Err(EnvelopeError::ComponentCount.into());
+    }
+    if components.iter().any(|c| c.len() != len) {
+        return Err(EnvelopeError::ComponentLength.into());
     }
     let mut key = crate::secret::SecretBytes::<32>::zero();
     for c in components {
@@ -221,6 +229,6 @@ pub fn check_component_kcvs(components: &[KeyComponent], kcvs: &[Kcv]) -> Result
 fn aes_len(kind: KeyKind) -> Result<usize> {
     match kind {
         KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => Ok(kind.key_len()),
-        _ => Err(EnvelopeError::ComponentCount.into()),
+        _ => Err(Error::Unsupported),
     }
 }

@@ -22,7 +22,7 @@
 //! use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 //!
 //! # fn main() -> provkit::Result<()> {
-//! let mut rng = provkit::testing::TestRng::new(3); // use a real CSPRNG
+//! let mut rng = provkit::rng::OsRng; // or the device's hardware RNG
 //! let mut server = MemoryStore::<1, 0, 0>::new();
 //! let server_pk = server.generate_p256(KeyId(1), &mut rng)?;
 //!
@@ -863,7 +863,7 @@ mod tests {
     #[test]
     fn both_ephemeral_key_generations_agree_with_the_recipient() {
         use crate::store::MemoryStore;
-        let mut rng = crate::testing::TestRng::new(5);
+        let mut rng = crate::testing::InsecureTestRng::new(5);
         let mut store = MemoryStore::<1, 0, 0>::new();
         let pk = store.generate_p256(KeyId(1), &mut rng).unwrap();
         let (mut enc, mut enc2, mut dh) = ([0u8; ENC_LEN], [0u8; ENC_LEN], [0u8; 32]);

@@ -109,6 +109,7 @@ impl<const N: usize> Census<N> {
 
 /// The outcome of [`Envelopes::rewrap_batch`](super::Envelopes::rewrap_batch).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RewrapReport<const N: usize> {
     /// Envelopes moved to the target version.
     pub rewrapped: u64,

@@ -58,7 +58,7 @@ pub enum Rewrapped {
 /// use provkit::store::{KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
 ///
 /// # fn main() -> provkit::Result<()> {
-/// let mut rng = provkit::testing::TestRng::new(1); // use a real CSPRNG
+/// let mut rng = provkit::rng::OsRng;
 /// let mut store = MemoryStore::<2, 0, 0>::new();
 /// store.generate_symmetric(KeyId(7), KeyKind::Aes256, &mut rng)?;
 /// let kek = KekRef { id: KekId(*b"db-keys\0"), version: 1 };
@@ -342,7 +342,7 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
         let mut block = SecretBytes::<DEK_BLOCK_LEN>::zero();
         let n = self
             .store
-            .unwrap(slot.key, info_wrap, &wrapped, block.expose_mut())
+            .unwrap_bytes(slot.key, info_wrap, &wrapped, block.expose_mut())
             .map_err(|e| match e {
                 Error::Store(_) | Error::Unsupported => e,
                 _ => Error::Crypto,
@@ -402,7 +402,7 @@ fn write_key_slot<S: SymmetricKeys + ?Sized>(
         b.copy_from_slice(&bind);
     }
     let mut wrapped = [0u8; WRAPPED_DEK_LEN];
-    let n = store.wrap(slot.key, slot.wrap, block.expose(), &mut wrapped)?;
+    let n = store.wrap_bytes(slot.key, slot.wrap, block.expose(), &mut wrapped)?;
     if n != WRAPPED_DEK_LEN {
         wrapped.zeroize();
         return Err(Error::Unsupported);

@@ -26,6 +26,6 @@ pub use header::{
 };
 pub use reader::{ShipmentOpener, ShipmentSummary, audit_shipment, open_shipment};
 pub use record::{
-    DeviceKeyRecord, KeyUsage, MAX_WRAPPED_LEN, OpenedRecord, RECORD_LEN, WrappedKey,
+    DeviceKeyRecord, KeyUsageCode, MAX_WRAPPED_LEN, OpenedRecord, RECORD_LEN, WrappedKey,
 };
 pub use writer::{ShipmentParams, ShipmentWriter};

@@ -9,7 +9,11 @@ use crate::store::{IdentityKeys, KeyId, RecordId, Records};
 
 /// What a peer's certificate must satisfy: chain to `root` (through `intermediate` if
 /// set), valid at `now`, serial not in `revoked`.
+///
+/// Built with [`new`](Self::new), [`with_intermediate`](Self::with_intermediate) and
+/// [`with_revoked`](Self::with_revoked) (`#[non_exhaustive]`: more checks may follow).
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct PeerPolicy<'a> {
     /// The trust anchor.
     pub root: &'a CaCert<'a>,
@@ -21,7 +25,32 @@ pub struct PeerPolicy<'a> {
     pub now: UnixTime,
 }
 
-impl PeerPolicy<'_> {
+impl<'a> PeerPolicy<'a> {
+    /// Certificates that `root` issued directly, valid at `now`, none revoked.
+    #[must_use]
+    pub const fn new(root: &'a CaCert<'a>, now: UnixTime) -> Self {
+        Self {
+            root,
+            intermediate: None,
+            revoked: &[],
+            now,
+        }
+    }
+
+    /// The same policy for certificates issued by `intermediate` (which `root` issued).
+    #[must_use]
+    pub const fn with_intermediate(mut self, intermediate: &'a CaCert<'a>) -> Self {
+        self.intermediate = Some(intermediate);
+        self
+    }
+
+    /// The same policy refusing the device serials in `revoked`.
+    #[must_use]
+    pub const fn with_revoked(mut self, revoked: &'a [u64]) -> Self {
+        self.revoked = revoked;
+        self
+    }
+
     /// Verifies `cert` under this policy.
     ///
     /// # Errors

@@ -688,12 +688,22 @@ impl<F: NorFlash> FlashStore<F> {
                 break;
             }
             if e.at != 0 && self.must_keep(&e)? {
-                let src = Src::Flash(e.at);
                 if grow {
-                    self.append_from(e.meta, e.id, e.len(), src)?;
-                } else {
-                    self.write_entry(e.meta, e.id, e.len(), src)?;
+                    // Opening a page reclaims the oldest one. When that is `page`, its
+                    // reclaim copies what is left of it and erases it: this one is over
+                    // (and must not read an entry from the erased page).
+                    for _ in 0..self.pages {
+                        if self.write_offset + Self::entry_len(e.len()) <= self.page_size {
+                            break;
+                        }
+                        let reclaims_page = self.next_page(self.next_page(self.active)) == page;
+                        self.change_page()?;
+                        if reclaims_page {
+                            return Ok(());
+                        }
+                    }
                 }
+                self.write_entry(e.meta, e.id, e.len(), Src::Flash(e.at))?;
             }
         }
         self.clean(page)
@@ -958,24 +968,24 @@ impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
         self.key(id)?.encrypt_block(block)
     }
 
-    fn wrap(
+    fn wrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.key(kek)?.wrap(alg, plaintext, out)
+        self.key(kek)?.wrap_bytes(alg, plaintext, out)
     }
 
-    fn unwrap(
+    fn unwrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         wrapped: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.key(kek)?.unwrap(alg, wrapped, out)
+        self.key(kek)?.unwrap_bytes(alg, wrapped, out)
     }
 
     fn wrap_key(
@@ -1042,6 +1052,8 @@ pub struct RamFlash<
 > {
     bytes: [u8; SIZE],
     budget: Option<usize>,
+    /// Whether the unit in progress when power goes is left partly changed.
+    tear: bool,
     units_done: usize,
 }
 
@@ -1075,6 +1087,7 @@ impl<const SIZE: usize, const PAGE: usize, const WRITE: usize, const MULTI: bool
         Self {
             bytes: [0xff; SIZE],
             budget: None,
+            tear: false,
             units_done: 0,
         }
     }
@@ -1083,6 +1096,15 @@ impl<const SIZE: usize, const PAGE: usize, const WRITE: usize, const MULTI: bool
     /// write or erase fails: the one in progress is left partly done. Reads still work.
     pub fn cut_power_after(&mut self, units: usize) {
         self.budget = Some(units);
+        self.tear = false;
+    }
+
+    /// Like [`cut_power_after`](Self::cut_power_after), but the unit in progress when the
+    /// power goes is left torn, as a real part can leave it: all its bytes but the last 4
+    /// (the first 2 of a 4-byte unit) are programmed, or erased, and the rest are not.
+    pub fn tear_power_after(&mut self, units: usize) {
+        self.budget = Some(units);
+        self.tear = true;
     }
 
     /// Restores power (as after a reset).
@@ -1106,9 +1128,14 @@ impl<const SIZE: usize, const PAGE: usize, const WRITE: usize, const MULTI: bool
     /// The unit the power budget counts: the write size, at least 4 bytes.
     const UNIT: usize = if WRITE > 4 { WRITE } else { 4 };
 
+    /// How many leading bytes of a torn unit change.
+    const TORN: usize = if Self::UNIT > 4 { Self::UNIT - 4 } else { 2 };
+
     /// Programs `src` over (NOR programming only clears bits) or, with `None`, erases
     /// the bytes from `start` to `end`, a unit at a time: each unit spends one unit of
-    /// the power budget, and none is left partly changed. Out of range: nothing changes.
+    /// the power budget. When it runs out, the unit in progress is left as it was, or
+    /// torn (see [`tear_power_after`](Self::tear_power_after)). Out of range: nothing
+    /// changes.
     fn change(
         &mut self,
         start: usize,
@@ -1124,16 +1151,27 @@ impl<const SIZE: usize, const PAGE: usize, const WRITE: usize, const MULTI: bool
             if !MULTI && from.is_some() && unit.iter().any(|&b| b != 0xff) {
                 return Err(RamFlashError::Reprogrammed);
             }
+            let change = |unit: &mut [u8]| {
+                for (j, d) in unit.iter_mut().enumerate() {
+                    *d = match from {
+                        Some(s) => *d & s.get(j).copied().unwrap_or(0xff),
+                        None => 0xff,
+                    };
+                }
+            };
             if let Some(n) = &mut self.budget {
-                *n = n.checked_sub(1).ok_or(RamFlashError::PowerCut)?;
+                let Some(left) = n.checked_sub(1) else {
+                    if self.tear {
+                        let torn = unit.len().min(Self::TORN);
+                        change(unit.get_mut(..torn).unwrap_or_default());
+                        self.tear = false;
+                    }
+                    return Err(RamFlashError::PowerCut);
+                };
+                *n = left;
             }
             self.units_done += 1;
-            for (j, d) in unit.iter_mut().enumerate() {
-                *d = match from {
-                    Some(s) => *d & s.get(j).copied().unwrap_or(0xff),
-                    None => 0xff,
-                };
-            }
+            change(unit);
         }
         Ok(())
     }

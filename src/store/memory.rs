@@ -15,22 +15,52 @@ use core::fmt;
 /// A RAM key store holding up to `KEYS` keys and `RECORDS` records of up to
 /// `RECORD_LEN` bytes each. Record contents are treated as secret (zeroized on drop).
 ///
+/// The capacity is fixed at compile time; the whole store lives wherever the value does
+/// (a `static`, the stack), so pick it to fit. Written as a type without parameters,
+/// `MemoryStore` is `MemoryStore<8, 8, 128>`: 8 keys and 8 records of up to 128 bytes,
+/// enough for a pinned peer certificate (111 bytes) or `store::suite`'s records.
+/// [`KeyOnlyStore<N>`](KeyOnlyStore) is a store of `N` keys and no records (a CA's or a
+/// test's key holder). A DUKPT device names its own record count
+/// (`MemoryStore<1, { AesDevice::RECORDS as usize }, 64>`).
+///
+/// ```
+/// use provkit::store::{KeyOnlyStore, MemoryStore, RecordId, Records};
+///
+/// # fn main() -> provkit::Result<()> {
+/// let mut store: MemoryStore = MemoryStore::new(); // 8 keys, 8 records of 128 bytes
+/// store.write_record(RecordId(1), b"pinned peer")?;
+/// assert_eq!(store.max_record_len(), 128);
+///
+/// let ca_keys = KeyOnlyStore::<2>::new(); // 2 keys, no records
+/// assert_eq!(ca_keys.max_record_len(), 0);
+/// # Ok(())
+/// # }
+/// ```
+///
 /// ```
 /// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 ///
 /// # fn main() -> provkit::Result<()> {
 /// let mut store = MemoryStore::<4, 4, 64>::new();
-/// let mut rng = provkit::testing::TestRng::new(1);
+/// let mut rng = provkit::rng::OsRng; // or the device's hardware RNG
 /// let public = store.generate_p256(KeyId(1), &mut rng)?;
 /// let sig = store.sign_digest(KeyId(1), &[0u8; 32])?;
 /// public.verify_digest(&[0u8; 32], &sig)?;
 /// # Ok(())
 /// # }
 /// ```
-pub struct MemoryStore<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> {
+pub struct MemoryStore<
+    const KEYS: usize = 8,
+    const RECORDS: usize = 8,
+    const RECORD_LEN: usize = 128,
+> {
     keys: [Option<(KeyId, SoftKey)>; KEYS],
     records: [Option<(RecordId, SecretBuf<RECORD_LEN>)>; RECORDS],
 }
+
+/// A [`MemoryStore`] of `KEYS` keys (8 when omitted) and no records: `KeyOnlyStore<1>` is
+/// `MemoryStore<1, 0, 0>`.
+pub type KeyOnlyStore<const KEYS: usize = 8> = MemoryStore<KEYS, 0, 0>;
 
 impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize>
     MemoryStore<KEYS, RECORDS, RECORD_LEN>
@@ -160,24 +190,24 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Symmetric
         self.key(id)?.encrypt_block(block)
     }
 
-    fn wrap(
+    fn wrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.key(kek)?.wrap(alg, plaintext, out)
+        self.key(kek)?.wrap_bytes(alg, plaintext, out)
     }
 
-    fn unwrap(
+    fn unwrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         wrapped: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.key(kek)?.unwrap(alg, wrapped, out)
+        self.key(kek)?.unwrap_bytes(alg, wrapped, out)
     }
 
     fn wrap_key(

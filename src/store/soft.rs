@@ -131,7 +131,7 @@ impl SoftKey {
         }
     }
 
-    pub(crate) fn wrap(
+    pub(crate) fn wrap_bytes(
         &self,
         alg: WrapAlgorithm,
         plaintext: &[u8],
@@ -165,7 +165,7 @@ impl SoftKey {
         }
     }
 
-    pub(crate) fn unwrap(
+    pub(crate) fn unwrap_bytes(
         &self,
         alg: WrapAlgorithm,
         wrapped: &[u8],
@@ -213,7 +213,7 @@ impl SoftKey {
         out: &mut [u8],
     ) -> Result<usize> {
         let (_, bytes) = key.symmetric_bytes()?;
-        self.wrap(alg, bytes, out)
+        self.wrap_bytes(alg, bytes, out)
     }
 
     /// Unwraps `wrapped` under this KEK into a new key of `kind`, never exposing it.
@@ -231,7 +231,7 @@ impl SoftKey {
             return Err(Error::decode(DecodeErrorKind::InvalidLength, wrapped.len()));
         }
         let mut buf = SecretBytes::<40>::zero();
-        let len = self.unwrap(alg, wrapped, buf.expose_mut())?;
+        let len = self.unwrap_bytes(alg, wrapped, buf.expose_mut())?;
         SoftKey::symmetric(kind, buf.expose().get(..len).ok_or(Error::Crypto)?)
     }
 }

@@ -27,7 +27,7 @@ use crate::secret::SecretBytes;
 use crate::store::{
     IdentityKeys, KeyId, KeyKind, KeyStore, RecordId, Records, SymmetricKeys, WrapAlgorithm,
 };
-use crate::testing::TestRng;
+use crate::testing::InsecureTestRng;
 
 const BASE: u32 = 0x5000_0000;
 
@@ -44,7 +44,7 @@ pub fn all<S: KeyStore>(store: &mut S) {
 
 /// [`IdentityKeys`]: generation, signing, ECDH, kinds, no overwrite, deletion.
 pub fn identity_keys<S: IdentityKeys>(store: &mut S) {
-    let mut rng = TestRng::new(0x5EED);
+    let mut rng = InsecureTestRng::new(0x5EED);
     let a = KeyId(BASE + 1);
     let b = KeyId(BASE + 2);
     let pa = store.generate_p256(a, &mut rng).expect("generate_p256");
@@ -162,7 +162,7 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
     let mut out = [0u8; 24];
     let plain: [u8; 16] = core::array::from_fn(|i| (i as u8) * 0x11);
     let n = store
-        .wrap(k, WrapAlgorithm::AesKw, &plain, &mut out)
+        .wrap_bytes(k, WrapAlgorithm::AesKw, &plain, &mut out)
         .expect("wrap");
     assert_eq!(n, 24);
     assert_eq!(
@@ -175,25 +175,25 @@ pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
     );
     let mut back = [0u8; 16];
     let m = store
-        .unwrap(k, WrapAlgorithm::AesKw, &out, &mut back)
+        .unwrap_bytes(k, WrapAlgorithm::AesKw, &out, &mut back)
         .expect("unwrap");
     assert_eq!(&back[..m], &plain);
     let mut tampered = out;
     tampered[5] ^= 1;
     assert_eq!(
-        store.unwrap(k, WrapAlgorithm::AesKw, &tampered, &mut back),
+        store.unwrap_bytes(k, WrapAlgorithm::AesKw, &tampered, &mut back),
         Err(Error::Crypto),
         "tampered wrap must fail with Crypto"
     );
     assert!(
         store
-            .wrap(k, WrapAlgorithm::AesKw, &plain, &mut [0u8; 8])
+            .wrap_bytes(k, WrapAlgorithm::AesKw, &plain, &mut [0u8; 8])
             .is_err()
     );
     wrap_length_limits(store, k, &key);
 
     // Stored key leaves only wrapped, and comes back in under a new id.
-    let mut rng = TestRng::new(7);
+    let mut rng = InsecureTestRng::new(7);
     let dek = KeyId(BASE + 12);
     store
         .generate_symmetric(dek, KeyKind::Aes256, &mut rng)
@@ -249,54 +249,69 @@ fn wrap_length_limits<S: SymmetricKeys>(store: &mut S, k: KeyId, kek: &[u8; 16])
         .expect("raw 8-byte KW");
     let mut out = [0u8; 64];
     assert!(
-        is_invalid_length(&store.unwrap(k, WrapAlgorithm::AesKw, &short, &mut out)),
+        is_invalid_length(&store.unwrap_bytes(k, WrapAlgorithm::AesKw, &short, &mut out)),
         "KW unwrap of 16 bytes (an 8-byte key) must fail with InvalidLength"
     );
     for len in [0usize, 8, 20, 23, 25, 33] {
         assert!(
-            is_invalid_length(&store.unwrap(k, WrapAlgorithm::AesKw, &out[..len], &mut [0; 64])),
+            is_invalid_length(&store.unwrap_bytes(
+                k,
+                WrapAlgorithm::AesKw,
+                &out[..len],
+                &mut [0; 64]
+            )),
             "KW unwrap of {len} bytes must fail with InvalidLength"
         );
     }
     for len in [0usize, 8, 15, 17, 31] {
         assert!(
-            is_invalid_length(&store.unwrap(k, WrapAlgorithm::AesKwp, &out[..len], &mut [0; 64])),
+            is_invalid_length(&store.unwrap_bytes(
+                k,
+                WrapAlgorithm::AesKwp,
+                &out[..len],
+                &mut [0; 64]
+            )),
             "KWP unwrap of {len} bytes must fail with InvalidLength"
         );
     }
     for len in [0usize, 8, 15, 17, 23] {
         assert!(
-            is_invalid_length(&store.wrap(k, WrapAlgorithm::AesKw, &[7; 24][..len], &mut out)),
+            is_invalid_length(&store.wrap_bytes(
+                k,
+                WrapAlgorithm::AesKw,
+                &[7; 24][..len],
+                &mut out
+            )),
             "KW wrap of {len} bytes must fail with InvalidLength"
         );
     }
     assert!(
-        is_invalid_length(&store.wrap(k, WrapAlgorithm::AesKwp, &[], &mut out)),
+        is_invalid_length(&store.wrap_bytes(k, WrapAlgorithm::AesKwp, &[], &mut out)),
         "KWP wrap of nothing must fail with InvalidLength"
     );
     // KWP's smallest output, one AES block (8 bytes: some HSMs pad shorter input wrongly).
     let n = store
-        .wrap(k, WrapAlgorithm::AesKwp, &[0xA5; 8], &mut out)
+        .wrap_bytes(k, WrapAlgorithm::AesKwp, &[0xA5; 8], &mut out)
         .expect("KWP wrap of 8 bytes");
     assert_eq!(n, 16, "KWP wraps 8 bytes into 16");
     let wrapped: [u8; 16] = out[..16].try_into().unwrap();
     let mut back = [0u8; 8];
     assert_eq!(
-        store.unwrap(k, WrapAlgorithm::AesKwp, &wrapped, &mut back),
+        store.unwrap_bytes(k, WrapAlgorithm::AesKwp, &wrapped, &mut back),
         Ok(8),
         "KWP unwraps 16 bytes into 8"
     );
     assert_eq!(back, [0xA5; 8]);
     assert!(
         matches!(
-            store.unwrap(k, WrapAlgorithm::AesKwp, &wrapped, &mut [0u8; 7]),
+            store.unwrap_bytes(k, WrapAlgorithm::AesKwp, &wrapped, &mut [0u8; 7]),
             Err(Error::BufferTooSmall { .. })
         ),
         "unwrap needs room for the padded plaintext"
     );
     assert!(
         matches!(
-            store.wrap(k, WrapAlgorithm::AesKwp, &[0xA5; 8], &mut [0u8; 15]),
+            store.wrap_bytes(k, WrapAlgorithm::AesKwp, &[0xA5; 8], &mut [0u8; 15]),
             Err(Error::BufferTooSmall { .. })
         ),
         "wrap needs room for the whole output"
@@ -305,7 +320,7 @@ fn wrap_length_limits<S: SymmetricKeys>(store: &mut S, k: KeyId, kek: &[u8; 16])
     let id = KeyId(BASE + 14);
     let mut long = [0u8; 56];
     let n = store
-        .wrap(k, WrapAlgorithm::AesKw, &[3; 48], &mut long)
+        .wrap_bytes(k, WrapAlgorithm::AesKw, &[3; 48], &mut long)
         .expect("KW wrap of 48 bytes");
     assert_eq!(n, 56);
     assert!(

@@ -1,9 +1,9 @@
 //! Shared fixtures for the integration tests: a CA hierarchy from fixed seeds.
 #![allow(dead_code)]
 
-use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceUsage};
+use provkit::cert::{self, COMPACT_LEN, CaCert, CaName, CaProfile, DeviceRequest};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 
 pub const ROOT_KEY: KeyId = KeyId(1);
 pub const INTERMEDIATE_KEY: KeyId = KeyId(2);
@@ -28,7 +28,7 @@ pub struct Pki {
 
 impl Pki {
     pub fn new(seed: u64) -> Self {
-        let mut rng = TestRng::new(seed);
+        let mut rng = InsecureTestRng::new(seed);
         let mut ca_store = Store::new();
         ca_store.generate_p256(ROOT_KEY, &mut rng).unwrap();
         let int_public = ca_store.generate_p256(INTERMEDIATE_KEY, &mut rng).unwrap();
@@ -36,16 +36,13 @@ impl Pki {
         let n = cert::create_root(
             &mut ca_store,
             ROOT_KEY,
-            &CaProfile {
-                name: CaName {
-                    organization: Some("provkit test"),
-                    common_name: "Test Root CA",
-                },
-                serial: [0x11; 16],
-                not_before: T0,
-                not_after: T0 + 30 * 365 * 86_400,
-                path_len: Some(1),
-            },
+            &CaProfile::new(
+                CaName::new("Test Root CA").with_organization("provkit test"),
+                [0x11; 16],
+                T0,
+                T0 + 30 * 365 * 86_400,
+            )
+            .with_path_len(1),
             &mut buf,
         )
         .unwrap();
@@ -56,16 +53,13 @@ impl Pki {
             ROOT_KEY,
             &root,
             &int_public,
-            &CaProfile {
-                name: CaName {
-                    organization: Some("provkit test"),
-                    common_name: "Test Factory CA 1",
-                },
-                serial: [0x22; 16],
-                not_before: T0,
-                not_after: T0 + 10 * 365 * 86_400,
-                path_len: Some(0),
-            },
+            &CaProfile::new(
+                CaName::new("Test Factory CA 1").with_organization("provkit test"),
+                [0x22; 16],
+                T0,
+                T0 + 10 * 365 * 86_400,
+            )
+            .with_path_len(0),
             &mut buf,
         )
         .unwrap();
@@ -77,10 +71,7 @@ impl Pki {
             &mut ca_store,
             INTERMEDIATE_KEY,
             &intermediate,
-            &device_public,
-            SERIAL,
-            ISSUED,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(SERIAL, &device_public, ISSUED),
         )
         .unwrap();
         Self {
@@ -120,7 +111,7 @@ pub struct Device {
 impl Pki {
     /// Manufactures another device with `serial`, its key from `seed`.
     pub fn device(&mut self, serial: u64, seed: u64) -> Device {
-        let mut rng = TestRng::new(seed);
+        let mut rng = InsecureTestRng::new(seed);
         let mut store = Store::new();
         let public = store.generate_p256(DEVICE_KEY, &mut rng).unwrap();
         let int_der = self.intermediate_der.clone();
@@ -129,10 +120,7 @@ impl Pki {
             &mut self.ca_store,
             INTERMEDIATE_KEY,
             &int,
-            &public,
-            serial,
-            ISSUED,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(serial, &public, ISSUED),
         )
         .unwrap();
         Device { store, cert }

@@ -10,7 +10,7 @@ use crate::fingerprint::fingerprint;
 use crate::rows::{BatchId, ImportRow, ImportStatus, KeyRow, StoredWrap};
 use provkit::ec::{EcPublicKey, sha256};
 use provkit::envelope::shipment::{
-    HEADER_LEN, KeyUsage, OpenedRecord, ShipmentHeader, ShipmentOpener, TRAILER_LEN,
+    HEADER_LEN, KeyUsageCode, OpenedRecord, ShipmentHeader, ShipmentOpener, TRAILER_LEN,
 };
 use provkit::envelope::{Kcv, KekDirectory, KekId, KekRef, KekSlot};
 use provkit::secret::SecretBuf;
@@ -89,7 +89,7 @@ pub struct IssuedKey {
     /// The batch the key came in.
     pub batch_id: BatchId,
     /// The key usage.
-    pub usage: KeyUsage,
+    pub usage: KeyUsageCode,
     /// The key type.
     pub kind: KeyKind,
     /// Its key check value.
@@ -566,7 +566,7 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         now: u64,
     ) -> Result<KeyRow> {
         let mut plain = Zeroizing::new([0u8; 40]);
-        let n = self.keys.unwrap(
+        let n = self.keys.unwrap_bytes(
             slot.key,
             r.wrapped.alg,
             r.wrapped.as_bytes(),
@@ -1098,7 +1098,7 @@ fn unwrap_checked<K: SymmetricKeys, D: KekDirectory>(
         buf: Zeroizing::new([0u8; 40]),
         len: 0,
     };
-    plain.len = keys.unwrap(slot.key, wrapped.alg, &wrapped.bytes, plain.buf.as_mut())?;
+    plain.len = keys.unwrap_bytes(slot.key, wrapped.alg, &wrapped.bytes, plain.buf.as_mut())?;
     if plain.len != kind.key_len() {
         return Err(provkit::Error::Crypto.into());
     }
@@ -1116,7 +1116,7 @@ fn rewrap_one<K: SymmetricKeys, D: KekDirectory>(
     let key = unwrap_checked(keys, keks, &row.wrapped, row.kind, row.kcv, min)?;
     let mut out = [0u8; 40];
     // The key is only in `key` (zeroized on drop) and in the store's wrap call.
-    let n = keys.wrap(target.key, target.wrap, key.bytes(), &mut out)?;
+    let n = keys.wrap_bytes(target.key, target.wrap, key.bytes(), &mut out)?;
     Ok(StoredWrap {
         kek: target.kek,
         alg: target.wrap,

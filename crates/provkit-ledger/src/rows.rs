@@ -1,7 +1,7 @@
 //! The rows a backend stores and returns. Plain data: the backend maps them to its
 //! columns (see `docs/ledger.md` for the reference schema) and never interprets them.
 
-use provkit::envelope::shipment::KeyUsage;
+use provkit::envelope::shipment::KeyUsageCode;
 use provkit::envelope::{Kcv, KekRef};
 use provkit::store::{KeyKind, WrapAlgorithm};
 
@@ -46,7 +46,7 @@ pub struct KeyRow {
     /// The manufacturer's key id (unique per manufacturer).
     pub key_id: u64,
     /// The key usage.
-    pub usage: KeyUsage,
+    pub usage: KeyUsageCode,
     /// The key type (AES-128/192/256).
     pub kind: KeyKind,
     /// The key check value (public; identifies the key to custodians).

@@ -4,7 +4,7 @@
 //! Each function takes a fresh, empty backend (or, for the concurrent test, a function
 //! that opens connections to one fresh database) and panics with a message naming the
 //! broken obligation. Keys and shipments come from [`Fixture`] (deterministic, NOT
-//! secure: [`provkit::testing::TestRng`]).
+//! secure: [`provkit::testing::InsecureTestRng`]).
 //!
 //! ```text
 //! provkit_ledger::suite::all(|| MyBackend::fresh());
@@ -28,12 +28,12 @@ use crate::ledger::{IssueOutcome, Ledger, LedgerConfig};
 use crate::rows::{BatchId, ImportRow, KeyRow, StoredWrap};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::shipment::{
-    DeviceKeyRecord, KeyUsage, ShipmentParams, ShipmentWriter, chunk_buffer_len,
+    DeviceKeyRecord, KeyUsageCode, ShipmentParams, ShipmentWriter, chunk_buffer_len,
 };
 use provkit::envelope::{KekId, KekRef, KekRing, KekSlot};
 use provkit::secret::{SecretBuf, SecretBytes};
 use provkit::store::{IdentityKeys, KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use std::collections::HashSet;
 use std::sync::mpsc::{RecvTimeoutError, channel};
 use std::time::Duration;
@@ -63,7 +63,7 @@ pub struct Fixture {
     /// The manufacturer's public key (what the authority trusts).
     pub manufacturer_pk: EcPublicKey,
     authority_pk: EcPublicKey,
-    rng: TestRng,
+    rng: InsecureTestRng,
 }
 
 impl Default for Fixture {
@@ -85,7 +85,7 @@ impl Fixture {
             manufacturer,
             manufacturer_pk,
             authority_pk,
-            rng: TestRng::new(seed),
+            rng: InsecureTestRng::new(seed),
         }
     }
 
@@ -148,7 +148,7 @@ impl Fixture {
                 DeviceKeyRecord::generate(
                     s,
                     s,
-                    KeyUsage::INITIAL_DUKPT,
+                    KeyUsageCode::INITIAL_DUKPT,
                     KeyKind::Aes128,
                     &mut self.rng,
                 )
@@ -165,12 +165,12 @@ impl Fixture {
         records: &[DeviceKeyRecord],
         per_chunk: u16,
     ) -> Vec<u8> {
-        let params = ShipmentParams {
-            manufacturer_id: MANUFACTURER,
+        let params = ShipmentParams::new(
+            MANUFACTURER,
             batch_id,
-            record_count: u32::try_from(records.len()).unwrap(),
-            records_per_chunk: per_chunk,
-        };
+            u32::try_from(records.len()).unwrap(),
+        )
+        .with_records_per_chunk(per_chunk);
         let mut buf = vec![0u8; chunk_buffer_len(per_chunk)];
         let (mut w, header) = ShipmentWriter::new(
             &mut self.manufacturer,
@@ -285,27 +285,27 @@ pub fn conflicts<B: LedgerBackend>(backend: B) {
         DeviceKeyRecord::generate(
             3,
             300,
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
-            &mut TestRng::new(5),
+            &mut InsecureTestRng::new(5),
         )
         .unwrap(),
-        DeviceKeyRecord::new(10, 10, KeyUsage::INITIAL_DUKPT, &k).unwrap(),
+        DeviceKeyRecord::new(10, 10, KeyUsageCode::INITIAL_DUKPT, &k).unwrap(),
         DeviceKeyRecord::generate(
             11,
             11,
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
-            &mut TestRng::new(6),
+            &mut InsecureTestRng::new(6),
         )
         .unwrap(),
-        DeviceKeyRecord::new(12, 12, KeyUsage::INITIAL_DUKPT, &k).unwrap(),
+        DeviceKeyRecord::new(12, 12, KeyUsageCode::INITIAL_DUKPT, &k).unwrap(),
         DeviceKeyRecord::generate(
             13,
             1,
-            KeyUsage::INITIAL_DUKPT,
+            KeyUsageCode::INITIAL_DUKPT,
             KeyKind::Aes128,
-            &mut TestRng::new(7),
+            &mut InsecureTestRng::new(7),
         )
         .unwrap(),
     ];
@@ -327,7 +327,7 @@ pub fn conflicts<B: LedgerBackend>(backend: B) {
     // (Same key bytes are needed: reuse serial 10's key for a new batch's serial 10.)
     let c = fx.shipment_of(
         batch(3),
-        &[DeviceKeyRecord::new(10, 10, KeyUsage::INITIAL_DUKPT, &k).unwrap()],
+        &[DeviceKeyRecord::new(10, 10, KeyUsageCode::INITIAL_DUKPT, &k).unwrap()],
         2,
     );
     let r = ledger

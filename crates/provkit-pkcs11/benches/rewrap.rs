@@ -82,7 +82,7 @@ fn bench() {
         let wrapped: Vec<[u8; 40]> = (0..KEYS)
             .map(|i| {
                 let mut w = [0u8; 40];
-                soft.wrap(old, alg, &[i as u8; 32], &mut w).unwrap();
+                soft.wrap_bytes(old, alg, &[i as u8; 32], &mut w).unwrap();
                 w
             })
             .collect();

@@ -146,8 +146,8 @@ pub enum KeyRole {
     /// the ledger's fingerprint PRF, data keys. Cannot wrap, unwrap or decrypt. The only
     /// role TDES keys may have. The default.
     Derive,
-    /// [`wrap`](provkit::store::SymmetricKeys::wrap) and
-    /// [`unwrap`](provkit::store::SymmetricKeys::unwrap) of caller-supplied material
+    /// [`wrap_bytes`](provkit::store::SymmetricKeys::wrap_bytes) and
+    /// [`unwrap_bytes`](provkit::store::SymmetricKeys::unwrap_bytes) of caller-supplied material
     /// (`CKA_WRAP` + `CKA_UNWRAP`, untrusted), and
     /// [`rewrap`](crate::Pkcs11Store::rewrap) between two such keys: envelope and ledger
     /// KEKs, whose plaintext is the caller's by design. Cannot wrap a stored key (stored

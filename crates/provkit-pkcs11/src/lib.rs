@@ -25,7 +25,7 @@
 //! # Key roles
 //!
 //! A key that can both wrap stored keys and unwrap into something readable hands out
-//! every key it wraps (Clulow, 2003: `wrap_key(K, X)` then `unwrap(K, blob)`); a KEK that
+//! every key it wraps (Clulow, 2003: `wrap_key(K, X)` then `unwrap_bytes(K, blob)`); a KEK that
 //! can also encrypt raw blocks forges wraps of chosen keys, which it then unwraps into
 //! the store as KEKs of known value. So each symmetric key gets one role when it is
 //! created ([`Pkcs11Config::roles`], by id; default [`KeyRole::Derive`]), the role is
@@ -35,7 +35,7 @@
 //! | role | trait operations | `ENCRYPT` | `DECRYPT` | `WRAP` | `UNWRAP` | `DERIVE`, `SIGN`, `VERIFY` | `TRUSTED` | created by |
 //! |---|---|---|---|---|---|---|---|---|
 //! | [`Derive`](KeyRole::Derive) (BDK, data key, PRF) | `encrypt_block` | ✓ | – | – | – | – | – | user |
-//! | [`DataKek`](KeyRole::DataKek) (envelope, ledger) | `wrap`, `unwrap`, [`rewrap`](Pkcs11Store::rewrap) | – | – | ✓ | ✓ | – | – | user |
+//! | [`DataKek`](KeyRole::DataKek) (envelope, ledger) | `wrap_bytes`, `unwrap_bytes`, [`rewrap`](Pkcs11Store::rewrap) | – | – | ✓ | ✓ | – | – | user |
 //! | [`ImportKek`](KeyRole::ImportKek) (shipments in) | `unwrap_key` | – | – | – | ✓ | – | – | user |
 //! | [`ExportKek`](KeyRole::ExportKek) (keys out) | `wrap_key` | – | – | ✓ | – | – | ✓ | SO ([`create_export_kek`]) |
 //!
@@ -123,7 +123,7 @@
 //! let mut hsm = Pkcs11Store::open(config)?;
 //! hsm.check_wrap_mechanisms()?; // this HSM's mechanisms really are RFC 3394 / 5649
 //!
-//! let mut rng = provkit::testing::TestRng::new(1); // unused: the HSM generates keys
+//! let mut rng = provkit::rng::OsRng; // unused here: the HSM generates keys
 //! let ca_public = hsm.generate_p256(KeyId(1), &mut rng)?;
 //! let signature = hsm.sign_digest(KeyId(1), &provkit::ec::sha256(b"tbs"))?;
 //! ca_public.verify_digest(&provkit::ec::sha256(b"tbs"), &signature)?;

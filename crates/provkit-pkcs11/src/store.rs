@@ -449,7 +449,7 @@ impl Pkcs11Store {
     /// the token. Returns the length written to `out` (equal to `wrapped.len()`).
     ///
     /// Both KEKs must be [`KeyRole::DataKek`]s: what they wrap is caller material
-    /// (either could [`unwrap`](SymmetricKeys::unwrap) it anyway). Blobs from
+    /// (either could [`unwrap_bytes`](SymmetricKeys::unwrap_bytes) it anyway). Blobs from
     /// [`wrap_key`](SymmetricKeys::wrap_key) are under an export KEK, which cannot unwrap,
     /// so they can never be moved under a key that releases its plaintext.
     ///
@@ -961,7 +961,7 @@ impl SymmetricKeys for Pkcs11Store {
 
     /// Imports `plaintext` as a temporary session secret and wraps it with `C_WrapKey`,
     /// under a [`KeyRole::DataKek`] only.
-    fn wrap(
+    fn wrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
@@ -996,7 +996,7 @@ impl SymmetricKeys for Pkcs11Store {
     /// `C_UnwrapKey` into a temporary readable session secret, whose value is returned:
     /// under a [`KeyRole::DataKek`] only, which never wraps a stored key, so what comes
     /// out is always caller material. Any other KEK is refused (`WrongKeyKind`).
-    fn unwrap(
+    fn unwrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,

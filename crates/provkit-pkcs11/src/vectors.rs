@@ -86,7 +86,7 @@ mod tests {
             let kind = KeyKind::aes_for_len(v.kek.len()).unwrap();
             store.import_symmetric(KeyId(1), kind, v.kek).unwrap();
             let mut out = [0u8; 64];
-            let n = store.wrap(KeyId(1), v.alg, v.key, &mut out).unwrap();
+            let n = store.wrap_bytes(KeyId(1), v.alg, v.key, &mut out).unwrap();
             assert_eq!(&out[..n], v.wrapped, "vector {i}");
         }
     }

@@ -115,19 +115,19 @@ fn attack(hsm: &mut Pkcs11Store, k: KeyId, known_k: Option<&[u8; 32]>) -> Vec<(S
         if let Some(b) = &wrapped {
             // 1. wrap-then-unwrap with the same KEK.
             let mut out = [0u8; 40];
-            if let Ok(n) = hsm.unwrap(k, alg, b, &mut out) {
+            if let Ok(n) = hsm.unwrap_bytes(k, alg, b, &mut out) {
                 got.push((format!("{alg:?} wrap_key then unwrap"), out[..n].to_vec()));
             }
             // 2. wrap-then-decrypt: move the blob under a data KEK, which releases it.
             let mut moved = [0u8; 40];
             if let Ok(n) = hsm.rewrap(k, K2, alg, KeyKind::Aes256, b, &mut moved) {
-                if let Ok(m) = hsm.unwrap(K2, alg, &moved[..n], &mut out) {
+                if let Ok(m) = hsm.unwrap_bytes(K2, alg, &moved[..n], &mut out) {
                     got.push((format!("{alg:?} rewrap then unwrap"), out[..m].to_vec()));
                 }
             }
             // ... or decrypt in software under a KEK value the attacker chose.
             if let Some(v) = known_k {
-                if let Ok(n) = soft(v).unwrap(KeyId(1), alg, b, &mut out) {
+                if let Ok(n) = soft(v).unwrap_bytes(KeyId(1), alg, b, &mut out) {
                     got.push((
                         format!("{alg:?} wrap_key under a known KEK"),
                         out[..n].to_vec(),
@@ -149,7 +149,7 @@ fn attack(hsm: &mut Pkcs11Store, k: KeyId, known_k: Option<&[u8; 32]>) -> Vec<(S
     // 4. a wrap the KEK made of a known key, unwrapped into the store (one key used for
     //    wrap and unwrap_key), then used as a KEK.
     let mut blob = [0u8; 40];
-    if let Ok(n) = hsm.wrap(k, WrapAlgorithm::AesKw, &KNOWN_T, &mut blob) {
+    if let Ok(n) = hsm.wrap_bytes(k, WrapAlgorithm::AesKw, &KNOWN_T, &mut blob) {
         if hsm
             .unwrap_key(k, WrapAlgorithm::AesKw, &blob[..n], T, KeyKind::Aes256)
             .is_ok()
@@ -178,7 +178,7 @@ fn wrap_under_known(
         let mut blob = [0u8; 40];
         if let Ok(n) = hsm.wrap_key(kek, alg, VICTIM, &mut blob) {
             let mut out = [0u8; 40];
-            if let Ok(m) = soft(value).unwrap(KeyId(1), alg, &blob[..n], &mut out) {
+            if let Ok(m) = soft(value).unwrap_bytes(KeyId(1), alg, &blob[..n], &mut out) {
                 got.push((format!("{alg:?} {how}"), out[..m].to_vec()));
             }
         }
@@ -279,7 +279,7 @@ fn a_key_with_two_roles_is_refused() {
             let wrong = Err(Error::Store(StoreError::WrongKeyKind));
             assert_eq!(hsm.encrypt_block(legacy, &mut [0; 16]), wrong);
             assert_eq!(
-                hsm.wrap(legacy, WrapAlgorithm::AesKw, &[0; 16], &mut [0; 24]),
+                hsm.wrap_bytes(legacy, WrapAlgorithm::AesKw, &[0; 16], &mut [0; 24]),
                 wrong.map(|()| 0)
             );
             assert!(hsm.last_backend_error().unwrap().contains("no single role"));
@@ -315,7 +315,7 @@ fn each_role_does_one_job() {
             .unwrap();
         // The user can never make an export KEK: not by generating, importing or
         // unwrapping into its id.
-        let mut rng = provkit::testing::TestRng::new(1);
+        let mut rng = provkit::testing::InsecureTestRng::new(1);
         let export_roles = KeyRoles::default().with(0..=u32::MAX, KeyRole::ExportKek);
         let mut user = store_with(2, ExportPolicy::Sealed, export_roles);
         assert_eq!(
@@ -336,18 +336,19 @@ fn each_role_does_one_job() {
         let mut block = [0u8; 16];
         let mut out = [0u8; 40];
         let blob = |s: &mut Pkcs11Store, out: &mut [u8; 40]| {
-            s.wrap(data, WrapAlgorithm::AesKw, &[9; 16], out).unwrap()
+            s.wrap_bytes(data, WrapAlgorithm::AesKw, &[9; 16], out)
+                .unwrap()
         };
         // Derive: encrypt_block only.
         hsm.encrypt_block(derive, &mut block).unwrap();
         assert_eq!(
-            hsm.wrap(derive, WrapAlgorithm::AesKw, &[0; 16], &mut out),
+            hsm.wrap_bytes(derive, WrapAlgorithm::AesKw, &[0; 16], &mut out),
             wrong.map(|()| 0)
         );
         let n = blob(&mut hsm, &mut out);
         let b = out[..n].to_vec();
         assert_eq!(
-            hsm.unwrap(derive, WrapAlgorithm::AesKw, &b, &mut out),
+            hsm.unwrap_bytes(derive, WrapAlgorithm::AesKw, &b, &mut out),
             wrong.map(|()| 0)
         );
         assert_eq!(
@@ -361,7 +362,7 @@ fn each_role_does_one_job() {
         // DataKek: wrap and unwrap of caller material (and rewrap between data KEKs).
         let mut back = [0u8; 40];
         assert_eq!(
-            hsm.unwrap(data, WrapAlgorithm::AesKw, &b, &mut back),
+            hsm.unwrap_bytes(data, WrapAlgorithm::AesKw, &b, &mut back),
             Ok(16)
         );
         assert_eq!(back[..16], [9; 16]);
@@ -381,16 +382,16 @@ fn each_role_does_one_job() {
             .unwrap();
         let mut w = [0u8; 24];
         soft_import
-            .wrap(KeyId(1), WrapAlgorithm::AesKw, &[0x66; 16], &mut w)
+            .wrap_bytes(KeyId(1), WrapAlgorithm::AesKw, &[0x66; 16], &mut w)
             .unwrap();
         let r = hsm.unwrap_key(import, WrapAlgorithm::AesKw, &w, KeyId(20), KeyKind::Aes128);
         assert_eq!(r, Ok(()), "{:?}", hsm.last_backend_error());
         assert_eq!(
-            hsm.unwrap(import, WrapAlgorithm::AesKw, &w, &mut out),
+            hsm.unwrap_bytes(import, WrapAlgorithm::AesKw, &w, &mut out),
             wrong.map(|()| 0)
         );
         assert_eq!(
-            hsm.wrap(import, WrapAlgorithm::AesKw, &[0; 16], &mut out),
+            hsm.wrap_bytes(import, WrapAlgorithm::AesKw, &[0; 16], &mut out),
             wrong.map(|()| 0)
         );
         assert_eq!(hsm.encrypt_block(import, &mut block), wrong);
@@ -406,12 +407,12 @@ fn each_role_does_one_job() {
         let exported = out[..n].to_vec();
         let mut check = [0u8; 24];
         assert_eq!(
-            soft_import.unwrap(KeyId(1), WrapAlgorithm::AesKw, &exported, &mut check),
+            soft_import.unwrap_bytes(KeyId(1), WrapAlgorithm::AesKw, &exported, &mut check),
             Ok(16)
         );
         assert_eq!(check[..16], [0x55; 16]);
         assert_eq!(
-            hsm.unwrap(export, WrapAlgorithm::AesKw, &exported, &mut out),
+            hsm.unwrap_bytes(export, WrapAlgorithm::AesKw, &exported, &mut out),
             wrong.map(|()| 0)
         );
         assert_eq!(
@@ -425,7 +426,7 @@ fn each_role_does_one_job() {
             wrong
         );
         assert_eq!(
-            hsm.wrap(export, WrapAlgorithm::AesKw, &[0; 16], &mut out),
+            hsm.wrap_bytes(export, WrapAlgorithm::AesKw, &[0; 16], &mut out),
             wrong.map(|()| 0)
         );
         assert_eq!(hsm.encrypt_block(export, &mut block), wrong);
@@ -464,7 +465,7 @@ fn role_attributes_are_enforced_by_the_hsm() {
             .with(2..=2, KeyRole::DataKek)
             .with(3..=3, KeyRole::ImportKek);
         let mut hsm = store_with(ns, ExportPolicy::Wrapped, roles);
-        let mut rng = provkit::testing::TestRng::new(1);
+        let mut rng = provkit::testing::InsecureTestRng::new(1);
         for id in 1..=3 {
             hsm.generate_symmetric(KeyId(id), KeyKind::Aes256, &mut rng)
                 .unwrap();

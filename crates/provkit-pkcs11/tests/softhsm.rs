@@ -18,7 +18,7 @@ use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore, RecordId, Records, StoreError,
     SymmetricKeys, WrapAlgorithm, suite,
 };
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use provkit_pkcs11::{
     ExportPolicy, KeyRole, KeyRoles, OpenError, Pin, Pkcs11Config, Pkcs11Store, WrapMechanism,
 };
@@ -54,7 +54,7 @@ fn cka_id(namespace: u32, id: u32) -> Vec<u8> {
 type Soft = MemoryStore<8, 4, 64>;
 
 /// provkit's conformance suite, except `suite::symmetric_keys`: that part uses one key
-/// for `encrypt_block`, `wrap`, `unwrap`, `wrap_key` and `unwrap_key`, which is exactly
+/// for `encrypt_block`, `wrap_bytes`, `unwrap_bytes`, `wrap_key` and `unwrap_key`, which is exactly
 /// the multi-role key this store refuses (see `key_roles.rs`). The same checks, with one
 /// key per role, are in `symmetric_conformance_one_key_per_role`.
 #[test]
@@ -104,7 +104,7 @@ fn symmetric_conformance_one_key_per_role() {
         let plain: [u8; 16] = core::array::from_fn(|i| (i as u8) * 0x11);
         let mut out = [0u8; 24];
         assert_eq!(
-            hsm.wrap(data, WrapAlgorithm::AesKw, &plain, &mut out),
+            hsm.wrap_bytes(data, WrapAlgorithm::AesKw, &plain, &mut out),
             Ok(24)
         );
         assert_eq!(
@@ -117,14 +117,14 @@ fn symmetric_conformance_one_key_per_role() {
         );
         let mut back = [0u8; 16];
         assert_eq!(
-            hsm.unwrap(data, WrapAlgorithm::AesKw, &out, &mut back),
+            hsm.unwrap_bytes(data, WrapAlgorithm::AesKw, &out, &mut back),
             Ok(16)
         );
         assert_eq!(back, plain);
         let mut tampered = out;
         tampered[5] ^= 1;
         assert_eq!(
-            hsm.unwrap(data, WrapAlgorithm::AesKw, &tampered, &mut back),
+            hsm.unwrap_bytes(data, WrapAlgorithm::AesKw, &tampered, &mut back),
             Err(Error::Crypto)
         );
         // SP 800-38F: a KW input needs two semiblocks of key data. A valid one-semiblock
@@ -136,12 +136,12 @@ fn symmetric_conformance_one_key_per_role() {
             .wrap_key(&[0x11; 8], &mut short)
             .unwrap();
         assert_eq!(
-            hsm.unwrap(data, WrapAlgorithm::AesKw, &short, &mut back),
+            hsm.unwrap_bytes(data, WrapAlgorithm::AesKw, &short, &mut back),
             Err(Error::decode(DecodeErrorKind::InvalidLength, 16))
         );
         hsm.import_symmetric(import, KeyKind::Aes256, &transport)
             .unwrap();
-        let mut rng = TestRng::new(7);
+        let mut rng = InsecureTestRng::new(7);
         let (dek, dek2) = (KeyId(20), KeyId(21));
         hsm.generate_symmetric(dek, KeyKind::Aes256, &mut rng)
             .unwrap();
@@ -207,7 +207,7 @@ fn wrap_mechanisms_match_the_rfcs() {
         none.import_symmetric(KeyId(1), KeyKind::Aes128, &[7; 16])
             .unwrap();
         assert_eq!(
-            none.wrap(KeyId(1), WrapAlgorithm::AesKwp, &[1; 20], &mut [0; 32]),
+            none.wrap_bytes(KeyId(1), WrapAlgorithm::AesKwp, &[1; 20], &mut [0; 32]),
             Err(Error::Unsupported)
         );
         // A vendor number below CKM_VENDOR_DEFINED is refused, not sent.
@@ -218,7 +218,7 @@ fn wrap_mechanisms_match_the_rfcs() {
         bad.import_symmetric(KeyId(1), KeyKind::Aes128, &[7; 16])
             .unwrap();
         assert_eq!(
-            bad.wrap(KeyId(1), WrapAlgorithm::AesKw, &[1; 16], &mut [0; 24]),
+            bad.wrap_bytes(KeyId(1), WrapAlgorithm::AesKw, &[1; 16], &mut [0; 24]),
             Err(Error::Unsupported)
         );
     });
@@ -232,7 +232,7 @@ fn wrap_interop_with_software() {
     with_token("wrap_interop_with_software", || {
         let data_keks = KeyRoles::default().with(1..=3, KeyRole::DataKek);
         let mut hsm = store_with(1, ExportPolicy::Sealed, data_keks);
-        let mut rng = TestRng::new(42);
+        let mut rng = InsecureTestRng::new(42);
         for (n, kind) in [KeyKind::Aes128, KeyKind::Aes192, KeyKind::Aes256]
             .into_iter()
             .enumerate()
@@ -247,7 +247,7 @@ fn wrap_interop_with_software() {
                     let Some(wlen) = alg.wrapped_len(len) else {
                         let mut out = [0u8; 64];
                         assert!(
-                            hsm.wrap(kek, alg, &vec![1; len], &mut out).is_err(),
+                            hsm.wrap_bytes(kek, alg, &vec![1; len], &mut out).is_err(),
                             "{alg:?} must refuse {len} bytes"
                         );
                         continue;
@@ -255,24 +255,27 @@ fn wrap_interop_with_software() {
                     let mut plain = vec![0u8; len];
                     rand_core::Rng::fill_bytes(&mut rng, &mut plain);
                     let (mut a, mut b) = ([0u8; 48], [0u8; 48]);
-                    let bn = soft.wrap(kek, alg, &plain, &mut b).unwrap();
+                    let bn = soft.wrap_bytes(kek, alg, &plain, &mut b).unwrap();
                     assert_eq!(bn, wlen);
                     let mut back = [0u8; 48];
                     if alg == WrapAlgorithm::AesKwp && len % 8 != 0 {
                         // SoftHSM2 zero-pads these before wrapping: refused (see below).
-                        assert_eq!(hsm.wrap(kek, alg, &plain, &mut a), Err(Error::Unsupported));
+                        assert_eq!(
+                            hsm.wrap_bytes(kek, alg, &plain, &mut a),
+                            Err(Error::Unsupported)
+                        );
                     } else {
-                        let an = hsm.wrap(kek, alg, &plain, &mut a).unwrap();
+                        let an = hsm.wrap_bytes(kek, alg, &plain, &mut a).unwrap();
                         assert_eq!(a[..an], b[..bn], "{kind:?} {alg:?} {len}: HSM = software");
-                        let m = soft.unwrap(kek, alg, &a[..an], &mut back).unwrap();
+                        let m = soft.unwrap_bytes(kek, alg, &a[..an], &mut back).unwrap();
                         assert_eq!(&back[..m], &plain[..], "software unwraps HSM wrap");
                     }
-                    let m = hsm.unwrap(kek, alg, &b[..bn], &mut back).unwrap();
+                    let m = hsm.unwrap_bytes(kek, alg, &b[..bn], &mut back).unwrap();
                     assert_eq!(&back[..m], &plain[..], "HSM unwraps software wrap ({len})");
                     let mut bad = b;
                     bad[bn - 1] ^= 0x80;
                     assert_eq!(
-                        hsm.unwrap(kek, alg, &bad[..bn], &mut back),
+                        hsm.unwrap_bytes(kek, alg, &bad[..bn], &mut back),
                         Err(Error::Crypto),
                         "tampered {alg:?} {len}"
                     );
@@ -293,7 +296,7 @@ fn stored_key_wrap_interop() {
         export_kek(1, KeyId(1), KeyKind::Aes256, Some(&kek_bytes));
         let roles = KeyRoles::default().with(2..=2, KeyRole::ImportKek);
         let mut hsm = store_with(1, ExportPolicy::WrappedIds(vec![100..=199]), roles);
-        let mut rng = TestRng::new(9);
+        let mut rng = InsecureTestRng::new(9);
         hsm.import_symmetric(KeyId(2), KeyKind::Aes256, &kek_bytes)
             .unwrap();
         let mut soft = Soft::new();
@@ -339,7 +342,7 @@ fn stored_key_wrap_interop() {
         // unwrap_key checks the kind's length: a 16-byte key is not an AES-256 key.
         let mut wrapped = [0u8; 40];
         let n = soft
-            .wrap(KeyId(1), WrapAlgorithm::AesKwp, &[1; 16], &mut wrapped)
+            .wrap_bytes(KeyId(1), WrapAlgorithm::AesKwp, &[1; 16], &mut wrapped)
             .unwrap();
         assert!(
             hsm.unwrap_key(
@@ -354,7 +357,7 @@ fn stored_key_wrap_interop() {
         // RFC 5649 hides the exact length inside: 17 bytes wrap to the size of a 24-byte
         // key. The HSM must not keep a 17-byte "AES-192" key.
         let n = soft
-            .wrap(KeyId(1), WrapAlgorithm::AesKwp, &[1; 17], &mut wrapped)
+            .wrap_bytes(KeyId(1), WrapAlgorithm::AesKwp, &[1; 17], &mut wrapped)
             .unwrap();
         assert_eq!(n, 32);
         assert_eq!(
@@ -398,11 +401,11 @@ fn softhsm_kwp_zero_pads_short_lengths() {
         for len in [1usize, 7, 9, 17, 20] {
             let mut w = [0u8; 48];
             let n = raw
-                .wrap(KeyId(1), WrapAlgorithm::AesKwp, &vec![0xA1; len], &mut w)
+                .wrap_bytes(KeyId(1), WrapAlgorithm::AesKwp, &vec![0xA1; len], &mut w)
                 .unwrap();
             let mut back = [0u8; 48];
             let m = soft
-                .unwrap(KeyId(1), WrapAlgorithm::AesKwp, &w[..n], &mut back)
+                .unwrap_bytes(KeyId(1), WrapAlgorithm::AesKwp, &w[..n], &mut back)
                 .unwrap();
             let padded = len.div_ceil(8) * 8;
             assert_eq!(m, padded, "{len} bytes come back as {padded}");
@@ -417,7 +420,7 @@ fn softhsm_kwp_zero_pads_short_lengths() {
             .import_symmetric(KeyId(1), KeyKind::Aes128, &[0x5A; 16])
             .unwrap();
         assert_eq!(
-            store.wrap(KeyId(1), WrapAlgorithm::AesKwp, &[0xA1; 17], &mut [0; 48]),
+            store.wrap_bytes(KeyId(1), WrapAlgorithm::AesKwp, &[0xA1; 17], &mut [0; 48]),
             Err(Error::Unsupported)
         );
         assert!(store.last_backend_error().unwrap().contains("zero-pads"));
@@ -428,24 +431,23 @@ fn softhsm_kwp_zero_pads_short_lengths() {
 /// signed by handle, verified by provkit's software chain verification.
 #[test]
 fn hsm_ca_issues_verifiable_certificates() {
-    use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceUsage};
+    use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
     with_token("hsm_ca_issues_verifiable_certificates", || {
         let mut hsm = store(1, ExportPolicy::Sealed);
-        let mut rng = TestRng::new(3);
+        let mut rng = InsecureTestRng::new(3);
         let (root_key, factory_key) = (KeyId(1), KeyId(2));
         hsm.generate_p256(root_key, &mut rng).unwrap();
         let factory_public = hsm.generate_p256(factory_key, &mut rng).unwrap();
         let now = 1_750_000_000;
         let year = 365 * 86_400;
-        let profile = |cn, serial, path_len| CaProfile {
-            name: CaName {
-                organization: Some("Example Devices Ltd"),
-                common_name: cn,
-            },
-            serial,
-            not_before: now - 3600,
-            not_after: now + 10 * year,
-            path_len: Some(path_len),
+        let profile = |cn, serial, path_len| {
+            CaProfile::new(
+                CaName::new(cn).with_organization("Example Devices Ltd"),
+                serial,
+                now - 3600,
+                now + 10 * year,
+            )
+            .with_path_len(path_len)
         };
         let mut root_der = [0u8; 1024];
         let n = cert::create_root(
@@ -475,10 +477,7 @@ fn hsm_ca_issues_verifiable_certificates() {
             &mut hsm,
             factory_key,
             &factory,
-            &device_public,
-            0x1234,
-            now,
-            DeviceUsage::SIGN_ONLY,
+            &DeviceRequest::new(0x1234, &device_public, now),
         )
         .unwrap();
         let parsed = CompactCert::parse(&compact).unwrap();
@@ -510,7 +509,7 @@ fn ecdh_agrees_with_software_peer() {
         use subtle::ConstantTimeEq;
         let mut hsm = store(1, ExportPolicy::Sealed);
         let mut soft = Soft::new();
-        let mut rng = TestRng::new(5);
+        let mut rng = InsecureTestRng::new(5);
         let hsm_public = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
         let soft_public = soft.generate_p256(KeyId(1), &mut rng).unwrap();
         let a = hsm.ecdh(KeyId(1), &soft_public).unwrap();
@@ -590,7 +589,7 @@ fn tdes_blocks_match_software() {
             );
             // TDES keys are not KEKs.
             assert_eq!(
-                hsm.wrap(id, WrapAlgorithm::AesKw, &[0; 16], &mut [0; 24]),
+                hsm.wrap_bytes(id, WrapAlgorithm::AesKw, &[0; 16], &mut [0; 24]),
                 Err(Error::Store(StoreError::WrongKeyKind))
             );
         }
@@ -605,7 +604,7 @@ fn keys_are_sealed_hsm_objects() {
         let ns = 7;
         export_kek(ns, KeyId(2), KeyKind::Aes256, None); // export KEK, by the SO
         let mut hsm = store(ns, ExportPolicy::WrappedIds(vec![100..=100]));
-        let mut rng = TestRng::new(1);
+        let mut rng = InsecureTestRng::new(1);
         hsm.generate_p256(KeyId(1), &mut rng).unwrap();
         hsm.import_symmetric(KeyId(3), KeyKind::Aes128, &[9; 16])
             .unwrap(); // BDK
@@ -676,7 +675,7 @@ fn errors_map_cleanly() {
             .with(4..=4, KeyRole::DataKek)
             .with(5..=5, KeyRole::ImportKek);
         let mut hsm = store_with(1, ExportPolicy::Sealed, roles);
-        let mut rng = TestRng::new(2);
+        let mut rng = InsecureTestRng::new(2);
         let p256 = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
         hsm.import_symmetric(KeyId(2), KeyKind::Aes128, &[1; 16])
             .unwrap();
@@ -690,7 +689,7 @@ fn errors_map_cleanly() {
         assert_eq!(hsm.public_key(KeyId(2)).map(drop), wrong);
         assert_eq!(hsm.encrypt_block(KeyId(1), &mut [0; 16]), wrong);
         assert_eq!(
-            hsm.wrap(KeyId(1), WrapAlgorithm::AesKw, &[0; 16], &mut [0; 24]),
+            hsm.wrap_bytes(KeyId(1), WrapAlgorithm::AesKw, &[0; 16], &mut [0; 24]),
             Err(Error::Store(StoreError::WrongKeyKind))
         );
         assert_eq!(
@@ -710,15 +709,15 @@ fn errors_map_cleanly() {
             Err(Error::decode(DecodeErrorKind::InvalidLength, 15))
         );
         assert_eq!(
-            hsm.unwrap(KeyId(4), WrapAlgorithm::AesKw, &[0; 20], &mut [0; 32]),
+            hsm.unwrap_bytes(KeyId(4), WrapAlgorithm::AesKw, &[0; 20], &mut [0; 32]),
             Err(Error::decode(DecodeErrorKind::InvalidLength, 20))
         );
         assert_eq!(
-            hsm.unwrap(KeyId(4), WrapAlgorithm::AesKw, &[0; 24], &mut [0; 8]),
+            hsm.unwrap_bytes(KeyId(4), WrapAlgorithm::AesKw, &[0; 24], &mut [0; 8]),
             Err(Error::buffer_too_small(16))
         );
         assert_eq!(
-            hsm.unwrap(KeyId(4), WrapAlgorithm::AesKw, &[0; 24], &mut [0; 16]),
+            hsm.unwrap_bytes(KeyId(4), WrapAlgorithm::AesKw, &[0; 24], &mut [0; 16]),
             Err(Error::Crypto),
             "garbage fails the integrity check"
         );
@@ -887,7 +886,7 @@ fn stores_share_one_module_across_threads() {
         let created: Vec<_> = (1..=4u32)
             .map(|ns| {
                 let mut hsm = store(ns, ExportPolicy::Sealed);
-                let mut rng = TestRng::new(u64::from(ns));
+                let mut rng = InsecureTestRng::new(u64::from(ns));
                 // The same KeyId and RecordId in every namespace.
                 let public = hsm.generate_p256(KeyId(1), &mut rng).unwrap();
                 hsm.import_symmetric(KeyId(2), KeyKind::Aes128, &[ns as u8; 16])
@@ -958,12 +957,12 @@ fn rewrap_rotates_keks_in_hsm() {
             for kind in [KeyKind::Aes128, KeyKind::Aes256, KeyKind::Tdes3] {
                 let key: Vec<u8> = (0..kind.key_len()).map(|i| i as u8 ^ 0xC3).collect();
                 let mut w = [0u8; 40];
-                let n = soft.wrap(old, alg, &key, &mut w).unwrap();
+                let n = soft.wrap_bytes(old, alg, &key, &mut w).unwrap();
                 let mut r = [0u8; 40];
                 let m = hsm.rewrap(old, new, alg, kind, &w[..n], &mut r).unwrap();
                 assert_eq!(m, n);
                 let mut back = [0u8; 40];
-                let k = soft.unwrap(new, alg, &r[..m], &mut back).unwrap();
+                let k = soft.unwrap_bytes(new, alg, &r[..m], &mut back).unwrap();
                 assert_eq!(&back[..k], &key[..], "{alg:?} {kind:?}");
                 let mut bad = w;
                 bad[0] ^= 1;
@@ -980,7 +979,7 @@ fn rewrap_rotates_keks_in_hsm() {
         // A 17-byte secret in a 24-byte key's wrap is not an AES-192 key.
         let mut w = [0u8; 40];
         let n = soft
-            .wrap(old, WrapAlgorithm::AesKwp, &[7; 17], &mut w)
+            .wrap_bytes(old, WrapAlgorithm::AesKwp, &[7; 17], &mut w)
             .unwrap();
         assert_eq!(
             hsm.rewrap(

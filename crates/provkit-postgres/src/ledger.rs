@@ -39,7 +39,7 @@ use crate::error::{OpenError, check_schema_name, describe};
 use crate::store::create_schema;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
-use provkit::envelope::shipment::KeyUsage;
+use provkit::envelope::shipment::KeyUsageCode;
 use provkit::envelope::{Kcv, KekId, KekRef};
 use provkit_ledger::codec::{
     array_from_db, from_db, kek_ref_from_db, kind_code, kind_from_code, to_db, u32_from_db,
@@ -481,7 +481,7 @@ fn key_row(row: &Row, at: usize) -> Result<KeyRow> {
         batch_id: array_from_db(col(row, at + 1, "batch id")?, "batch id")?,
         manufacturer_id: array_from_db(col(row, at + 2, "manufacturer id")?, "manufacturer id")?,
         key_id: from_db(col(row, at + 3, "key id")?),
-        usage: KeyUsage(array_from_db(col(row, at + 4, "usage")?, "usage")?),
+        usage: KeyUsageCode(array_from_db(col(row, at + 4, "usage")?, "usage")?),
         kind: kind_from_code(small_code(col(row, at + 5, "key kind")?, "key kind")?)?,
         kcv: Kcv(array_from_db(kcv, "kcv")?),
         wrapped: StoredWrap {

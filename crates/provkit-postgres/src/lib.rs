@@ -25,7 +25,7 @@
 //!     wrap: WrapAlgorithm::AesKwp,
 //! };
 //! let mut store = PgStore::connect("postgres://app@127.0.0.1/provkit", "keys", kek_store, kek)?;
-//! let mut rng = provkit::testing::TestRng::new(1); // use an OS RNG in production
+//! let mut rng = provkit::rng::OsRng;
 //! let public = store.generate_p256(KeyId(10), &mut rng)?;
 //! let sig = store.sign_digest(KeyId(10), &[0u8; 32])?;
 //! public.verify_digest(&[0u8; 32], &sig)?;

@@ -228,7 +228,7 @@ impl<K: SymmetricKeys> PgStore<K> {
         let mut out = vec![0u8; len];
         let n = self
             .kek_store
-            .wrap(self.kek.key, self.kek.wrap, plain, &mut out)?;
+            .wrap_bytes(self.kek.key, self.kek.wrap, plain, &mut out)?;
         out.truncate(n);
         Ok(out)
     }
@@ -238,7 +238,7 @@ impl<K: SymmetricKeys> PgStore<K> {
         let mut plain = Zeroizing::new(vec![0u8; wrapped.len().saturating_sub(8).max(1)]);
         let n = match self
             .kek_store
-            .unwrap(self.kek.key, self.kek.wrap, wrapped, &mut plain)
+            .unwrap_bytes(self.kek.key, self.kek.wrap, wrapped, &mut plain)
         {
             Ok(n) => n,
             Err(Error::Crypto | Error::Decode(_)) => return Err(StoreError::Corrupt.into()),
@@ -430,24 +430,24 @@ impl<K: SymmetricKeys> SymmetricKeys for PgStore<K> {
         self.load(id)?.encrypt_block(OP_A, block)
     }
 
-    fn wrap(
+    fn wrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.load(kek)?.wrap(OP_A, alg, plaintext, out)
+        self.load(kek)?.wrap_bytes(OP_A, alg, plaintext, out)
     }
 
-    fn unwrap(
+    fn unwrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         wrapped: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.load(kek)?.unwrap(OP_A, alg, wrapped, out)
+        self.load(kek)?.unwrap_bytes(OP_A, alg, wrapped, out)
     }
 
     fn wrap_key(
@@ -474,7 +474,7 @@ impl<K: SymmetricKeys> SymmetricKeys for PgStore<K> {
         self.ensure_free(id)?;
         let mut op = self.load(kek)?;
         let mut material = Zeroizing::new([0u8; 64]);
-        let n = op.unwrap(OP_A, alg, wrapped, &mut material[..])?;
+        let n = op.unwrap_bytes(OP_A, alg, wrapped, &mut material[..])?;
         drop(op);
         let key = material.get(..n).ok_or(Error::Crypto)?;
         self.import_symmetric(id, kind, key)

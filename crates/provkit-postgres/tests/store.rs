@@ -5,7 +5,7 @@ use provkit::Error;
 use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, RecordId, Records, StoreError, SymmetricKeys, suite,
 };
-use provkit::testing::TestRng;
+use provkit::testing::InsecureTestRng;
 use provkit_postgres::PgStore;
 use provkit_postgres::cluster::{KekStore, TestSchema, memory_kek};
 
@@ -24,7 +24,7 @@ fn conformance_suite_passes() {
 #[test]
 fn keys_persist_across_connections_and_instances() {
     let schema = TestSchema::new("persist");
-    let mut rng = TestRng::new(3);
+    let mut rng = InsecureTestRng::new(3);
     let public = {
         let mut a = open(&schema);
         a.import_symmetric(KeyId(2), KeyKind::Aes128, &[9u8; 16])

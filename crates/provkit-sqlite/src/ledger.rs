@@ -1,7 +1,7 @@
 //! [`SqliteLedger`]: the ledger backend on SQLite.
 
 use crate::{SqliteOptions, db, open_connection};
-use provkit::envelope::shipment::KeyUsage;
+use provkit::envelope::shipment::KeyUsageCode;
 use provkit::envelope::{Kcv, KekId, KekRef};
 use provkit_ledger::codec::{
     array_from_db, from_db, kek_ref_from_db, kind_code, kind_from_code, to_db, u32_from_db,
@@ -187,7 +187,7 @@ impl RawKey {
             batch_id: array_from_db(&self.batch_id, "batch id")?,
             manufacturer_id: array_from_db(&self.manufacturer_id, "manufacturer id")?,
             key_id: from_db(self.key_id),
-            usage: KeyUsage(array_from_db(&self.usage, "key usage")?),
+            usage: KeyUsageCode(array_from_db(&self.usage, "key usage")?),
             kind: kind_from_code(self.kind)?,
             kcv: Kcv(array_from_db(&self.kcv, "KCV")?),
             wrapped: StoredWrap {

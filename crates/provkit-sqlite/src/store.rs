@@ -135,7 +135,7 @@ impl<K: SymmetricKeys> SqliteStore<K> {
         let mut out = vec![0u8; len];
         let n = self
             .kek_store
-            .wrap(self.kek.key, WrapAlgorithm::AesKwp, &plain, &mut out)?;
+            .wrap_bytes(self.kek.key, WrapAlgorithm::AesKwp, &plain, &mut out)?;
         out.truncate(n);
         Ok(out)
     }
@@ -145,7 +145,7 @@ impl<K: SymmetricKeys> SqliteStore<K> {
         let mut plain = Zeroizing::new(vec![0u8; wrapped.len()]);
         let n = self
             .kek_store
-            .unwrap(self.kek.key, WrapAlgorithm::AesKwp, wrapped, &mut plain)
+            .unwrap_bytes(self.kek.key, WrapAlgorithm::AesKwp, wrapped, &mut plain)
             .map_err(|_| Error::Store(StoreError::Corrupt))?;
         plain.truncate(n);
         let (head, body) = plain
@@ -326,24 +326,24 @@ impl<K: SymmetricKeys> SymmetricKeys for SqliteStore<K> {
         self.with_key(id)?.encrypt_block(TMP, block)
     }
 
-    fn wrap(
+    fn wrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         plaintext: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.with_key(kek)?.wrap(TMP, alg, plaintext, out)
+        self.with_key(kek)?.wrap_bytes(TMP, alg, plaintext, out)
     }
 
-    fn unwrap(
+    fn unwrap_bytes(
         &mut self,
         kek: KeyId,
         alg: WrapAlgorithm,
         wrapped: &[u8],
         out: &mut [u8],
     ) -> Result<usize> {
-        self.with_key(kek)?.unwrap(TMP, alg, wrapped, out)
+        self.with_key(kek)?.unwrap_bytes(TMP, alg, wrapped, out)
     }
 
     fn wrap_key(
@@ -373,7 +373,7 @@ impl<K: SymmetricKeys> SymmetricKeys for SqliteStore<K> {
         let mut plain = Zeroizing::new([0u8; 40]);
         let n = self
             .with_key(kek)?
-            .unwrap(TMP, alg, wrapped, plain.as_mut())?;
+            .unwrap_bytes(TMP, alg, wrapped, plain.as_mut())?;
         let key = plain.get(..n).ok_or(Error::Crypto)?;
         self.insert(id, kind, key)
     }

@@ -57,7 +57,7 @@ fn key_store_persists_and_holds_no_plaintext() {
             .write_record(provkit::store::RecordId(1), &[0xCD; 48])
             .unwrap();
         store
-            .generate_p256(KeyId(2), &mut provkit::testing::TestRng::new(3))
+            .generate_p256(KeyId(2), &mut provkit::testing::InsecureTestRng::new(3))
             .unwrap()
     };
     let (k, slot) = kek_store();

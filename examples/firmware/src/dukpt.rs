@@ -1,11 +1,11 @@
 //! The terminal's DUKPT side: key injection into the flash store, then transactions whose
 //! registers and counter live in flash and survive a remount (a reset).
 
+use crate::rng::VectorReplayRng;
 use crate::{Store, vectors};
 use provkit::dukpt::{AesBdk, AesDevice, InitialKey, InitialKeyId, KeyType};
 use provkit::store::flash::FlashStore;
 use provkit::store::{RecordId, Records};
-use provkit::testing::FixedRng;
 
 /// Where the terminal's 33 DUKPT records start.
 const BASE: RecordId = RecordId(0x100);
@@ -54,7 +54,7 @@ fn transaction<F: embedded_storage::nor_flash::NorFlash>(
     if txn.ksn().counter() != counter {
         return Some(false);
     }
-    let mut fill = FixedRng::new(&vectors::DUKPT_FILL);
+    let mut fill = VectorReplayRng::new(&vectors::DUKPT_FILL);
     let pin_block = txn
         .encrypt_pin_block(
             KeyType::Aes128,

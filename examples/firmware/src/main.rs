@@ -23,9 +23,10 @@ use provkit::handshake::{
 use provkit::secret::SecretBytes;
 use provkit::store::flash::{FlashStore, RamFlash};
 use provkit::store::{IdentityKeys, KeyId, RecordId, Records};
-use provkit::testing::{FixedRng, TestRng};
+use rng::{PlaceholderRng, VectorReplayRng};
 
 mod dukpt;
+mod rng;
 mod stack;
 mod telemetry;
 
@@ -261,8 +262,8 @@ fn pin_and_remount(a: &mut Store) -> bool {
 /// byte-identical to tests/data/handshake/transcripts.json.
 #[inline(never)]
 fn pair_with_vector(steps: &mut Steps, a: &mut Store, b: &mut Store) {
-    let mut rng_a = FixedRng::new(&vectors::INITIATOR_EPHEMERAL);
-    let mut rng_b = FixedRng::new(&vectors::RESPONDER_EPHEMERAL);
+    let mut rng_a = VectorReplayRng::new(&vectors::INITIATOR_EPHEMERAL);
+    let mut rng_b = VectorReplayRng::new(&vectors::RESPONDER_EPHEMERAL);
     let certs = (&vectors::INITIATOR_CERT, &vectors::RESPONDER_CERT);
     let (mut sa, mut sb) = handshake(steps, "A", "B", a, b, certs, &mut rng_a, &mut rng_b, true);
     steps.run(
@@ -276,12 +277,12 @@ fn pair_with_vector(steps: &mut Steps, a: &mut Store, b: &mut Store) {
     );
 }
 
-/// Device A responds, with fresh randomness. QEMU has no TRNG: a seeded generator stands
-/// in (a real device passes its hardware RNG).
+/// Device A responds, with fresh randomness. QEMU has no TRNG: `PlaceholderRng` stands in
+/// (not secure; a real device passes its TRNG driver).
 #[inline(never)]
 fn pair_fresh(steps: &mut Steps, a: &mut Store, b: &mut Store) {
-    let mut drbg_a = TestRng::new(1);
-    let mut drbg_b = TestRng::new(2);
+    let mut drbg_a = PlaceholderRng::new(1);
+    let mut drbg_b = PlaceholderRng::new(2);
     let certs = (&vectors::RESPONDER_CERT, &vectors::INITIATOR_CERT);
     let (mut sb, mut sa) = handshake(
         steps,
@@ -330,12 +331,7 @@ fn handshake<RA: rand_core::CryptoRng, RB: rand_core::CryptoRng>(
     check_vector: bool,
 ) -> (Session, Session) {
     let root = CaCert::from_compact(&vectors::ROOT_COMPACT).unwrap_or_else(|_| fail("root"));
-    let policy = PeerPolicy {
-        root: &root,
-        intermediate: None,
-        revoked: &[],
-        now: vectors::NOW,
-    };
+    let policy = PeerPolicy::new(&root, vectors::NOW);
     let mut wire = Wire {
         m1: [0; 40],
         m2: [0; 232],

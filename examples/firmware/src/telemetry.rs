@@ -2,11 +2,11 @@
 //! key in the flash store; the server (simulated here, with its key in a memory store)
 //! opens it, and refuses it once a relay flips a byte.
 
+use crate::rng::PlaceholderRng;
 use crate::{IDENTITY, Store};
 use provkit::ec::EcPublicKey;
 use provkit::envelope::telemetry::{open_telemetry, seal_telemetry_signed, telemetry_len};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
-use provkit::testing::TestRng;
 
 const SERVER: KeyId = KeyId(7);
 const SERIAL: u64 = 0x8000_0000_0000_002a;
@@ -23,7 +23,7 @@ pub struct Sealed {
 /// The device side: seal to the server's public key (provisioned with the firmware).
 #[inline(never)]
 pub fn seal(device: &mut Store, out: &mut Sealed) -> bool {
-    let mut rng = TestRng::new(3);
+    let mut rng = PlaceholderRng::new(3);
     let mut server = MemoryStore::<1, 0, 0>::new();
     let Ok(server_pk) = server.generate_p256(SERVER, &mut rng) else {
         return false;
@@ -40,7 +40,7 @@ fn seal_to(
     device: &mut Store,
     server: &EcPublicKey,
     message: &mut [u8; LEN],
-    rng: &mut TestRng,
+    rng: &mut PlaceholderRng,
 ) -> bool {
     seal_telemetry_signed(device, IDENTITY, server, SERIAL, READING, message, rng) == Ok(LEN)
 }
@@ -69,7 +69,7 @@ pub fn open(device: &mut Store, sealed: &mut Sealed) -> bool {
 #[inline(never)]
 pub fn refuses_aes256(device: &mut Store) -> bool {
     use provkit::envelope::hpke::{HpkeAead, setup_sender_base};
-    let mut rng = TestRng::new(4);
+    let mut rng = PlaceholderRng::new(4);
     let Ok(server) = device.public_key(IDENTITY) else {
         return false;
     };

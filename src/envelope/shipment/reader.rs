@@ -18,6 +18,7 @@ use zeroize::Zeroize;
 
 /// What a completely verified shipment was.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShipmentSummary {
     /// The manufacturer's id.
     pub manufacturer_id: [u8; 16],
@@ -209,7 +210,7 @@ impl ShipmentOpener {
         }
         Kcv::of_bytes(d.key)?.check(&d.kcv)?;
         let mut wrapped = [0u8; 40];
-        let n = store.wrap(self.kek.key, self.kek.wrap, d.key, &mut wrapped)?;
+        let n = store.wrap_bytes(self.kek.key, self.kek.wrap, d.key, &mut wrapped)?;
         let record = OpenedRecord {
             serial: d.serial,
             key_id: d.key_id,

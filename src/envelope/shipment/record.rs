@@ -15,9 +15,9 @@ pub const MAX_WRAPPED_LEN: usize = 40;
 /// What a key may be used for: a two-character ASCII code in the style of TR-31 /
 /// ANSI X9.143 key usage, bound into the shipment's authenticated encryption.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyUsage(pub [u8; 2]);
+pub struct KeyUsageCode(pub [u8; 2]);
 
-impl KeyUsage {
+impl KeyUsageCode {
     /// `K0`: key-encryption (wrapping) key.
     pub const KEY_ENCRYPTION: Self = Self(*b"K0");
     /// `B0`: base derivation key (DUKPT BDK).
@@ -32,13 +32,13 @@ impl KeyUsage {
     pub const MAC_CMAC: Self = Self(*b"M6");
 }
 
-impl fmt::Debug for KeyUsage {
+impl fmt::Debug for KeyUsageCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let [a, b] = self.0;
         if a.is_ascii_graphic() && b.is_ascii_graphic() {
-            write!(f, "KeyUsage({}{})", char::from(a), char::from(b))
+            write!(f, "KeyUsageCode({}{})", char::from(a), char::from(b))
         } else {
-            write!(f, "KeyUsage({a:02x}{b:02x})")
+            write!(f, "KeyUsageCode({a:02x}{b:02x})")
         }
     }
 }
@@ -47,7 +47,7 @@ impl fmt::Debug for KeyUsage {
 pub struct DeviceKeyRecord {
     serial: u64,
     key_id: u64,
-    usage: KeyUsage,
+    usage: KeyUsageCode,
     kind: KeyKind,
     key: SecretBuf<32>,
     kcv: Kcv,
@@ -71,7 +71,7 @@ impl DeviceKeyRecord {
     ///
     /// # Errors
     /// [`Error::Unsupported`] for a key that is not an AES key length.
-    pub fn new(serial: u64, key_id: u64, usage: KeyUsage, key: &SecretBuf<32>) -> Result<Self> {
+    pub fn new(serial: u64, key_id: u64, usage: KeyUsageCode, key: &SecretBuf<32>) -> Result<Self> {
         let kind = KeyKind::aes_for_len(key.len()).ok_or(Error::Unsupported)?;
         let key = SecretBuf::from_slice(key.expose())?;
         let kcv = Kcv::of_key(&key)?;
@@ -92,7 +92,7 @@ impl DeviceKeyRecord {
     pub fn generate<R: rand_core::CryptoRng + ?Sized>(
         serial: u64,
         key_id: u64,
-        usage: KeyUsage,
+        usage: KeyUsageCode,
         kind: KeyKind,
         rng: &mut R,
     ) -> Result<Self> {
@@ -119,7 +119,7 @@ impl DeviceKeyRecord {
 
     /// The key usage.
     #[must_use]
-    pub const fn usage(&self) -> KeyUsage {
+    pub const fn usage(&self) -> KeyUsageCode {
         self.usage
     }
 
@@ -159,7 +159,7 @@ impl DeviceKeyRecord {
 pub(crate) struct DecodedRecord<'a> {
     pub(crate) serial: u64,
     pub(crate) key_id: u64,
-    pub(crate) usage: KeyUsage,
+    pub(crate) usage: KeyUsageCode,
     pub(crate) kind: KeyKind,
     pub(crate) kcv: Kcv,
     pub(crate) key: &'a [u8],
@@ -184,7 +184,7 @@ pub(crate) fn decode(r: &[u8; RECORD_LEN], base: usize) -> Result<DecodedRecord<
     Ok(DecodedRecord {
         serial: u64::from_be_bytes(*serial),
         key_id: u64::from_be_bytes(*key_id),
-        usage: KeyUsage(*usage),
+        usage: KeyUsageCode(*usage),
         kind,
         kcv: Kcv(*kcv),
         key,
@@ -262,7 +262,7 @@ pub struct OpenedRecord {
     /// The manufacturer's key identifier.
     pub key_id: u64,
     /// The key usage.
-    pub usage: KeyUsage,
+    pub usage: KeyUsageCode,
     /// The key type.
     pub kind: KeyKind,
     /// The key check value, verified against the key.

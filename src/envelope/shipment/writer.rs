@@ -15,7 +15,11 @@ use sha2::Digest;
 use zeroize::Zeroize;
 
 /// What the manufacturer puts in a shipment header.
+///
+/// Built with [`new`](Self::new) and [`with_records_per_chunk`](Self::with_records_per_chunk)
+/// (`#[non_exhaustive]`: more writer options may follow).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ShipmentParams {
     /// The manufacturer's id (assigned out of band).
     pub manufacturer_id: [u8; 16],
@@ -25,6 +29,27 @@ pub struct ShipmentParams {
     pub record_count: u32,
     /// Records per chunk (1 to 4096; 256 is a good default: 14 KiB chunks).
     pub records_per_chunk: u16,
+}
+
+impl ShipmentParams {
+    /// A shipment of exactly `record_count` records from `manufacturer_id`, batch
+    /// `batch_id`, in chunks of 256 records (14 KiB).
+    #[must_use]
+    pub const fn new(manufacturer_id: [u8; 16], batch_id: [u8; 16], record_count: u32) -> Self {
+        Self {
+            manufacturer_id,
+            batch_id,
+            record_count,
+            records_per_chunk: 256,
+        }
+    }
+
+    /// The same parameters with `records_per_chunk` records per chunk (1 to 4096).
+    #[must_use]
+    pub const fn with_records_per_chunk(mut self, records_per_chunk: u16) -> Self {
+        self.records_per_chunk = records_per_chunk;
+        self
+    }
 }
 
 /// Writes a shipment file as a stream: the header at construction, then each chunk as it

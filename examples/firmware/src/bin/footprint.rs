@@ -26,10 +26,13 @@ const IDENTITY: KeyId = KeyId(1);
 #[unsafe(link_section = ".bss.probe_input")]
 static INPUT: [u8; 512] = [0; 512];
 
-/// Stands in for the part's TRNG peripheral (a volatile register read on hardware).
-struct Trng(u32);
+/// Stands in for the part's TRNG peripheral (a volatile register read on hardware), so that
+/// the probe links what drawing randomness costs. **PLACEHOLDER, NOT RANDOM** (a linear
+/// congruential step): the probe is only measured, never run for keys; a real device passes
+/// its TRNG driver.
+struct PlaceholderTrng(u32);
 
-impl rand_core::TryRng for Trng {
+impl rand_core::TryRng for PlaceholderTrng {
     type Error = Infallible;
     fn try_next_u32(&mut self) -> Result<u32, Infallible> {
         self.0 = black_box(self.0.wrapping_mul(747_796_405).wrapping_add(1));
@@ -45,7 +48,7 @@ impl rand_core::TryRng for Trng {
         Ok(())
     }
 }
-impl rand_core::TryCryptoRng for Trng {}
+impl rand_core::TryCryptoRng for PlaceholderTrng {}
 
 fn input(len: usize) -> &'static [u8] {
     black_box(&INPUT[..len])
@@ -56,7 +59,7 @@ fn main() -> ! {
     // cortex-m-rt hands `main` its `static mut`s as `&'static mut`, without `unsafe`.
     static mut FLASH: Flash = Flash::new();
     let flash: &'static mut Flash = FLASH;
-    let mut rng = Trng(black_box(1));
+    let mut rng = PlaceholderTrng(black_box(1));
     let mut ok = 0u32;
     if let Ok(mut store) = FlashStore::mount(flash) {
         ok += u32::from(flash_store(&mut store));
@@ -74,7 +77,7 @@ fn main() -> ! {
         }
         #[cfg(feature = "cap-dukpt")]
         {
-            ok += u32::from(dukpt::run(&mut store).is_ok());
+            ok += u32::from(dukpt::run(&mut store, &mut rng).is_ok());
         }
         #[cfg(feature = "cap-seal")]
         {
@@ -133,12 +136,7 @@ fn policy_root() -> provkit::Result<provkit::cert::CaCert<'static>> {
 /// Peers must chain to `root`; nothing revoked.
 #[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
 fn policy<'a>(root: &'a provkit::cert::CaCert<'a>) -> provkit::handshake::PeerPolicy<'a> {
-    provkit::handshake::PeerPolicy {
-        root,
-        intermediate: None,
-        revoked: &[],
-        now: black_box(1_760_000_000),
-    }
+    provkit::handshake::PeerPolicy::new(root, black_box(1_760_000_000))
 }
 
 #[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
@@ -152,13 +150,13 @@ fn records(session: &mut provkit::handshake::Session) -> provkit::Result<()> {
 
 #[cfg(feature = "cap-initiator")]
 mod initiator {
-    use super::{IDENTITY, Store, Trng, input, policy, policy_root, records};
+    use super::{IDENTITY, PlaceholderTrng, Store, input, policy, policy_root, records};
     use provkit::cert::CompactCert;
     use provkit::handshake::{CredentialMode, Initiator, PeerCredential};
 
     /// Both initiator messages, the responder's verification, and a record each way.
     #[inline(never)]
-    pub fn run(store: &mut Store, rng: &mut Trng) -> provkit::Result<()> {
+    pub fn run(store: &mut Store, rng: &mut PlaceholderTrng) -> provkit::Result<()> {
         let root = policy_root()?;
         let policy = policy(&root);
         let mut m1 = [0u8; 40];
@@ -180,13 +178,13 @@ mod initiator {
 
 #[cfg(feature = "cap-responder")]
 mod responder {
-    use super::{IDENTITY, Store, Trng, input, policy, policy_root, records};
+    use super::{IDENTITY, PlaceholderTrng, Store, input, policy, policy_root, records};
     use provkit::cert::CompactCert;
     use provkit::handshake::{CredentialMode, Responder};
 
     /// The responder's message, the initiator's verification, and a record each way.
     #[inline(never)]
-    pub fn run(store: &mut Store, rng: &mut Trng) -> provkit::Result<()> {
+    pub fn run(store: &mut Store, rng: &mut PlaceholderTrng) -> provkit::Result<()> {
         let root = policy_root()?;
         let policy = policy(&root);
         let mut m2 = [0u8; 232];
@@ -206,17 +204,17 @@ mod responder {
 
 #[cfg(feature = "cap-dukpt")]
 mod dukpt {
-    use super::{Store, input};
+    use super::{PlaceholderTrng, Store, input};
     use provkit::dukpt::{AesDevice, KeyType};
     use provkit::store::RecordId;
 
-    /// A transaction: next key from the flash registers, PIN block and request CMAC.
+    /// A transaction: next key from the flash registers, PIN block (its fill from the
+    /// TRNG) and request CMAC.
     #[inline(never)]
-    pub fn run(store: &mut Store) -> provkit::Result<()> {
+    pub fn run(store: &mut Store, rng: &mut PlaceholderTrng) -> provkit::Result<()> {
         let mut device = AesDevice::open(store, RecordId(0x100))?;
         let txn = device.next_transaction(store)?;
-        let mut fill = provkit::testing::FixedRng::new(input(8));
-        let pin = txn.encrypt_pin_block(KeyType::Aes128, input(4), input(16), &mut fill)?;
+        let pin = txn.encrypt_pin_block(KeyType::Aes128, input(4), input(16), rng)?;
         let mac = txn.request_cmac(KeyType::Aes128, input(64))?;
         core::hint::black_box((pin, mac));
         Ok(())
@@ -225,13 +223,13 @@ mod dukpt {
 
 #[cfg(feature = "cap-seal")]
 mod seal {
-    use super::{IDENTITY, Store, Trng, input};
+    use super::{IDENTITY, PlaceholderTrng, Store, input};
     use provkit::ec::EcPublicKey;
     use provkit::envelope::telemetry::seal_telemetry_signed;
 
     /// Telemetry sealed (HPKE, P-256 + HKDF-SHA256 + AES-128-GCM) to the server, signed.
     #[inline(never)]
-    pub fn run(store: &mut Store, rng: &mut Trng) -> provkit::Result<()> {
+    pub fn run(store: &mut Store, rng: &mut PlaceholderTrng) -> provkit::Result<()> {
         let server = EcPublicKey::from_sec1(input(65))?;
         let mut out = [0u8; 256];
         seal_telemetry_signed(store, IDENTITY, &server, 42, input(32), &mut out, rng)?;
