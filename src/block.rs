@@ -81,6 +81,21 @@ run_time_sized! {
 }
 
 impl AesEnc {
+    /// Encrypts `blocks` in place (ECB) in one call into the aes crate. Host-side
+    /// derivations that need several blocks under one key use this: whatever a version of
+    /// the aes crate spends per call (backend dispatch, preparing wide round keys) is
+    /// then paid once per key, not once per block.
+    pub(crate) fn encrypt_blocks(&self, blocks: &mut [[u8; 16]]) {
+        let blocks = aes::cipher::Array::cast_slice_from_core_mut(blocks);
+        match self {
+            Self::Aes128(c) => c.encrypt_blocks(blocks),
+            #[cfg(feature = "aes192")]
+            Self::Aes192(c) => c.encrypt_blocks(blocks),
+            #[cfg(feature = "aes256")]
+            Self::Aes256(c) => c.encrypt_blocks(blocks),
+        }
+    }
+
     /// AES-CMAC (NIST SP 800-38B) of `msg`. The subkeys and the chaining value are
     /// wiped on return.
     pub(crate) fn cmac(&self, msg: &[u8]) -> [u8; 16] {
@@ -192,6 +207,14 @@ mod tests {
             }
             AesEnc::new(key).unwrap().encrypt(&mut block);
             assert_eq!(block, <[u8; 16]>::from(want), "{key_len}");
+            // Several blocks in one call: each as if encrypted alone.
+            let mut many = [[0x42u8; 16], [0x43; 16], [0x42; 16]];
+            AesEnc::new(key).unwrap().encrypt_blocks(&mut many);
+            assert_eq!(many[0], block);
+            assert_eq!(many[2], block);
+            let mut second = [0x43u8; 16];
+            AesEnc::new(key).unwrap().encrypt(&mut second);
+            assert_eq!(many[1], second);
             AesDec::new(key).unwrap().decrypt(&mut block);
             assert_eq!(block, [0x42u8; 16], "{key_len}");
             let mut back = want;

@@ -1201,3 +1201,88 @@ fn device_state_survives_small_records_and_rejects_garbage() {
         Some(Error::Store(StoreError::Corrupt))
     );
 }
+
+/// The host cache and the batch keep intermediate keys by counter prefix and, with every
+/// working key, the future keys of the counter's children (one AES call for all of them).
+/// Whatever order KSNs come in (in order from any start, including runs that end at 16
+/// one-bits; random; replays and jumps back), every key size and every key type, they
+/// give exactly the plain derivation's keys.
+#[test]
+fn cache_and_batch_match_plain_derivation_in_any_order() {
+    let mut rng = InsecureTestRng::new(0xCAC4E);
+    let sizes = [AesKeySize::Aes128, AesKeySize::Aes192, AesKeySize::Aes256];
+    let mut starts = vec![1u32, 2, 0x7F, 0x1_0000, 0x8000_0000, 0xFFFE_0000];
+    starts.extend((0..16).map(|k| 0xFFFFu32 << k));
+    starts.extend(sample_counters(&mut rng, 16, 32, 6));
+    let mut checked = 0usize;
+    for (round, size) in sizes.iter().copied().enumerate() {
+        let bdk = AesBdk::generate(size, &mut rng);
+        let ikid = InitialKeyId::new([round as u8, 1, 2, 3, 4, 5, 6, 7]);
+        let ik = bdk.initial_key(ikid).unwrap();
+        let mut cache = HostCache::new(bdk.initial_key(ikid).unwrap());
+        let mut ksns = Vec::new();
+        // In order from each start (the cache carries over from the previous run: a jump).
+        for &start in &starts {
+            let run = core::iter::successors(Some(AesKsn::new(ikid, start)), AesKsn::next);
+            ksns.extend(run.take(1 + (rng.next_u32() % 70) as usize));
+        }
+        // Random counters, then replays of earlier KSNs in random order.
+        ksns.extend(
+            sample_counters(&mut rng, 16, 32, 60)
+                .into_iter()
+                .map(|c| AesKsn::new(ikid, c)),
+        );
+        let earlier = ksns.clone();
+        ksns.extend((0..80).map(|_| earlier[(rng.next_u32() as usize) % earlier.len()]));
+        let allowed: Vec<KeyType> = KeyType::ALL
+            .into_iter()
+            .filter(|t| t.allowed_under(size))
+            .collect();
+        for ksn in &ksns {
+            let ty = allowed[(rng.next_u32() as usize) % allowed.len()];
+            let usage = WorkingKeyUsage::ALL[(rng.next_u32() % 8) as usize];
+            let want = ik.working_key(ksn, usage, ty).unwrap();
+            // Alternate the cache's two entry points: both must leave it consistent.
+            let got = if rng.next_u32().is_multiple_of(3) {
+                cache
+                    .transaction_key(ksn)
+                    .unwrap()
+                    .working_key(usage, ty)
+                    .unwrap()
+            } else {
+                cache.working_key(ksn, usage, ty).unwrap()
+            };
+            assert_eq!(
+                got.dangerous_expose(),
+                want.dangerous_expose(),
+                "{size:?} {ksn} {ty:?}"
+            );
+            checked += 1;
+        }
+        // The batch, on the same sequence, for every key type this size allows.
+        for ty in allowed {
+            let mut got = vec![None; ksns.len()];
+            ik.for_each_working_key(
+                ksns.iter().copied(),
+                WorkingKeyUsage::DataEncryption,
+                ty,
+                |i, k, r| {
+                    assert_eq!(*k, ksns[i]);
+                    assert!(got[i].is_none(), "index {i} reported twice");
+                    got[i] = Some(hex_of(r.unwrap().dangerous_expose()));
+                },
+            )
+            .unwrap();
+            for (ksn, got) in ksns.iter().zip(got) {
+                let want = ik
+                    .working_key(ksn, WorkingKeyUsage::DataEncryption, ty)
+                    .unwrap();
+                assert_eq!(
+                    got.as_deref(),
+                    Some(hex_of(want.dangerous_expose()).as_str())
+                );
+            }
+        }
+    }
+    assert!(checked > 1000, "{checked}");
+}

@@ -54,6 +54,24 @@ pub(crate) fn step128(key: &mut [u8; 16], dd: &[u8; 16]) {
     *key = block.into();
 }
 
+/// Encrypts `blocks` (ECB) under `key` (16, 24 or 32 bytes) with one key schedule and
+/// one call into the aes crate: the host's way to derive several keys from one
+/// intermediate key. AES-128 keys take the fixed-size type directly (no key-size
+/// dispatch, as [`step128`]).
+///
+/// # Errors
+/// As [`AesEnc::new`].
+#[inline]
+pub(crate) fn encrypt_blocks(key: &[u8], blocks: &mut [[u8; 16]]) -> Result<()> {
+    if let Ok(key) = <&[u8; 16]>::try_from(key) {
+        let cipher = aes::Aes128Enc::new(&Array::from(*key));
+        cipher.encrypt_blocks(Array::cast_slice_from_core_mut(blocks));
+        return Ok(());
+    }
+    AesEnc::new(key)?.encrypt_blocks(blocks);
+    Ok(())
+}
+
 /// `out = KDF(key, dd)`: concatenated AES-ECB blocks of `dd` with block counters 1, 2,
 /// truncated to `out.len()` (16, 24 or 32 bytes). `key` is 16, 24 or 32 bytes.
 ///

@@ -1,6 +1,7 @@
 //! AES DUKPT key types and host-side derivation.
 
 use super::AES_UPDATE_KEY_COUNTER;
+use super::cache::{Key, KeyTable};
 use super::kdf::{
     USAGE_INITIAL_KEY, USAGE_KEY_DERIVATION, derivation_data, kdf, set_counter, step128, tail,
 };
@@ -540,7 +541,7 @@ impl InitialKey {
                 key,
             });
         }
-        working_key_from::<false>(&key, self.size, ksn, usage, key_type)
+        working_key_from(&key, self.size, ksn, usage, key_type)
     }
 
     /// The DUKPT Update Key (X9.24-3-2017 6.5.3): the key-encryption key derived with
@@ -558,11 +559,15 @@ impl InitialKey {
     /// Derives the working key of `usage` and `key_type` for every KSN of `ksns`, calling
     /// `f(index, ksn, result)` for each, where `index` is the KSN's position in `ksns`.
     ///
-    /// For AES-128 initial keys and 128-bit working keys, eight derivations run
-    /// interleaved so that the CPU overlaps their independent AES key schedules (about
-    /// twice the single-call throughput on AES-NI hardware). **Results arrive in
-    /// completion order, not input order** — use `index`. Other sizes are derived one at
-    /// a time. The same checks as [`working_key`](Self::working_key) apply per KSN.
+    /// The batch keeps a [`HostCache`](super::HostCache)'s table of intermediate keys
+    /// (2 KiB on the stack): a KSN whose intermediate key it holds (in-order counters,
+    /// whose keys the previous working keys' derivations left there) costs one key
+    /// schedule and one AES call. For AES-128 initial keys and 128-bit working keys, the
+    /// others run eight at a time, interleaved, each from its longest cached prefix, so
+    /// that the CPU overlaps their independent AES key schedules (about twice the
+    /// single-call throughput on AES-NI hardware). **Results arrive in completion order,
+    /// not input order** — use `index`. Other sizes are derived one at a time through the
+    /// table. The same checks as [`working_key`](Self::working_key) apply per KSN.
     ///
     /// # Errors
     /// [`DukptError::KeyTooStrong`] (before any derivation); per-KSN errors go to `f`.
@@ -580,12 +585,16 @@ impl InitialKey {
         if !key_type.allowed_under(self.size) {
             return Err(DukptError::KeyTooStrong.into());
         }
+        let mut table = KeyTable::new();
         let ksns = ksns.into_iter().enumerate();
         if self.size == AesKeySize::Aes128 && key_type.key_len() == 16 {
-            self.interleaved128(ksns, usage, key_type, &mut f);
+            self.interleaved128(ksns, usage, key_type, &mut table, &mut f);
         } else {
             for (i, ksn) in ksns {
-                f(i, &ksn, self.working_key(&ksn, usage, key_type));
+                let r = self
+                    .check_strict(&ksn)
+                    .and_then(|()| table.working_key(self, &ksn, usage, key_type));
+                f(i, &ksn, r);
             }
         }
         Ok(())
@@ -596,6 +605,7 @@ impl InitialKey {
         mut ksns: I,
         usage: WorkingKeyUsage,
         key_type: KeyType,
+        table: &mut KeyTable,
         f: &mut F,
     ) where
         I: Iterator<Item = (usize, AesKsn)>,
@@ -615,14 +625,7 @@ impl InitialKey {
         let Some(ik) = self.key.expose().first_chunk::<16>() else {
             return;
         };
-        let did = self.ikid.derivation_id();
         let mut step_dd = intermediate_derivation_data(self.size, self.ikid, 0);
-        let mut work_dd = derivation_data(
-            usage.code(),
-            key_type.algorithm_code(),
-            key_type.bits(),
-            tail(did, 0),
-        );
         let mut keys: [SecretBytes<16>; LANES] = [const { SecretBytes::zero() }; LANES];
         let mut lanes = [Lane {
             index: 0,
@@ -641,29 +644,52 @@ impl InitialKey {
                     if drained {
                         continue;
                     }
-                    // Refill from the input, reporting invalid KSNs as they pass.
+                    // Refill from the input: invalid KSNs are reported and KSNs whose
+                    // intermediate key the table holds are served as they pass; the
+                    // first KSN that needs a derivation takes the lane, starting from
+                    // its longest cached prefix.
                     let mut next = None;
                     for (index, ksn) in ksns.by_ref() {
-                        match self.check_strict(&ksn) {
-                            Ok(()) => {
-                                next = Some((index, ksn));
-                                break;
-                            }
-                            Err(e) => f(index, &ksn, Err(e)),
+                        if let Err(e) = self.check_strict(&ksn) {
+                            f(index, &ksn, Err(e));
+                            continue;
                         }
+                        let counter = ksn.counter();
+                        let (prefix, start) = match table.deepest(counter) {
+                            Some((p, k)) => (p, k.expose().first_chunk::<16>().copied()),
+                            None => (0, Some(*ik)),
+                        };
+                        let Some(start) = start else {
+                            f(index, &ksn, Err(Error::Unsupported));
+                            continue;
+                        };
+                        let mut start = SecretBytes::new(start);
+                        if prefix == counter {
+                            let r = table.working_key_and_children(
+                                Key::Bytes(start.expose()),
+                                self.size,
+                                &ksn,
+                                usage,
+                                key_type,
+                            );
+                            f(index, &ksn, r);
+                            continue;
+                        }
+                        core::mem::swap(key, &mut start);
+                        next = Some((index, ksn, prefix));
+                        break;
                     }
-                    let Some((index, ksn)) = next else {
+                    let Some((index, ksn, prefix)) = next else {
                         drained = true;
                         continue;
                     };
                     *lane = Lane {
                         index,
                         ksn,
-                        remaining: ksn.counter(),
-                        prefix: 0,
+                        remaining: ksn.counter() & !prefix,
+                        prefix,
                         active: true,
                     };
-                    *key.expose_mut() = *ik;
                     busy += 1;
                 }
                 if lane.remaining != 0 {
@@ -672,26 +698,21 @@ impl InitialKey {
                     lane.remaining &= !top;
                     set_counter(&mut step_dd, lane.prefix);
                     step128(key.expose_mut(), &step_dd);
+                    table.store(lane.prefix, key.expose());
                 } else {
-                    set_counter(&mut work_dd, lane.ksn.counter());
-                    step128(key.expose_mut(), &work_dd);
-                    let mut out = SecretBytes::<32>::zero();
-                    if let Some(o) = out.expose_mut().first_chunk_mut::<16>() {
-                        *o = *key.expose();
-                    }
+                    // The working key and the future keys of the counter's children, in
+                    // one key schedule and one AES call.
+                    let ksn = lane.ksn;
+                    let r = table.working_key_and_children(
+                        Key::Bytes(key.expose()),
+                        self.size,
+                        &ksn,
+                        usage,
+                        key_type,
+                    );
                     lane.active = false;
                     busy -= 1;
-                    let ksn = lane.ksn;
-                    f(
-                        lane.index,
-                        &ksn,
-                        Ok(WorkingKey {
-                            ksn,
-                            usage,
-                            key_type,
-                            key: out,
-                        }),
-                    );
+                    f(lane.index, &ksn, r);
                 }
             }
             if drained && busy == 0 {
@@ -825,10 +846,7 @@ pub(crate) const fn intermediate_derivation_data(
 }
 
 /// The working key of `usage` and `key_type` from the intermediate key `txn` of `ksn`.
-/// With `FAST`, the host's path for 128-bit working keys under an AES-128 initial key
-/// (one inlined AES-128 step, no key-size dispatch); it is a constant so that the
-/// device, which derives with `FAST = false`, links no such path.
-pub(crate) fn working_key_from<const FAST: bool>(
+pub(crate) fn working_key_from(
     txn: &SecretBytes<32>,
     size: AesKeySize,
     ksn: &AesKsn,
@@ -840,22 +858,11 @@ pub(crate) fn working_key_from<const FAST: bool>(
     }
     let dd = working_key_derivation_data(ksn, usage, key_type);
     let mut key = SecretBytes::<32>::zero();
-    let fast = FAST && size == AesKeySize::Aes128 && key_type.key_len() == 16;
-    match (fast, txn.expose().first_chunk::<16>()) {
-        (true, Some(cur)) => {
-            let out = key
-                .expose_mut()
-                .first_chunk_mut::<16>()
-                .ok_or(Error::Unsupported)?;
-            *out = *cur;
-            step128(out, &dd);
-        }
-        _ => kdf(
-            head(txn, size.key_len()),
-            dd,
-            head_mut(&mut key, key_type.key_len()),
-        )?,
-    }
+    kdf(
+        head(txn, size.key_len()),
+        dd,
+        head_mut(&mut key, key_type.key_len()),
+    )?;
     Ok(WorkingKey {
         ksn: *ksn,
         usage,
@@ -907,7 +914,7 @@ impl TransactionKey {
     /// # Errors
     /// [`DukptError::KeyTooStrong`] when `key_type` is stronger than the initial key.
     pub fn working_key(&self, usage: WorkingKeyUsage, key_type: KeyType) -> Result<WorkingKey> {
-        working_key_from::<false>(&self.key, self.size, &self.ksn, usage, key_type)
+        working_key_from(&self.key, self.size, &self.ksn, usage, key_type)
     }
 
     /// The raw key bytes. Every call is a place where the secret leaves its type.
@@ -935,6 +942,20 @@ pub struct WorkingKey {
 }
 
 impl WorkingKey {
+    pub(crate) const fn new(
+        ksn: AesKsn,
+        usage: WorkingKeyUsage,
+        key_type: KeyType,
+        key: SecretBytes<32>,
+    ) -> Self {
+        Self {
+            ksn,
+            usage,
+            key_type,
+            key,
+        }
+    }
+
     /// The usage it was derived for.
     #[must_use]
     pub const fn usage(&self) -> WorkingKeyUsage {
