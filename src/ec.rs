@@ -4,12 +4,11 @@
 //! when those crates change, and so that every point entering the crate is validated
 //! in one place.
 
-use crate::error::{DecodeErrorKind, Error, Result};
+use crate::error::{Error, Result};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
 use core::cmp::Ordering;
 use core::fmt;
-#[cfg(not(feature = "small-stack"))]
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::elliptic_curve::point::AffineCoordinates;
 use p256::elliptic_curve::sec1::ToSec1Point;
 
@@ -31,9 +30,7 @@ impl EcPublicKey {
     /// # Errors
     /// `Decode(InvalidPoint)` for any encoding that is not a valid P-256 point.
     pub fn from_sec1(bytes: &[u8]) -> Result<Self> {
-        p256::PublicKey::from_sec1_bytes(bytes)
-            .map(Self)
-            .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, 0))
+        RustCrypto::p256_parse_public(bytes)
     }
 
     /// Rebuilds a point from its x coordinate and the parity of y (point decompression).
@@ -81,23 +78,13 @@ impl EcPublicKey {
     /// High-S signatures are accepted, as X.509 and Wycheproof's P1363 set require; use
     /// [`verify_digest_low_s`](Self::verify_digest_low_s) where one encoding is required.
     ///
+    /// Runs on the default provider, [`RustCrypto`] (see there for the `small-stack`
+    /// feature).
+    ///
     /// # Errors
     /// [`Error::Crypto`] if the signature does not verify.
-    /// With the `small-stack` feature `u1·G + u2·Q` is computed by a table-free
-    /// double-and-add: about 3.5 KiB less stack on Cortex-M, for a slower verify. The
-    /// result is the same for every input (CI runs the Wycheproof set with it).
     pub fn verify_digest(&self, digest: &[u8; 32], sig: &EcdsaSignature) -> Result<()> {
-        let sig = p256::ecdsa::Signature::from_slice(&sig.0).map_err(|_| Error::Crypto)?;
-        #[cfg(not(feature = "small-stack"))]
-        {
-            p256::ecdsa::VerifyingKey::from(&self.0)
-                .verify_prehash(digest, &sig)
-                .map_err(|_| Error::Crypto)
-        }
-        #[cfg(feature = "small-stack")]
-        {
-            small_stack::verify(&self.0, digest, &sig)
-        }
+        RustCrypto::p256_verify_digest(self, digest, sig)
     }
 
     /// Verifies as [`verify_digest`](Self::verify_digest), and refuses the high-S twin of
@@ -226,18 +213,16 @@ impl fmt::Debug for EcdsaSignature {
 
 /// A fresh ephemeral P-256 key pair; consumed by the one ECDH it is for (the handshake's,
 /// and an HPKE sender's on devices).
-pub(crate) struct Ephemeral(p256::ecdh::EphemeralSecret);
+pub(crate) struct Ephemeral<P: CryptoProvider = RustCrypto>(P::P256Key);
 
-impl Ephemeral {
+impl<P: CryptoProvider> Ephemeral<P> {
     pub(crate) fn generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        Self(
-            <p256::ecdh::EphemeralSecret as p256::elliptic_curve::Generate>::generate_from_rng(rng),
-        )
+        Self(P::p256_generate(rng))
     }
 
     /// The public key.
     pub(crate) fn public_key(&self) -> EcPublicKey {
-        EcPublicKey::from_inner(self.0.public_key())
+        P::p256_public_key(&self.0)
     }
 
     /// The public key, compressed.
@@ -246,11 +231,11 @@ impl Ephemeral {
     }
 
     /// ECDH with `peer`: the x-coordinate of the shared point.
-    pub(crate) fn agree(self, peer: &EcPublicKey) -> SecretBytes<32> {
-        let shared = self.0.diffie_hellman(peer.inner());
-        let mut out = SecretBytes::zero();
-        out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
-        out
+    ///
+    /// # Errors
+    /// [`Error::Crypto`] if the provider's agreement fails.
+    pub(crate) fn agree(self, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
+        P::p256_ecdh(&self.0, peer)
     }
 }
 
@@ -263,71 +248,6 @@ pub fn sha256(data: &[u8]) -> [u8; 32] {
 /// SHA-256 of the concatenation of `parts`: the one copy for the handshake's transcript
 /// hashes and the envelope layer's signature and binding digests.
 #[must_use]
-#[inline(never)]
 pub(crate) fn sha256_parts(parts: &[&[u8]]) -> [u8; 32] {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
-}
-
-/// ECDSA verification (SEC 1 v2, 4.1.4) computing `u1·G + u2·Q` by plain
-/// double-and-add over one table-free accumulator, instead of p256's windowed `lincomb`
-/// (two lookup tables of eight projective points and inlined helpers: over 4 KiB of
-/// stack). Variable time is safe here: every input of verification is public.
-#[cfg(feature = "small-stack")]
-mod small_stack {
-    use crate::error::{Error, Result};
-    use p256::elliptic_curve::PrimeField;
-    use p256::elliptic_curve::group::Group;
-    use p256::elliptic_curve::ops::{Invert, Reduce};
-    use p256::elliptic_curve::point::AffineCoordinates;
-    use p256::{FieldBytes, ProjectivePoint, PublicKey, Scalar};
-
-    pub(super) fn verify(
-        q: &PublicKey,
-        digest: &[u8; 32],
-        sig: &p256::ecdsa::Signature,
-    ) -> Result<()> {
-        // `split_scalars` yields non-zero scalars below n: the range checks of step 1.
-        let (r, s) = sig.split_scalars();
-        // A 32-byte digest needs no truncation for a 256-bit order (step 2).
-        let z = <Scalar as Reduce<FieldBytes>>::reduce(&FieldBytes::from(*digest));
-        // s is non-zero, so its inverse exists.
-        let s_inv: Scalar = *s.invert();
-        let u1 = (z * s_inv).to_repr();
-        let u2 = (*r * s_inv).to_repr();
-        let point = double_and_add(&q.to_projective(), &u1, &u2);
-        // The identity's `to_affine` is the all-zero point, whose x (0) never equals a
-        // non-zero r.
-        let x = point.to_affine().x();
-        if <Scalar as Reduce<FieldBytes>>::reduce(&x) == *r {
-            Ok(())
-        } else {
-            Err(Error::Crypto)
-        }
-    }
-
-    /// `u1·G + u2·Q` (Shamir's trick without tables): one doubling per bit, an addition
-    /// per set bit of each scalar, `G + Q` precomputed for bits set in both.
-    #[inline(never)]
-    fn double_and_add(q: &ProjectivePoint, u1: &FieldBytes, u2: &FieldBytes) -> ProjectivePoint {
-        let g = ProjectivePoint::GENERATOR;
-        let gq = g + q;
-        let mut acc = ProjectivePoint::IDENTITY;
-        for (b1, b2) in u1.iter().zip(u2.iter()) {
-            for bit in (0..8).rev() {
-                acc = acc.double();
-                match ((b1 >> bit) & 1, (b2 >> bit) & 1) {
-                    (1, 1) => acc += gq,
-                    (1, 0) => acc += g,
-                    (0, 1) => acc += q,
-                    _ => {}
-                }
-            }
-        }
-        acc
-    }
+    RustCrypto::sha256(parts)
 }

@@ -28,6 +28,7 @@ pub mod ec;
 pub mod envelope;
 pub mod error;
 pub mod handshake;
+pub mod provider;
 pub mod rng;
 pub mod secret;
 pub mod store;

@@ -6,6 +6,7 @@ use super::keys::{KeyType, TransactionKey, WorkingKey, WorkingKeyUsage};
 use super::pin::{digits, parse_pin_field, require};
 use crate::block::{AesDec, AesEnc, xor};
 use crate::error::{DecodeErrorKind, DukptError, Error, Result};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::{SecretBuf, SecretBytes};
 use subtle::ConstantTimeEq;
 
@@ -163,7 +164,7 @@ pub fn hmac_sha256(key: &WorkingKey, msg: &[u8]) -> Result<[u8; 32]> {
     mac_key(key)?;
     require(key.key_type().is_hmac())?;
     let mut tag = [0u8; 32];
-    crate::envelope::primitives::hmac_sha256(key.bytes(), &[msg], &mut tag)?;
+    RustCrypto::hmac_sha256(key.bytes(), &[msg], &mut tag)?;
     Ok(tag)
 }
 

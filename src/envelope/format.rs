@@ -3,8 +3,10 @@
 
 use crate::ec::sha256_parts;
 use crate::envelope::kek::{KekId, KekRef};
-use crate::envelope::primitives::{NONCE_LEN, TAG_LEN, hkdf_expand, hmac_sha256};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
+use crate::provider::{
+    CryptoProvider, GCM_NONCE_LEN as NONCE_LEN, GCM_TAG_LEN as TAG_LEN, RustCrypto,
+};
 use crate::secret::SecretBytes;
 use crate::store::WrapAlgorithm;
 
@@ -251,16 +253,16 @@ impl Derived {
         let encoded = ctx.get(..ctx_len).ok_or(EnvelopeError::ContextTooLong)?;
         let suite_id = suite.id().to_be_bytes();
         let mut prk = SecretBytes::<32>::zero();
-        hmac_sha256(nonce, &[dek.expose()], prk.expose_mut())?;
+        RustCrypto::hmac_sha256(nonce, &[dek.expose()], prk.expose_mut())?;
         let prk = prk.expose();
         let mut key_nonce = SecretBytes::<44>::zero();
         let mut commitment = [0u8; COMMITMENT_LEN];
-        hkdf_expand(
+        RustCrypto::hkdf_expand(
             prk,
             &[LABEL_KEY, &suite_id, encoded],
             key_nonce.expose_mut(),
         )?;
-        hkdf_expand(prk, &[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
+        RustCrypto::hkdf_expand(prk, &[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
         Ok(Self {
             key_nonce,
             commitment,

@@ -38,11 +38,12 @@
 //! ```
 
 use crate::ec::{EcPublicKey, Ephemeral};
-use crate::envelope::primitives::{NONCE_LEN, gcm_open, gcm_seal, hkdf_expand, hmac_sha256};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
+use crate::provider::{
+    AeadBuf, CryptoProvider, GCM_NONCE_LEN as NONCE_LEN, RustCrypto, gcm_open, gcm_seal,
+};
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId, SoftKey};
-use aes_gcm::aead::inout::InOutBuf;
 use core::fmt;
 
 /// Length of the encapsulated key `enc` (an uncompressed P-256 point).
@@ -149,7 +150,7 @@ fn labeled_extract(
     ikm: &[u8],
     out: &mut [u8; SECRET_LEN],
 ) -> Result<()> {
-    hmac_sha256(salt, &[VERSION_LABEL, suite.id(), label, ikm], out)
+    RustCrypto::hmac_sha256(salt, &[VERSION_LABEL, suite.id(), label, ikm], out)
 }
 
 /// `LabeledExpand(prk, label, info, L)` with `L = out.len()` and `info` the concatenation
@@ -165,7 +166,7 @@ fn labeled_expand(
     // Over 255 × 32 bytes `hkdf_expand` refuses (`Decode(InvalidLength)`) whatever `L` says.
     let len = u16::try_from(out.len()).unwrap_or(u16::MAX).to_be_bytes();
     let [i0, i1, i2] = *info;
-    hkdf_expand(
+    RustCrypto::hkdf_expand(
         prk,
         &[&len, VERSION_LABEL, suite.id(), label, i0, i1, i2],
         out,
@@ -318,24 +319,19 @@ impl Context {
     // caller's frame under everything else it calls (telemetry: the signature), about
     // 1 KiB more peak stack on Cortex-M.
     #[inline(never)]
-    fn seal(
-        &mut self,
-        aad: &[u8],
-        buf: InOutBuf<'_, '_, u8>,
-        tag: &mut [u8; TAG_LEN],
-    ) -> Result<()> {
+    fn seal(&mut self, aad: &[u8], buf: AeadBuf<'_, '_>, tag: &mut [u8; TAG_LEN]) -> Result<()> {
         let key = self.key()?;
         let (nonce, next) = self.nonce()?;
-        *tag = gcm_seal(key, &nonce, aad, buf)?;
+        *tag = gcm_seal::<RustCrypto>(key, &nonce, aad, buf)?;
         self.seq = next;
         Ok(())
     }
 
     #[inline(never)]
-    fn open(&mut self, aad: &[u8], buf: InOutBuf<'_, '_, u8>, tag: &[u8; TAG_LEN]) -> Result<()> {
+    fn open(&mut self, aad: &[u8], buf: AeadBuf<'_, '_>, tag: &[u8; TAG_LEN]) -> Result<()> {
         let key = self.key()?;
         let (nonce, next) = self.nonce()?;
-        gcm_open(key, &nonce, aad, buf, tag)?;
+        gcm_open::<RustCrypto>(key, &nonce, aad, buf, tag)?;
         self.seq = next;
         Ok(())
     }
@@ -405,8 +401,8 @@ fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
         let (_, sk) = derive_p256(ikm.expose())?;
         (sk.public_key()?, sk.ecdh(recipient)?)
     } else {
-        let sk = Ephemeral::generate(rng);
-        (sk.public_key(), sk.agree(recipient))
+        let sk = Ephemeral::<RustCrypto>::generate(rng);
+        (sk.public_key(), sk.agree(recipient)?)
     };
     *enc = pk.to_uncompressed();
     *dh = *shared.expose();
@@ -588,7 +584,10 @@ impl SenderContext {
         let (ct, tag_out) = out
             .split_last_chunk_mut::<TAG_LEN>()
             .ok_or(Error::buffer_too_small(len))?;
-        let buf = InOutBuf::new(plaintext, ct).map_err(|_| Error::Unsupported)?;
+        let buf = AeadBuf::Copy {
+            input: plaintext,
+            output: ct,
+        };
         self.0.seal(aad, buf, tag_out)?;
         Ok(len)
     }
@@ -655,7 +654,10 @@ impl ReceiverContext {
         let out = out
             .get_mut(..ct.len())
             .ok_or(Error::buffer_too_small(ct.len()))?;
-        let buf = InOutBuf::new(ct, out).map_err(|_| Error::Unsupported)?;
+        let buf = AeadBuf::Copy {
+            input: ct,
+            output: out,
+        };
         self.0.open(aad, buf, tag)?;
         Ok(ct.len())
     }

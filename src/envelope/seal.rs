@@ -7,12 +7,11 @@ use crate::envelope::format::{
     binding, inspect, wrap_alg_id,
 };
 use crate::envelope::kek::{KekDirectory, KekId, KekRef, KekSlot};
-use crate::envelope::primitives::{TAG_LEN, gcm_open, gcm_seal};
 use crate::envelope::rewrap::{Census, RewrapReport};
 use crate::error::{DecodeErrorKind, Error, Result};
+use crate::provider::{AeadBuf, GCM_TAG_LEN as TAG_LEN, RustCrypto, gcm_open, gcm_seal};
 use crate::secret::SecretBytes;
 use crate::store::SymmetricKeys;
-use aes_gcm::aead::inout::InOutBuf;
 use core::fmt;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -179,7 +178,7 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
         write_key_slot(self.store, header, &slot, dek)?;
         let mut aad = [0u8; AAD_BUF_LEN];
         let aad = derived.aad(header, &mut aad);
-        let tag = gcm_seal(derived.key(), &derived.nonce(), aad, payload.into())?;
+        let tag = gcm_seal::<RustCrypto>(derived.key(), &derived.nonce(), aad, payload.into())?;
         tag_out.copy_from_slice(&tag);
         Ok(())
     }
@@ -210,11 +209,11 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
             .ok_or(Error::decode(DecodeErrorKind::Truncated, 0))?;
         let mut aad = [0u8; AAD_BUF_LEN];
         let aad = derived.aad(header, &mut aad);
-        gcm_open(
+        gcm_open::<RustCrypto>(
             derived.key(),
             &derived.nonce(),
             aad,
-            InOutBuf::from(&mut *payload),
+            AeadBuf::InPlace(&mut *payload),
             tag,
         )?;
         Ok(payload)
@@ -244,9 +243,12 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
             .ok_or(Error::decode(DecodeErrorKind::Truncated, 0))?;
         let mut aad = [0u8; AAD_BUF_LEN];
         let aad = derived.aad(header, &mut aad);
-        let buf = InOutBuf::new(payload, out).map_err(|_| Error::Unsupported)?;
+        let buf = AeadBuf::Copy {
+            input: payload,
+            output: out,
+        };
         // On a bad tag nothing is written to `out`: the tag is checked before decryption.
-        gcm_open(derived.key(), &derived.nonce(), aad, buf, tag)?;
+        gcm_open::<RustCrypto>(derived.key(), &derived.nonce(), aad, buf, tag)?;
         Ok(info.payload_len)
     }
 

@@ -9,6 +9,7 @@ use crate::handshake::{
     Ephemeral, INITIATOR_SIGNATURE, MAX_PLAINTEXT, PeerPolicy, RESPONDER_SIGNATURE, Received,
     next_th, send_credential,
 };
+use crate::provider::RustCrypto;
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
 use core::fmt;
@@ -45,7 +46,7 @@ impl<'c> Initiator<'c> {
         let dst = out
             .get_mut(..MSG1_LEN)
             .ok_or(Error::buffer_too_small(MSG1_LEN))?;
-        let ephemeral = Ephemeral::generate(rng);
+        let ephemeral = Ephemeral::<RustCrypto>::generate(rng);
         let mut msg1 = [0u8; MSG1_LEN];
         let (v, x) = msg1.split_at_mut(1);
         v.copy_from_slice(&[VERSION]);
@@ -93,7 +94,7 @@ impl<'c> AwaitingResponse<'c> {
             &self.msg1,
             y_bytes,
         ]);
-        let prk = extract(&th2, &self.ephemeral.agree(&y))?;
+        let prk = extract(&th2, &self.ephemeral.agree(&y)?)?;
         let k2 = AeadKey::derive(&prk, b"k2", &th2);
         let received = Received::open(&k2, &th2, rest, crate::ec::COMPRESSED_LEN)?;
         Ok(ResponseParsed {

@@ -4,14 +4,14 @@
 //! signature input of one role or message can be mistaken for another's (reflection and
 //! cross-protocol defence).
 
-use crate::envelope::primitives::{NONCE_LEN, gcm_open, gcm_seal, hkdf_expand, hmac_sha256};
 use crate::error::{Error, Result};
+use crate::provider::{CryptoProvider, GCM_NONCE_LEN as NONCE_LEN, RustCrypto};
 use crate::secret::SecretBytes;
 
 /// Prefix of every label.
 pub(crate) const LABEL_PREFIX: &[u8] = b"provkit hs v1 ";
 pub(crate) use crate::ec::sha256_parts as hash;
-pub(crate) use crate::envelope::primitives::TAG_LEN;
+pub(crate) use crate::provider::GCM_TAG_LEN as TAG_LEN;
 
 /// The digest an identity key signs: `SHA-256(prefix || role label || TH || credential)`.
 pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) -> [u8; 32] {
@@ -21,7 +21,7 @@ pub(crate) fn signature_digest(role: &[u8], th: &[u8; 32], credential: &[u8]) ->
 /// HKDF-Extract(salt, ikm) → PRK.
 pub(crate) fn extract(salt: &[u8; 32], ikm: &SecretBytes<32>) -> Result<SecretBytes<32>> {
     let mut prk = SecretBytes::zero();
-    hmac_sha256(salt, &[ikm.expose()], prk.expose_mut())?;
+    RustCrypto::hmac_sha256(salt, &[ikm.expose()], prk.expose_mut())?;
     Ok(prk)
 }
 
@@ -43,7 +43,7 @@ pub(crate) fn expand<const N: usize>(
 fn expand_into(prk: &SecretBytes<32>, label: &[u8], context: &[u8], out: &mut [u8]) {
     // It cannot fail: the PRK is a full SHA-256 output and `out` is at most one block
     // (`expand`'s const assertion), far below HKDF's 255-block limit.
-    let _ = hkdf_expand(prk.expose(), &[LABEL_PREFIX, label, context], out);
+    let _ = RustCrypto::hkdf_expand(prk.expose(), &[LABEL_PREFIX, label, context], out);
 }
 
 /// An AES-128-GCM key and its 12-byte IV, derived together: key || IV.
@@ -71,13 +71,13 @@ impl AeadKey {
 
     /// Encrypts `buf` in place and returns the tag.
     pub(crate) fn seal(&self, seq: u64, aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
-        gcm_seal(self.key(), &self.nonce(seq), aad, buf.into()).map_err(|_| Error::Crypto)
+        RustCrypto::aes_gcm_seal(self.key(), &self.nonce(seq), aad, buf).map_err(|_| Error::Crypto)
     }
 
     /// Decrypts `buf` in place if `tag` verifies; on failure `buf` is zeroed.
     pub(crate) fn open(&self, seq: u64, aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Result<()> {
         let tag: [u8; TAG_LEN] = tag.try_into().map_err(|_| Error::Crypto)?;
-        let result = gcm_open(self.key(), &self.nonce(seq), aad, buf.into(), &tag);
+        let result = RustCrypto::aes_gcm_open(self.key(), &self.nonce(seq), aad, buf, &tag);
         if result.is_err() {
             zeroize::Zeroize::zeroize(buf);
         }

@@ -10,6 +10,7 @@ use crate::handshake::{
     Ephemeral, INITIATOR_SIGNATURE, MAX_PLAINTEXT, PeerPolicy, RESPONDER_SIGNATURE, Received,
     next_th, send_credential,
 };
+use crate::provider::RustCrypto;
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
 use core::fmt;
@@ -66,10 +67,10 @@ impl<'c> Responder<'c> {
             .get_mut(..needed)
             .ok_or(Error::buffer_too_small(needed))?;
 
-        let ephemeral = Ephemeral::generate(rng);
+        let ephemeral = Ephemeral::<RustCrypto>::generate(rng);
         let y_bytes = ephemeral.public();
         let th2 = hash(&[LABEL_PREFIX, msg1, &y_bytes]);
-        let prk = extract(&th2, &ephemeral.agree(&x))?;
+        let prk = extract(&th2, &ephemeral.agree(&x)?)?;
         let (y_out, rest) = dst.split_at_mut(y_bytes.len());
         y_out.copy_from_slice(&y_bytes);
         let th3 = send_credential(

@@ -222,7 +222,7 @@ impl Session {
         }
         let label_len = u8::try_from(label.len())
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, label.len()))?;
-        crate::envelope::primitives::hkdf_expand(
+        <crate::provider::RustCrypto as crate::provider::CryptoProvider>::hkdf_expand(
             self.exporter.expose(),
             &[
                 crate::handshake::key_schedule::LABEL_PREFIX,

@@ -1,17 +1,19 @@
 //! Software key material and the operations on it, shared by every store that holds
 //! keys in its own memory (RAM, flash, databases that keep keys wrapped at rest).
 
-use crate::block::AesEnc;
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{DecodeErrorKind, Error, Result, StoreError};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
 use crate::store::{KeyKind, WrapAlgorithm};
 use aes::cipher::KeyInit;
-use p256::ecdsa::signature::hazmat::PrehashSigner;
+
+/// The provider software keys run on.
+type P = RustCrypto;
 
 /// A key held in software: a P-256 signing key or up to 32 bytes of symmetric key.
 pub(crate) enum SoftKey {
-    P256(p256::ecdsa::SigningKey),
+    P256(<P as CryptoProvider>::P256Key),
     Symmetric {
         kind: KeyKind,
         bytes: SecretBytes<32>,
@@ -20,15 +22,11 @@ pub(crate) enum SoftKey {
 
 impl SoftKey {
     pub(crate) fn p256_from_scalar(scalar: &SecretBytes<32>) -> Result<Self> {
-        p256::ecdsa::SigningKey::from_slice(scalar.expose())
-            .map(Self::P256)
-            .map_err(|_| Error::Crypto)
+        P::p256_key_from_scalar(scalar).map(Self::P256)
     }
 
     pub(crate) fn p256_random<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self {
-        Self::P256(
-            <p256::ecdsa::SigningKey as p256::elliptic_curve::Generate>::generate_from_rng(rng),
-        )
+        Self::P256(P::p256_generate(rng))
     }
 
     pub(crate) fn symmetric(kind: KeyKind, key: &[u8]) -> Result<Self> {
@@ -68,16 +66,12 @@ impl SoftKey {
     #[cfg(feature = "embedded-storage")]
     pub(crate) fn material(&self) -> SecretBytes<32> {
         match self {
-            Self::P256(k) => {
-                let mut out = SecretBytes::zero();
-                out.expose_mut().copy_from_slice(&k.to_bytes());
-                out
-            }
+            Self::P256(k) => P::p256_scalar(k),
             Self::Symmetric { bytes, .. } => SecretBytes::new(*bytes.expose()),
         }
     }
 
-    fn signing(&self) -> Result<&p256::ecdsa::SigningKey> {
+    fn signing(&self) -> Result<&<P as CryptoProvider>::P256Key> {
         match self {
             Self::P256(k) => Ok(k),
             Self::Symmetric { .. } => Err(StoreError::WrongKeyKind.into()),
@@ -98,28 +92,16 @@ impl SoftKey {
     }
 
     pub(crate) fn public_key(&self) -> Result<EcPublicKey> {
-        Ok(EcPublicKey::from_inner(
-            self.signing()?.verifying_key().into(),
-        ))
+        Ok(P::p256_public_key(self.signing()?))
     }
 
     pub(crate) fn sign_digest(&self, digest: &[u8; 32]) -> Result<EcdsaSignature> {
-        let sig: p256::ecdsa::Signature = self
-            .signing()?
-            .sign_prehash(digest)
-            .map_err(|_| Error::Crypto)?;
-        // RFC 6979 nonces (p256's `sign_prehash`); low-S, the one encoding provkit writes.
-        Ok(EcdsaSignature(sig.to_bytes().into()).normalize_s())
+        // Low-S, the one encoding provkit writes.
+        Ok(P::p256_sign_digest(self.signing()?, digest)?.normalize_s())
     }
 
     pub(crate) fn ecdh(&self, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
-        let shared = p256::ecdh::diffie_hellman(
-            self.signing()?.as_nonzero_scalar(),
-            peer.inner().as_affine(),
-        );
-        let mut out = SecretBytes::zero();
-        out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
-        Ok(out)
+        P::p256_ecdh(self.signing()?, peer)
     }
 
     pub(crate) fn encrypt_block(&self, block: &mut [u8]) -> Result<()> {
@@ -237,13 +219,10 @@ impl SoftKey {
 }
 
 fn aes_encrypt(key: &[u8], block: &mut [u8]) -> Result<()> {
-    let cipher = AesEnc::new(key)?;
-    let len = block.len();
-    let block: &mut [u8; 16] = block
-        .try_into()
-        .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))?;
-    cipher.encrypt(block);
-    Ok(())
+    if block.len() != 16 {
+        return Err(Error::decode(DecodeErrorKind::InvalidLength, block.len()));
+    }
+    P::aes_encrypt_blocks(&P::aes_key(key)?, block)
 }
 
 #[cfg(feature = "tdes")]
