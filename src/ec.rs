@@ -84,7 +84,16 @@ impl EcPublicKey {
     /// # Errors
     /// [`Error::Crypto`] if the signature does not verify.
     pub fn verify_digest(&self, digest: &[u8; 32], sig: &EcdsaSignature) -> Result<()> {
-        RustCrypto::p256_verify_digest(self, digest, sig)
+        self.verify_digest_on::<RustCrypto>(digest, sig)
+    }
+
+    /// [`verify_digest`](Self::verify_digest) on the provider `P`.
+    pub(crate) fn verify_digest_on<P: CryptoProvider>(
+        &self,
+        digest: &[u8; 32],
+        sig: &EcdsaSignature,
+    ) -> Result<()> {
+        P::p256_verify_digest(self, digest, sig)
     }
 
     /// Verifies as [`verify_digest`](Self::verify_digest), and refuses the high-S twin of
@@ -93,10 +102,19 @@ impl EcPublicKey {
     /// # Errors
     /// [`Error::Crypto`] if `s > n/2` or the signature does not verify.
     pub fn verify_digest_low_s(&self, digest: &[u8; 32], sig: &EcdsaSignature) -> Result<()> {
+        self.verify_digest_low_s_on::<RustCrypto>(digest, sig)
+    }
+
+    /// [`verify_digest_low_s`](Self::verify_digest_low_s) on the provider `P`.
+    pub(crate) fn verify_digest_low_s_on<P: CryptoProvider>(
+        &self,
+        digest: &[u8; 32],
+        sig: &EcdsaSignature,
+    ) -> Result<()> {
         if !sig.is_low_s() {
             return Err(Error::Crypto);
         }
-        self.verify_digest(digest, sig)
+        self.verify_digest_on::<P>(digest, sig)
     }
 
     pub(crate) const fn inner(&self) -> &p256::PublicKey {

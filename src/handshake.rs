@@ -90,6 +90,7 @@ pub use session::{MAX_RECORDS, RECORD_OVERHEAD, Role, Session};
 use crate::cert::{COMPACT_LEN, CompactCert, VerifiedDevice};
 use crate::ec::{EcdsaSignature, Ephemeral};
 use crate::error::{Error, HandshakeError, Result};
+use crate::provider::CryptoProvider;
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
 use key_schedule::{AeadKey, TAG_LEN, hash, signature_digest};
@@ -109,7 +110,12 @@ struct Received {
 
 impl Received {
     /// Decrypts `ciphertext || tag` under `key` with the transcript hash as AAD.
-    fn open(key: &AeadKey, th: &[u8; 32], msg: &[u8], base: usize) -> Result<Self> {
+    fn open<P: CryptoProvider>(
+        key: &AeadKey<P>,
+        th: &[u8; 32],
+        msg: &[u8],
+        base: usize,
+    ) -> Result<Self> {
         let split = msg.len().checked_sub(TAG_LEN).ok_or(Error::decode(
             crate::error::DecodeErrorKind::Truncated,
             base + msg.len(),
@@ -143,8 +149,8 @@ impl Received {
     }
 
     /// Checks the peer certificate against the credential, the policy and our own
-    /// identity, then the peer's signature over `th`.
-    fn verify(
+    /// identity, then the peer's signature over `th`, on the provider `P`.
+    fn verify<P: CryptoProvider>(
         &self,
         peer: &CompactCert<'_>,
         own: &CompactCert<'_>,
@@ -158,11 +164,11 @@ impl Received {
         if peer.serial() == own.serial() || same_key(peer, own) {
             return Err(HandshakeError::Reflection.into());
         }
-        let verified = policy.check(peer)?;
-        let digest = signature_digest(role, th, peer.as_bytes());
+        let verified = policy.check_on::<P>(peer)?;
+        let digest = signature_digest::<P>(role, th, peer.as_bytes());
         verified
             .public_key
-            .verify_digest_low_s(&digest, &self.signature)?;
+            .verify_digest_low_s_on::<P>(&digest, &self.signature)?;
         Ok(verified)
     }
 }
@@ -179,7 +185,7 @@ fn same_key(a: &CompactCert<'_>, b: &CompactCert<'_>) -> bool {
 /// (which is exactly that plus a tag), encrypts it under the AEAD key `label` derives
 /// from `prk` with `th` as associated data, and returns the next transcript hash.
 #[allow(clippy::too_many_arguments)] // one call site per role; a struct would only rename them
-fn send_credential<S: IdentityKeys>(
+fn send_credential<P: CryptoProvider, S: IdentityKeys>(
     store: &mut S,
     key: KeyId,
     cert: &CompactCert<'_>,
@@ -195,17 +201,20 @@ fn send_credential<S: IdentityKeys>(
         .checked_sub(TAG_LEN)
         .ok_or(Error::buffer_too_small(TAG_LEN))?;
     let (body, tag) = dst.split_at_mut(split);
-    let signature =
-        crate::store::sign_low_s(store, key, &signature_digest(role, th, cert.as_bytes()))?;
+    let signature = crate::store::sign_low_s(
+        store,
+        key,
+        &signature_digest::<P>(role, th, cert.as_bytes()),
+    )?;
     let n = write_plaintext(mode, cert, &signature, body)?;
-    let next = next_th(th, body.get(..n).unwrap_or(&[]), cert);
-    tag.copy_from_slice(&AeadKey::derive(prk, label, th).seal(0, th, body)?);
+    let next = next_th::<P>(th, body.get(..n).unwrap_or(&[]), cert);
+    tag.copy_from_slice(&AeadKey::<P>::derive(prk, label, th).seal(0, th, body)?);
     Ok(next)
 }
 
 /// `TH_next = SHA-256(TH || plaintext || full certificate of its sender)`.
-fn next_th(th: &[u8; 32], plaintext: &[u8], cert: &CompactCert<'_>) -> [u8; 32] {
-    hash(&[th, plaintext, cert.as_bytes()])
+fn next_th<P: CryptoProvider>(th: &[u8; 32], plaintext: &[u8], cert: &CompactCert<'_>) -> [u8; 32] {
+    hash::<P>(&[th, plaintext, cert.as_bytes()])
 }
 
 const _: () = {

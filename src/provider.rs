@@ -151,7 +151,8 @@ pub trait CryptoProvider {
     ) -> Result<[u8; GCM_TAG_LEN]>;
 
     /// AES-GCM decryption of `buf` in place after checking `tag` in constant time. On
-    /// failure `buf` holds no plaintext.
+    /// failure `buf` is left as it was: the caller keeps the ciphertext it could not open,
+    /// and no plaintext.
     ///
     /// # Errors
     /// [`Error::Crypto`](crate::Error::Crypto) when the tag does not verify; key length

@@ -11,6 +11,7 @@ use crate::cert::time::UnixTime;
 use crate::cert::x509::{X509Cert, key_usage, oid};
 use crate::ec::EcPublicKey;
 use crate::error::{CertError, DecodeErrorKind, Error, Result};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::store::{IdentityKeys, KeyId};
 
 /// The subject of a CA certificate: `O=<organization>, CN=<common name>` as UTF8Strings.
@@ -432,6 +433,15 @@ fn compact_tbs<'t>(c: &'t CompactCa<'_>, issuer: &'t CaCert<'_>) -> Result<Tbs<'
 /// # Errors
 /// `Cert(IssuerMismatch)`, `Cert(PathTooLong)`, `Cert(NotYetValid|Expired)`, `Crypto`.
 pub fn verify_ca(issuer: &CaCert<'_>, ca: &CaCert<'_>, now: UnixTime) -> Result<()> {
+    verify_ca_on::<RustCrypto>(issuer, ca, now)
+}
+
+/// [`verify_ca`] with the signature checked on the provider `P`.
+pub(crate) fn verify_ca_on<P: CryptoProvider>(
+    issuer: &CaCert<'_>,
+    ca: &CaCert<'_>,
+    now: UnixTime,
+) -> Result<()> {
     if let Form::Der { cert: x, .. } = &ca.form {
         if x.issuer_name() != issuer.subject_name() {
             return Err(CertError::IssuerMismatch.into());
@@ -447,10 +457,10 @@ pub fn verify_ca(issuer: &CaCert<'_>, ca: &CaCert<'_>, now: UnixTime) -> Result<
     }
     ca.check_validity(now)?;
     match &ca.form {
-        Form::Der { cert, .. } => cert.verify_signature(issuer.public_key()),
+        Form::Der { cert, .. } => cert.verify_signature_on::<P>(issuer.public_key()),
         Form::Compact(c) => issuer
             .public_key()
-            .verify_digest(&compact_tbs(c, issuer)?.digest(), &c.signature()),
+            .verify_digest_on::<P>(&compact_tbs(c, issuer)?.digest(), &c.signature()),
     }
 }
 

@@ -1,12 +1,13 @@
 //! Device-side chain verification: root → optional intermediate → compact device
 //! certificate, with no heap and `now` passed in.
 
-use crate::cert::ca::{CaCert, verify_ca};
+use crate::cert::ca::{CaCert, verify_ca_on};
 use crate::cert::compact::{CompactCert, DeviceUsage};
 use crate::cert::template::Tbs;
 use crate::cert::time::UnixTime;
 use crate::ec::EcPublicKey;
 use crate::error::{CertError, Result};
+use crate::provider::{CryptoProvider, RustCrypto};
 
 /// A device identity whose certificate chain verified.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,6 +38,15 @@ pub fn verify_issued(
     device: &CompactCert<'_>,
     now: UnixTime,
 ) -> Result<VerifiedDevice> {
+    verify_issued_on::<RustCrypto>(issuer, device, now)
+}
+
+/// [`verify_issued`] with the signature checked on the provider `P`.
+pub(crate) fn verify_issued_on<P: CryptoProvider>(
+    issuer: &CaCert<'_>,
+    device: &CompactCert<'_>,
+    now: UnixTime,
+) -> Result<VerifiedDevice> {
     if device.issuer_key_id() != issuer.short_key_id() {
         return Err(CertError::IssuerMismatch.into());
     }
@@ -60,7 +70,7 @@ pub fn verify_issued(
     );
     issuer
         .public_key()
-        .verify_digest(&tbs.digest(), &device.signature())?;
+        .verify_digest_on::<P>(&tbs.digest(), &device.signature())?;
     Ok(verified)
 }
 
@@ -78,11 +88,21 @@ pub fn verify_device(
     device: &CompactCert<'_>,
     now: UnixTime,
 ) -> Result<VerifiedDevice> {
+    verify_device_on::<RustCrypto>(root, intermediate, device, now)
+}
+
+/// [`verify_device`] with the signatures checked on the provider `P`.
+pub(crate) fn verify_device_on<P: CryptoProvider>(
+    root: &CaCert<'_>,
+    intermediate: Option<&CaCert<'_>>,
+    device: &CompactCert<'_>,
+    now: UnixTime,
+) -> Result<VerifiedDevice> {
     match intermediate {
         Some(ica) => {
-            verify_ca(root, ica, now)?;
-            verify_issued(ica, device, now)
+            verify_ca_on::<P>(root, ica, now)?;
+            verify_issued_on::<P>(ica, device, now)
         }
-        None => verify_issued(root, device, now),
+        None => verify_issued_on::<P>(root, device, now),
     }
 }

@@ -230,7 +230,15 @@ impl<'a> X509Cert<'a> {
     /// # Errors
     /// [`Error::Crypto`] if it does not verify.
     pub fn verify_signature(&self, issuer_key: &EcPublicKey) -> Result<()> {
-        issuer_key.verify_digest(&crate::ec::sha256(self.tbs), &self.signature)
+        self.verify_signature_on::<crate::provider::RustCrypto>(issuer_key)
+    }
+
+    /// [`verify_signature`](Self::verify_signature) on the provider `P`.
+    pub(crate) fn verify_signature_on<P: crate::provider::CryptoProvider>(
+        &self,
+        issuer_key: &EcPublicKey,
+    ) -> Result<()> {
+        issuer_key.verify_digest_on::<P>(&P::sha256(&[self.tbs]), &self.signature)
     }
 }
 

@@ -4,9 +4,7 @@
 use crate::ec::sha256_parts;
 use crate::envelope::kek::{KekId, KekRef};
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
-use crate::provider::{
-    CryptoProvider, GCM_NONCE_LEN as NONCE_LEN, GCM_TAG_LEN as TAG_LEN, RustCrypto,
-};
+use crate::provider::{CryptoProvider, GCM_NONCE_LEN as NONCE_LEN, GCM_TAG_LEN as TAG_LEN};
 use crate::secret::SecretBytes;
 use crate::store::WrapAlgorithm;
 
@@ -242,7 +240,7 @@ pub(crate) struct Derived {
 impl Derived {
     /// `PRK = HKDF-Extract(salt = nonce, IKM = DEK)`; key ‖ nonce and commitment are two
     /// HKDF-Expand outputs under distinct labels, both over `suite ‖ context`.
-    pub(crate) fn new(
+    pub(crate) fn new<P: CryptoProvider>(
         dek: &SecretBytes<32>,
         nonce: &[u8; NONCE_BYTES],
         suite: Suite,
@@ -253,16 +251,16 @@ impl Derived {
         let encoded = ctx.get(..ctx_len).ok_or(EnvelopeError::ContextTooLong)?;
         let suite_id = suite.id().to_be_bytes();
         let mut prk = SecretBytes::<32>::zero();
-        RustCrypto::hmac_sha256(nonce, &[dek.expose()], prk.expose_mut())?;
+        P::hmac_sha256(nonce, &[dek.expose()], prk.expose_mut())?;
         let prk = prk.expose();
         let mut key_nonce = SecretBytes::<44>::zero();
         let mut commitment = [0u8; COMMITMENT_LEN];
-        RustCrypto::hkdf_expand(
+        P::hkdf_expand(
             prk,
             &[LABEL_KEY, &suite_id, encoded],
             key_nonce.expose_mut(),
         )?;
-        RustCrypto::hkdf_expand(prk, &[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
+        P::hkdf_expand(prk, &[LABEL_COMMIT, &suite_id, encoded], &mut commitment)?;
         Ok(Self {
             key_nonce,
             commitment,

@@ -9,10 +9,13 @@ use crate::envelope::format::{
 use crate::envelope::kek::{KekDirectory, KekId, KekRef, KekSlot};
 use crate::envelope::rewrap::{Census, RewrapReport};
 use crate::error::{DecodeErrorKind, Error, Result};
-use crate::provider::{AeadBuf, GCM_TAG_LEN as TAG_LEN, RustCrypto, gcm_open, gcm_seal};
+use crate::provider::{
+    AeadBuf, CryptoProvider, GCM_TAG_LEN as TAG_LEN, RustCrypto, gcm_open, gcm_seal,
+};
 use crate::secret::SecretBytes;
 use crate::store::SymmetricKeys;
 use core::fmt;
+use core::marker::PhantomData;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
@@ -76,21 +79,40 @@ pub enum Rewrapped {
 /// # Ok(())
 /// # }
 /// ```
-pub struct Envelopes<'a, S: ?Sized, D: ?Sized> {
+///
+/// The key derivation and AES-256-GCM run on the [`CryptoProvider`] `P`: [`RustCrypto`]
+/// from [`new`](Envelopes::new), a server's own from
+/// [`with_provider`](Envelopes::with_provider). The KEK operations run in the store.
+pub struct Envelopes<'a, S: ?Sized, D: ?Sized, P: CryptoProvider = RustCrypto> {
     store: &'a mut S,
     directory: &'a D,
+    provider: PhantomData<P>,
 }
 
-impl<S: ?Sized, D: ?Sized> fmt::Debug for Envelopes<'_, S, D> {
+impl<S: ?Sized, D: ?Sized, P: CryptoProvider> fmt::Debug for Envelopes<'_, S, D, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Envelopes").finish_non_exhaustive()
     }
 }
 
 impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D> {
-    /// Envelopes with KEKs from `store`, named through `directory`.
+    /// Envelopes with KEKs from `store`, named through `directory`, on [`RustCrypto`].
     pub fn new(store: &'a mut S, directory: &'a D) -> Self {
-        Self { store, directory }
+        Self::with_provider(store, directory)
+    }
+}
+
+impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized, P: CryptoProvider>
+    Envelopes<'a, S, D, P>
+{
+    /// As [`new`](Envelopes::new), on the provider `P`
+    /// (`Envelopes::<_, _, AwsLc>::with_provider(..)` on a server).
+    pub fn with_provider(store: &'a mut S, directory: &'a D) -> Self {
+        Self {
+            store,
+            directory,
+            provider: PhantomData,
+        }
     }
 
     /// Seals in place. `buf` holds [`HEADER_LEN`] bytes of space, then the plaintext,
@@ -167,7 +189,7 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
             return Err(Error::buffer_too_small(OVERHEAD));
         }
         let slot = self.directory.encrypt_slot(kek)?;
-        let derived = Derived::new(dek, nonce, SUITE, context)?;
+        let derived = Derived::new::<P>(dek, nonce, SUITE, context)?;
         let (header, rest) = buf
             .split_first_chunk_mut::<HEADER_LEN>()
             .ok_or(Error::buffer_too_small(OVERHEAD))?;
@@ -178,7 +200,7 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
         write_key_slot(self.store, header, &slot, dek)?;
         let mut aad = [0u8; AAD_BUF_LEN];
         let aad = derived.aad(header, &mut aad);
-        let tag = gcm_seal::<RustCrypto>(derived.key(), &derived.nonce(), aad, payload.into())?;
+        let tag = gcm_seal::<P>(derived.key(), &derived.nonce(), aad, payload.into())?;
         tag_out.copy_from_slice(&tag);
         Ok(())
     }
@@ -209,7 +231,7 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
             .ok_or(Error::decode(DecodeErrorKind::Truncated, 0))?;
         let mut aad = [0u8; AAD_BUF_LEN];
         let aad = derived.aad(header, &mut aad);
-        gcm_open::<RustCrypto>(
+        gcm_open::<P>(
             derived.key(),
             &derived.nonce(),
             aad,
@@ -247,8 +269,8 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
             input: payload,
             output: out,
         };
-        // On a bad tag nothing is written to `out`: the tag is checked before decryption.
-        gcm_open::<RustCrypto>(derived.key(), &derived.nonce(), aad, buf, tag)?;
+        // On a bad tag no plaintext reaches `out` (the provider's promise).
+        gcm_open::<P>(derived.key(), &derived.nonce(), aad, buf, tag)?;
         Ok(info.payload_len)
     }
 
@@ -325,7 +347,7 @@ impl<'a, S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'a, S, D
         );
         let slot = self.directory.decrypt_slot(info.kek)?;
         let dek = self.unwrap_dek(header.0, &slot)?;
-        let derived = Derived::new(&dek, &header.nonce(), info.suite, context)?;
+        let derived = Derived::new::<P>(&dek, &header.nonce(), info.suite, context)?;
         if !bool::from(derived.commitment.ct_eq(&header.commitment())) {
             return Err(Error::Crypto);
         }
@@ -429,7 +451,9 @@ where
 }
 
 #[cfg(feature = "alloc")]
-impl<S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized> Envelopes<'_, S, D> {
+impl<S: SymmetricKeys + ?Sized, D: KekDirectory + ?Sized, P: CryptoProvider>
+    Envelopes<'_, S, D, P>
+{
     /// Seals `plaintext` into a new `Vec`.
     ///
     /// # Errors

@@ -9,28 +9,48 @@ use crate::handshake::{
     Ephemeral, INITIATOR_SIGNATURE, MAX_PLAINTEXT, PeerPolicy, RESPONDER_SIGNATURE, Received,
     next_th, send_credential,
 };
-use crate::provider::RustCrypto;
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
-use core::fmt;
+use core::marker::PhantomData;
 
 /// An initiator that has not sent anything yet.
+///
+/// Its ephemeral key, key schedule and verification of the responder run on the
+/// [`CryptoProvider`] `P`: [`RustCrypto`] from [`new`](Initiator::new), another from
+/// [`with_provider`](Self::with_provider). Signing runs wherever the identity key is
+/// (the key store's provider).
 #[derive(Clone, Copy, Debug)]
-pub struct Initiator<'c> {
+pub struct Initiator<'c, P: CryptoProvider = RustCrypto> {
     identity: KeyId,
     cert: CompactCert<'c>,
     mode: CredentialMode,
+    provider: PhantomData<P>,
 }
 
 impl<'c> Initiator<'c> {
     /// An initiator whose identity key is `identity` in the key store, certified by
-    /// `cert`, presenting it as `mode` says.
+    /// `cert`, presenting it as `mode` says, on the [`RustCrypto`] provider.
     #[must_use]
     pub const fn new(identity: KeyId, cert: CompactCert<'c>, mode: CredentialMode) -> Self {
+        Self::with_provider(identity, cert, mode)
+    }
+}
+
+impl<'c, P: CryptoProvider> Initiator<'c, P> {
+    /// As [`new`](Initiator::new), on the provider `P`
+    /// (`Initiator::<AwsLc>::with_provider(..)` on a server).
+    #[must_use]
+    pub const fn with_provider(
+        identity: KeyId,
+        cert: CompactCert<'c>,
+        mode: CredentialMode,
+    ) -> Self {
         Self {
             identity,
             cert,
             mode,
+            provider: PhantomData,
         }
     }
 
@@ -42,11 +62,11 @@ impl<'c> Initiator<'c> {
         self,
         rng: &mut R,
         out: &mut [u8],
-    ) -> Result<(AwaitingResponse<'c>, usize)> {
+    ) -> Result<(AwaitingResponse<'c, P>, usize)> {
         let dst = out
             .get_mut(..MSG1_LEN)
             .ok_or(Error::buffer_too_small(MSG1_LEN))?;
-        let ephemeral = Ephemeral::<RustCrypto>::generate(rng);
+        let ephemeral = Ephemeral::<P>::generate(rng);
         let mut msg1 = [0u8; MSG1_LEN];
         let (v, x) = msg1.split_at_mut(1);
         v.copy_from_slice(&[VERSION]);
@@ -64,20 +84,20 @@ impl<'c> Initiator<'c> {
 }
 
 /// Message 1 sent; waiting for message 2.
-pub struct AwaitingResponse<'c> {
-    base: Initiator<'c>,
-    ephemeral: Ephemeral,
+pub struct AwaitingResponse<'c, P: CryptoProvider = RustCrypto> {
+    base: Initiator<'c, P>,
+    ephemeral: Ephemeral<P>,
     msg1: [u8; MSG1_LEN],
 }
 
-impl<'c> AwaitingResponse<'c> {
+impl<'c, P: CryptoProvider> AwaitingResponse<'c, P> {
     /// Decrypts and parses message 2. Authenticates that the responder knows the ECDH
     /// secret; its identity is checked by [`ResponseParsed::verify_message_2`].
     ///
     /// # Errors
     /// `Decode` for a malformed message or invalid point; [`Error::Crypto`] if it does not
     /// authenticate.
-    pub fn parse_message_2(self, msg2: &[u8]) -> Result<ResponseParsed<'c>> {
+    pub fn parse_message_2(self, msg2: &[u8]) -> Result<ResponseParsed<'c, P>> {
         let y_bytes = msg2
             .get(..crate::ec::COMPRESSED_LEN)
             .ok_or(Error::decode(DecodeErrorKind::Truncated, msg2.len()))?;
@@ -89,13 +109,13 @@ impl<'c> AwaitingResponse<'c> {
                 crate::ec::COMPRESSED_LEN + MAX_PLAINTEXT + TAG_LEN,
             ));
         }
-        let th2 = hash(&[
+        let th2 = hash::<P>(&[
             crate::handshake::key_schedule::LABEL_PREFIX,
             &self.msg1,
             y_bytes,
         ]);
-        let prk = extract(&th2, &self.ephemeral.agree(&y)?)?;
-        let k2 = AeadKey::derive(&prk, b"k2", &th2);
+        let prk = extract::<P>(&th2, &self.ephemeral.agree(&y)?)?;
+        let k2 = AeadKey::<P>::derive(&prk, b"k2", &th2);
         let received = Received::open(&k2, &th2, rest, crate::ec::COMPRESSED_LEN)?;
         Ok(ResponseParsed {
             base: self.base,
@@ -107,14 +127,14 @@ impl<'c> AwaitingResponse<'c> {
 }
 
 /// Message 2 decrypted; the responder's certificate is not verified yet.
-pub struct ResponseParsed<'c> {
-    base: Initiator<'c>,
+pub struct ResponseParsed<'c, P: CryptoProvider = RustCrypto> {
+    base: Initiator<'c, P>,
     prk: SecretBytes<32>,
     th2: [u8; 32],
     received: Received,
 }
 
-impl<'c> ResponseParsed<'c> {
+impl<'c, P: CryptoProvider> ResponseParsed<'c, P> {
     /// How the responder presented its certificate.
     #[must_use]
     pub const fn peer_credential(&self) -> PeerCredential {
@@ -138,15 +158,15 @@ impl<'c> ResponseParsed<'c> {
         self,
         peer: &CompactCert<'_>,
         policy: &PeerPolicy<'_>,
-    ) -> Result<ResponseVerified<'c>> {
-        let verified = self.received.verify(
+    ) -> Result<ResponseVerified<'c, P>> {
+        let verified = self.received.verify::<P>(
             peer,
             &self.base.cert,
             policy,
             RESPONDER_SIGNATURE,
             &self.th2,
         )?;
-        let th3 = next_th(&self.th2, self.received.bytes(), peer);
+        let th3 = next_th::<P>(&self.th2, self.received.bytes(), peer);
         Ok(ResponseVerified {
             base: self.base,
             prk: self.prk,
@@ -157,14 +177,14 @@ impl<'c> ResponseParsed<'c> {
 }
 
 /// The responder is authenticated; message 3 can be sent.
-pub struct ResponseVerified<'c> {
-    base: Initiator<'c>,
+pub struct ResponseVerified<'c, P: CryptoProvider = RustCrypto> {
+    base: Initiator<'c, P>,
     prk: SecretBytes<32>,
     th3: [u8; 32],
     peer: VerifiedDevice,
 }
 
-impl ResponseVerified<'_> {
+impl<P: CryptoProvider> ResponseVerified<'_, P> {
     /// The authenticated responder.
     #[must_use]
     pub const fn peer(&self) -> &VerifiedDevice {
@@ -180,13 +200,13 @@ impl ResponseVerified<'_> {
         self,
         store: &mut S,
         out: &mut [u8],
-    ) -> Result<(Session, usize)> {
+    ) -> Result<(Session<P>, usize)> {
         let b = self.base;
         let needed = b.mode.msg3_len();
         let dst = out
             .get_mut(..needed)
             .ok_or(Error::buffer_too_small(needed))?;
-        let th4 = send_credential(
+        let th4 = send_credential::<P, S>(
             store,
             b.identity,
             &b.cert,
@@ -204,8 +224,8 @@ impl ResponseVerified<'_> {
 
 macro_rules! redacted_debug {
     ($($t:ident),*) => {$(
-        impl fmt::Debug for $t<'_> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl<P: crate::provider::CryptoProvider> core::fmt::Debug for $t<'_, P> {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.debug_struct(stringify!($t)).finish_non_exhaustive()
             }
         }

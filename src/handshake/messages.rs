@@ -11,9 +11,10 @@
 //! Full layouts, the key schedule and the security argument: `docs/handshake.md`.
 
 use crate::cert::{COMPACT_LEN, CompactCert};
+use crate::ec::sha256_parts;
 use crate::ec::{COMPRESSED_LEN, EcPublicKey, EcdsaSignature, SIGNATURE_LEN};
 use crate::error::{DecodeErrorKind, Error, Result};
-use crate::handshake::key_schedule::{TAG_LEN, hash};
+use crate::handshake::key_schedule::TAG_LEN;
 
 /// Protocol version carried in message 1.
 pub const VERSION: u8 = 1;
@@ -84,7 +85,7 @@ impl PeerCredential {
 /// transcript and signatures always cover the full certificate it resolves to.
 #[must_use]
 pub fn kid(cert: &CompactCert<'_>) -> u8 {
-    hash(&[b"provkit kid", cert.as_bytes()])[0]
+    sha256_parts(&[b"provkit kid", cert.as_bytes()])[0]
 }
 
 /// Writes `credential || signature` for `mode` into the front of `out`; returns the length.
@@ -344,7 +345,7 @@ mod tests {
         other_raw[60] ^= 1;
         let cert = CompactCert::parse(&raw).unwrap();
         let other = CompactCert::parse(&other_raw).unwrap();
-        assert_eq!(kid(&cert), hash(&[b"provkit kid", &raw])[0]);
+        assert_eq!(kid(&cert), sha256_parts(&[b"provkit kid", &raw])[0]);
         assert_ne!(kid(&cert), kid(&other), "these two differ in their kid");
         let v = PeerCredential::ByValue(raw);
         let r = PeerCredential::ByReference(kid(&cert));

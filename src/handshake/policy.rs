@@ -1,10 +1,11 @@
 //! Peer policy: which certificates a handshake accepts, pinned peers, and authorised
 //! re-pairing after a device is replaced.
 
-use crate::cert::{COMPACT_LEN, CaCert, CompactCert, UnixTime, VerifiedDevice, verify_device};
+use crate::cert::{COMPACT_LEN, CaCert, CompactCert, UnixTime, VerifiedDevice, verify_device_on};
+use crate::ec::sha256_parts as hash;
 use crate::ec::{EcdsaSignature, SIGNATURE_LEN};
 use crate::error::{CertError, DecodeErrorKind, Error, HandshakeError, Result};
-use crate::handshake::key_schedule::hash;
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::store::{IdentityKeys, KeyId, RecordId, Records};
 
 /// What a peer's certificate must satisfy: chain to `root` (through `intermediate` if
@@ -54,9 +55,17 @@ impl<'a> PeerPolicy<'a> {
     /// Verifies `cert` under this policy.
     ///
     /// # Errors
-    /// Chain errors from [`verify_device`]; `Handshake(Revoked)`.
+    /// Chain errors from [`verify_device`](crate::cert::verify_device); `Handshake(Revoked)`.
     pub fn check(&self, cert: &CompactCert<'_>) -> Result<VerifiedDevice> {
-        let verified = verify_device(self.root, self.intermediate, cert, self.now)?;
+        self.check_on::<RustCrypto>(cert)
+    }
+
+    /// [`check`](Self::check) with the chain's signatures checked on the provider `P`.
+    pub(crate) fn check_on<P: CryptoProvider>(
+        &self,
+        cert: &CompactCert<'_>,
+    ) -> Result<VerifiedDevice> {
+        let verified = verify_device_on::<P>(self.root, self.intermediate, cert, self.now)?;
         if self.revoked.contains(&verified.serial) {
             return Err(HandshakeError::Revoked.into());
         }

@@ -10,28 +10,48 @@ use crate::handshake::{
     Ephemeral, INITIATOR_SIGNATURE, MAX_PLAINTEXT, PeerPolicy, RESPONDER_SIGNATURE, Received,
     next_th, send_credential,
 };
-use crate::provider::RustCrypto;
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
 use crate::store::{IdentityKeys, KeyId};
-use core::fmt;
+use core::marker::PhantomData;
 
 /// A responder waiting for message 1. It holds no per-peer state.
+///
+/// Its ephemeral key, key schedule and verification of the initiator run on the
+/// [`CryptoProvider`] `P`: [`RustCrypto`] from [`new`](Responder::new), another from
+/// [`with_provider`](Self::with_provider). Signing runs wherever the identity key is
+/// (the key store's provider).
 #[derive(Clone, Copy, Debug)]
-pub struct Responder<'c> {
+pub struct Responder<'c, P: CryptoProvider = RustCrypto> {
     identity: KeyId,
     cert: CompactCert<'c>,
     mode: CredentialMode,
+    provider: PhantomData<P>,
 }
 
 impl<'c> Responder<'c> {
     /// A responder whose identity key is `identity` in the key store, certified by `cert`,
-    /// presenting it as `mode` says.
+    /// presenting it as `mode` says, on the [`RustCrypto`] provider.
     #[must_use]
     pub const fn new(identity: KeyId, cert: CompactCert<'c>, mode: CredentialMode) -> Self {
+        Self::with_provider(identity, cert, mode)
+    }
+}
+
+impl<'c, P: CryptoProvider> Responder<'c, P> {
+    /// As [`new`](Responder::new), on the provider `P`
+    /// (`Responder::<AwsLc>::with_provider(..)` on a server).
+    #[must_use]
+    pub const fn with_provider(
+        identity: KeyId,
+        cert: CompactCert<'c>,
+        mode: CredentialMode,
+    ) -> Self {
         Self {
             identity,
             cert,
             mode,
+            provider: PhantomData,
         }
     }
 
@@ -47,7 +67,7 @@ impl<'c> Responder<'c> {
         rng: &mut R,
         msg1: &[u8],
         out: &mut [u8],
-    ) -> Result<(AwaitingFinish<'c>, usize)> {
+    ) -> Result<(AwaitingFinish<'c, P>, usize)> {
         match msg1.first() {
             Some(&VERSION) => {}
             Some(_) => return Err(Error::decode(DecodeErrorKind::UnknownVersion, 0)),
@@ -67,13 +87,13 @@ impl<'c> Responder<'c> {
             .get_mut(..needed)
             .ok_or(Error::buffer_too_small(needed))?;
 
-        let ephemeral = Ephemeral::<RustCrypto>::generate(rng);
+        let ephemeral = Ephemeral::<P>::generate(rng);
         let y_bytes = ephemeral.public();
-        let th2 = hash(&[LABEL_PREFIX, msg1, &y_bytes]);
-        let prk = extract(&th2, &ephemeral.agree(&x)?)?;
+        let th2 = hash::<P>(&[LABEL_PREFIX, msg1, &y_bytes]);
+        let prk = extract::<P>(&th2, &ephemeral.agree(&x)?)?;
         let (y_out, rest) = dst.split_at_mut(y_bytes.len());
         y_out.copy_from_slice(&y_bytes);
-        let th3 = send_credential(
+        let th3 = send_credential::<P, S>(
             store,
             self.identity,
             &self.cert,
@@ -96,27 +116,27 @@ impl<'c> Responder<'c> {
 }
 
 /// Message 2 sent; waiting for message 3.
-pub struct AwaitingFinish<'c> {
-    base: Responder<'c>,
+pub struct AwaitingFinish<'c, P: CryptoProvider = RustCrypto> {
+    base: Responder<'c, P>,
     prk: SecretBytes<32>,
     th3: [u8; 32],
 }
 
-impl<'c> AwaitingFinish<'c> {
+impl<'c, P: CryptoProvider> AwaitingFinish<'c, P> {
     /// Decrypts and parses message 3; the initiator's identity is checked by
     /// [`FinishParsed::verify_message_3`].
     ///
     /// # Errors
     /// `Decode` for a malformed message; [`Error::Crypto`] if it does not authenticate
     /// (including a message 3 replayed from another handshake).
-    pub fn parse_message_3(self, msg3: &[u8]) -> Result<FinishParsed<'c>> {
+    pub fn parse_message_3(self, msg3: &[u8]) -> Result<FinishParsed<'c, P>> {
         if msg3.len() > MAX_PLAINTEXT + TAG_LEN {
             return Err(Error::decode(
                 DecodeErrorKind::TrailingData,
                 MAX_PLAINTEXT + TAG_LEN,
             ));
         }
-        let k3 = AeadKey::derive(&self.prk, b"k3", &self.th3);
+        let k3 = AeadKey::<P>::derive(&self.prk, b"k3", &self.th3);
         let received = Received::open(&k3, &self.th3, msg3, 0)?;
         Ok(FinishParsed {
             base: self.base,
@@ -128,14 +148,14 @@ impl<'c> AwaitingFinish<'c> {
 }
 
 /// Message 3 decrypted; the initiator's certificate is not verified yet.
-pub struct FinishParsed<'c> {
-    base: Responder<'c>,
+pub struct FinishParsed<'c, P: CryptoProvider = RustCrypto> {
+    base: Responder<'c, P>,
     prk: SecretBytes<32>,
     th3: [u8; 32],
     received: Received,
 }
 
-impl FinishParsed<'_> {
+impl<P: CryptoProvider> FinishParsed<'_, P> {
     /// How the initiator presented its certificate.
     #[must_use]
     pub const fn peer_credential(&self) -> PeerCredential {
@@ -158,15 +178,15 @@ impl FinishParsed<'_> {
         self,
         peer: &CompactCert<'_>,
         policy: &PeerPolicy<'_>,
-    ) -> Result<(Session, VerifiedDevice)> {
-        let verified = self.received.verify(
+    ) -> Result<(Session<P>, VerifiedDevice)> {
+        let verified = self.received.verify::<P>(
             peer,
             &self.base.cert,
             policy,
             INITIATOR_SIGNATURE,
             &self.th3,
         )?;
-        let th4 = next_th(&self.th3, self.received.bytes(), peer);
+        let th4 = next_th::<P>(&self.th3, self.received.bytes(), peer);
         let session = Session::new(Role::Responder, &self.prk, &th4);
         Ok((session, verified))
     }

@@ -10,6 +10,7 @@
 
 use crate::error::{DecodeErrorKind, Error, HandshakeError, Result};
 use crate::handshake::key_schedule::{AeadKey, TAG_LEN, expand};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
 use core::fmt;
 
@@ -28,15 +29,15 @@ pub enum Role {
     Responder,
 }
 
-struct Direction {
+struct Direction<P> {
     secret: SecretBytes<32>,
-    key: AeadKey,
+    key: AeadKey<P>,
     seq: u64,
 }
 
-impl Direction {
+impl<P: CryptoProvider> Direction<P> {
     fn new(secret: SecretBytes<32>) -> Self {
-        let key = AeadKey::derive(&secret, b"traffic", &[]);
+        let key = AeadKey::<P>::derive(&secret, b"traffic", &[]);
         Self {
             secret,
             key,
@@ -45,7 +46,7 @@ impl Direction {
     }
 
     fn update(&mut self) {
-        *self = Self::new(expand::<32>(&self.secret, b"key update", &[]));
+        *self = Self::new(expand::<P, 32>(&self.secret, b"key update", &[]));
     }
 }
 
@@ -55,21 +56,23 @@ impl Direction {
 /// initiator holds the keys). The initiator's is confirmed by the first record it opens
 /// from the responder ([`is_confirmed`](Self::is_confirmed)); until then it knows the
 /// responder derived the handshake keys but not that it accepted message 3.
-pub struct Session {
+///
+/// Records and exports run on the provider `P` of the handshake that made it.
+pub struct Session<P: CryptoProvider = RustCrypto> {
     role: Role,
-    send: Direction,
-    recv: Direction,
+    send: Direction<P>,
+    recv: Direction<P>,
     highest: Option<u64>,
     window: u64,
     exporter: SecretBytes<32>,
     confirmed: bool,
 }
 
-impl Session {
+impl<P: CryptoProvider> Session<P> {
     pub(crate) fn new(role: Role, prk: &SecretBytes<32>, th4: &[u8; 32]) -> Self {
-        let master = expand::<32>(prk, b"master", th4);
-        let i2r = Direction::new(expand::<32>(&master, b"i2r", &[]));
-        let r2i = Direction::new(expand::<32>(&master, b"r2i", &[]));
+        let master = expand::<P, 32>(prk, b"master", th4);
+        let i2r = Direction::new(expand::<P, 32>(&master, b"i2r", &[]));
+        let r2i = Direction::new(expand::<P, 32>(&master, b"r2i", &[]));
         let (send, recv) = match role {
             Role::Initiator => (i2r, r2i),
             Role::Responder => (r2i, i2r),
@@ -80,7 +83,7 @@ impl Session {
             recv,
             highest: None,
             window: 0,
-            exporter: expand::<32>(&master, b"exporter", &[]),
+            exporter: expand::<P, 32>(&master, b"exporter", &[]),
             confirmed: role == Role::Responder,
         }
     }
@@ -222,7 +225,7 @@ impl Session {
         }
         let label_len = u8::try_from(label.len())
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, label.len()))?;
-        <crate::provider::RustCrypto as crate::provider::CryptoProvider>::hkdf_expand(
+        P::hkdf_expand(
             self.exporter.expose(),
             &[
                 crate::handshake::key_schedule::LABEL_PREFIX,
@@ -236,7 +239,7 @@ impl Session {
     }
 }
 
-impl fmt::Debug for Session {
+impl<P: CryptoProvider> fmt::Debug for Session<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Session")
             .field("role", &self.role)

@@ -53,7 +53,9 @@
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{Error, Result, StoreError};
 use crate::secret::SecretBytes;
-use crate::store::soft::SoftKey;
+use crate::store::soft;
+/// Flash keys run on the default provider (a firmware store).
+type SoftKey = soft::SoftKey;
 use crate::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, RecordId, Records, SymmetricKeys, WrapAlgorithm,
 };

@@ -5,6 +5,7 @@
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{Error, Result, StoreError};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::{SecretBuf, SecretBytes};
 use crate::store::soft::SoftKey;
 use crate::store::{
@@ -22,6 +23,10 @@ use core::fmt;
 /// [`KeyOnlyStore<N>`](KeyOnlyStore) is a store of `N` keys and no records (a CA's or a
 /// test's key holder). A DUKPT device names its own record count
 /// (`MemoryStore<1, { AesDevice::RECORDS as usize }, 64>`).
+///
+/// Its keys sign, agree and encrypt on the [`CryptoProvider`] `P`, [`RustCrypto`] unless
+/// named: a server names its fast provider as the fourth parameter
+/// (`MemoryStore<8, 8, 128, AwsLc>` with the `provkit-aws-lc` crate).
 ///
 /// ```
 /// use provkit::store::{KeyOnlyStore, MemoryStore, RecordId, Records};
@@ -53,8 +58,9 @@ pub struct MemoryStore<
     const KEYS: usize = 8,
     const RECORDS: usize = 8,
     const RECORD_LEN: usize = 128,
+    P: CryptoProvider = RustCrypto,
 > {
-    keys: [Option<(KeyId, SoftKey)>; KEYS],
+    keys: [Option<(KeyId, SoftKey<P>)>; KEYS],
     records: [Option<(RecordId, SecretBuf<RECORD_LEN>)>; RECORDS],
 }
 
@@ -62,8 +68,8 @@ pub struct MemoryStore<
 /// `MemoryStore<1, 0, 0>`.
 pub type KeyOnlyStore<const KEYS: usize = 8> = MemoryStore<KEYS, 0, 0>;
 
-impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize>
-    MemoryStore<KEYS, RECORDS, RECORD_LEN>
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider>
+    MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
     /// An empty store.
     #[must_use]
@@ -74,7 +80,7 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize>
         }
     }
 
-    fn key(&self, id: KeyId) -> Result<&SoftKey> {
+    fn key(&self, id: KeyId) -> Result<&SoftKey<P>> {
         self.keys
             .iter()
             .flatten()
@@ -83,7 +89,7 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize>
             .ok_or(StoreError::NotFound.into())
     }
 
-    fn insert(&mut self, id: KeyId, key: SoftKey) -> Result<()> {
+    fn insert(&mut self, id: KeyId, key: SoftKey<P>) -> Result<()> {
         if self.key(id).is_ok() {
             return Err(StoreError::AlreadyExists.into());
         }
@@ -97,16 +103,16 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize>
     }
 }
 
-impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Default
-    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider> Default
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> fmt::Debug
-    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider> fmt::Debug
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
@@ -116,8 +122,8 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> fmt::Debu
     }
 }
 
-impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> KeyInventory
-    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider>
+    KeyInventory for MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
     fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
         self.key(id).map(SoftKey::kind)
@@ -134,8 +140,8 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> KeyInvent
     }
 }
 
-impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> IdentityKeys
-    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider>
+    IdentityKeys for MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
     fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
         &mut self,
@@ -168,8 +174,8 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> IdentityK
     }
 }
 
-impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> SymmetricKeys
-    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider>
+    SymmetricKeys for MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
     fn import_symmetric(&mut self, id: KeyId, kind: KeyKind, key: &[u8]) -> Result<()> {
         let key = SoftKey::symmetric(kind, key)?;
@@ -237,8 +243,8 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Symmetric
     }
 }
 
-impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize> Records
-    for MemoryStore<KEYS, RECORDS, RECORD_LEN>
+impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider> Records
+    for MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
     fn max_record_len(&self) -> usize {
         RECORD_LEN

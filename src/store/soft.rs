@@ -8,11 +8,9 @@ use crate::secret::SecretBytes;
 use crate::store::{KeyKind, WrapAlgorithm};
 use aes::cipher::KeyInit;
 
-/// The provider software keys run on.
-type P = RustCrypto;
-
-/// A key held in software: a P-256 signing key or up to 32 bytes of symmetric key.
-pub(crate) enum SoftKey {
+/// A key held in software: a P-256 signing key or up to 32 bytes of symmetric key, whose
+/// operations run on the provider `P`.
+pub(crate) enum SoftKey<P: CryptoProvider = RustCrypto> {
     P256(<P as CryptoProvider>::P256Key),
     Symmetric {
         kind: KeyKind,
@@ -20,7 +18,7 @@ pub(crate) enum SoftKey {
     },
 }
 
-impl SoftKey {
+impl<P: CryptoProvider> SoftKey<P> {
     pub(crate) fn p256_from_scalar(scalar: &SecretBytes<32>) -> Result<Self> {
         P::p256_key_from_scalar(scalar).map(Self::P256)
     }
@@ -107,7 +105,7 @@ impl SoftKey {
     pub(crate) fn encrypt_block(&self, block: &mut [u8]) -> Result<()> {
         let (kind, key) = self.symmetric_bytes()?;
         match kind {
-            KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => aes_encrypt(key, block),
+            KeyKind::Aes128 | KeyKind::Aes192 | KeyKind::Aes256 => aes_encrypt::<P>(key, block),
             KeyKind::Tdes2 | KeyKind::Tdes3 => tdes_encrypt(key, block),
             KeyKind::P256 => Err(StoreError::WrongKeyKind.into()),
         }
@@ -186,14 +184,9 @@ impl SoftKey {
     }
 }
 
-impl SoftKey {
+impl<P: CryptoProvider> SoftKey<P> {
     /// Wraps the symmetric key `key` under this KEK (a stored key leaving wrapped).
-    pub(crate) fn wrap_key(
-        &self,
-        alg: WrapAlgorithm,
-        key: &SoftKey,
-        out: &mut [u8],
-    ) -> Result<usize> {
+    pub(crate) fn wrap_key(&self, alg: WrapAlgorithm, key: &Self, out: &mut [u8]) -> Result<usize> {
         let (_, bytes) = key.symmetric_bytes()?;
         self.wrap_bytes(alg, bytes, out)
     }
@@ -204,7 +197,7 @@ impl SoftKey {
         alg: WrapAlgorithm,
         wrapped: &[u8],
         kind: KeyKind,
-    ) -> Result<SoftKey> {
+    ) -> Result<Self> {
         if kind == KeyKind::P256 {
             return Err(StoreError::WrongKeyKind.into());
         }
@@ -214,11 +207,11 @@ impl SoftKey {
         }
         let mut buf = SecretBytes::<40>::zero();
         let len = self.unwrap_bytes(alg, wrapped, buf.expose_mut())?;
-        SoftKey::symmetric(kind, buf.expose().get(..len).ok_or(Error::Crypto)?)
+        Self::symmetric(kind, buf.expose().get(..len).ok_or(Error::Crypto)?)
     }
 }
 
-fn aes_encrypt(key: &[u8], block: &mut [u8]) -> Result<()> {
+fn aes_encrypt<P: CryptoProvider>(key: &[u8], block: &mut [u8]) -> Result<()> {
     if block.len() != 16 {
         return Err(Error::decode(DecodeErrorKind::InvalidLength, block.len()));
     }

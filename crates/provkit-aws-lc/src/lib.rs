@@ -278,17 +278,19 @@ impl CryptoProvider for AwsLc {
         let Some(k) = gcm_key(key)? else {
             return RustCrypto::aes_gcm_open(key, nonce, aad, buf, tag);
         };
-        k.open_in_place_separate_tag(
+        // AWS-LC decrypts while it authenticates and wipes its output on a bad tag, which
+        // would lose the caller's ciphertext: open from a copy, and put the copy back on
+        // failure (the trait's promise). `aes_gcm_open_to`, the bulk path, copies nothing.
+        let ciphertext = buf.to_vec();
+        k.open_separate_gather(
             Nonce::assume_unique_for_key(*nonce),
             Aad::from(aad),
+            &ciphertext,
             tag,
             buf,
         )
-        .map(|_| ())
         .map_err(|_| {
-            // aws-lc-rs may leave `buf` overwritten "in an unspecified way" on failure:
-            // wipe it, so that no plaintext stays (the trait's promise).
-            buf.fill(0);
+            buf.copy_from_slice(&ciphertext);
             Error::Crypto
         })
     }

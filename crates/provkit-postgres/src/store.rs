@@ -6,12 +6,14 @@ use crate::seal;
 use postgres::{Client, NoTls, Statement};
 use provkit::ec::{EcPublicKey, EcdsaSignature};
 use provkit::envelope::KekSlot;
+use provkit::provider::{CryptoProvider, RustCrypto};
 use provkit::secret::SecretBytes;
 use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore, RecordId, Records, StoreError,
     SymmetricKeys, WrapAlgorithm,
 };
 use provkit::{Error, Result};
+use std::marker::PhantomData;
 use zeroize::Zeroizing;
 
 /// The largest record a [`PgStore`] accepts by default, in bytes.
@@ -23,7 +25,7 @@ const SCALAR_ATTEMPTS: usize = 4;
 
 /// A throwaway software store for one operation on one or two unwrapped keys; it zeroizes
 /// them when dropped at the end of the operation.
-type OpStore = MemoryStore<2, 0, 0>;
+type OpStore<P> = MemoryStore<2, 0, 0, P>;
 const OP_A: KeyId = KeyId(0);
 const OP_B: KeyId = KeyId(1);
 
@@ -78,7 +80,11 @@ struct Statements {
 ///
 /// Failures of the database are [`StoreError::Backend`], with the server's message in
 /// [`last_backend_error`](Self::last_backend_error).
-pub struct PgStore<K: SymmetricKeys> {
+///
+/// Keys sign, agree and encrypt on the [`CryptoProvider`] `P`: [`RustCrypto`] from
+/// [`connect`](PgStore::connect) and [`open`](PgStore::open), a server's fast provider
+/// after [`with_provider`](PgStore::with_provider).
+pub struct PgStore<K: SymmetricKeys, P: CryptoProvider = RustCrypto> {
     client: Client,
     schema: String,
     kek_store: K,
@@ -86,9 +92,10 @@ pub struct PgStore<K: SymmetricKeys> {
     statements: Statements,
     max_record_len: usize,
     last_error: Option<String>,
+    provider: PhantomData<P>,
 }
 
-impl<K: SymmetricKeys> core::fmt::Debug for PgStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> core::fmt::Debug for PgStore<K, P> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PgStore")
             .field("schema", &self.schema)
@@ -160,7 +167,26 @@ impl<K: SymmetricKeys> PgStore<K> {
             statements,
             max_record_len: DEFAULT_MAX_RECORD_LEN,
             last_error: None,
+            provider: PhantomData,
         })
+    }
+}
+
+impl<K: SymmetricKeys, P: CryptoProvider> PgStore<K, P> {
+    /// The same store with its keys on the provider `Q`
+    /// (`PgStore::connect(..)?.with_provider::<AwsLc>()` on a server).
+    #[must_use]
+    pub fn with_provider<Q: CryptoProvider>(self) -> PgStore<K, Q> {
+        PgStore {
+            client: self.client,
+            schema: self.schema,
+            kek_store: self.kek_store,
+            kek: self.kek,
+            statements: self.statements,
+            max_record_len: self.max_record_len,
+            last_error: self.last_error,
+            provider: PhantomData,
+        }
     }
 
     /// Sets the largest record accepted (default [`DEFAULT_MAX_RECORD_LEN`]).
@@ -278,7 +304,7 @@ impl<K: SymmetricKeys> PgStore<K> {
     }
 
     /// Fetches and unwraps key `id` into `op` under `slot`; returns its kind.
-    fn load_into(&mut self, id: KeyId, op: &mut OpStore, slot: KeyId) -> Result<KeyKind> {
+    fn load_into(&mut self, id: KeyId, op: &mut OpStore<P>, slot: KeyId) -> Result<KeyKind> {
         let stmt = self.statements.load_key.clone();
         let row = match self.client.query_opt(&stmt, &[&i64::from(id.0)]) {
             Ok(Some(row)) => row,
@@ -305,8 +331,8 @@ impl<K: SymmetricKeys> PgStore<K> {
     }
 
     /// Key `id` alone in a throwaway store, as [`OP_A`].
-    fn load(&mut self, id: KeyId) -> Result<OpStore> {
-        let mut op = OpStore::new();
+    fn load(&mut self, id: KeyId) -> Result<OpStore<P>> {
+        let mut op = OpStore::<P>::new();
         self.load_into(id, &mut op, OP_A)?;
         Ok(op)
     }
@@ -336,7 +362,7 @@ pub(crate) fn create_schema(
     Ok(())
 }
 
-impl<K: SymmetricKeys> KeyInventory for PgStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> KeyInventory for PgStore<K, P> {
     fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
         let stmt = self.statements.key_kind.clone();
         match self.client.query_opt(&stmt, &[&i64::from(id.0)]) {
@@ -359,7 +385,7 @@ impl<K: SymmetricKeys> KeyInventory for PgStore<K> {
     }
 }
 
-impl<K: SymmetricKeys> IdentityKeys for PgStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> IdentityKeys for PgStore<K, P> {
     fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
         &mut self,
         id: KeyId,
@@ -371,7 +397,7 @@ impl<K: SymmetricKeys> IdentityKeys for PgStore<K> {
             let mut bytes = Zeroizing::new([0u8; 32]);
             rng.fill_bytes(&mut bytes[..]);
             let scalar = SecretBytes::<32>::from_slice(&bytes[..])?;
-            match OpStore::new().import_p256(OP_A, &scalar) {
+            match OpStore::<P>::new().import_p256(OP_A, &scalar) {
                 Ok(public) => {
                     self.insert_key(id, KeyKind::P256, &bytes[..])?;
                     return Ok(public);
@@ -384,7 +410,7 @@ impl<K: SymmetricKeys> IdentityKeys for PgStore<K> {
     }
 
     fn import_p256(&mut self, id: KeyId, scalar: &SecretBytes<32>) -> Result<EcPublicKey> {
-        let public = OpStore::new().import_p256(OP_A, scalar)?;
+        let public = OpStore::<P>::new().import_p256(OP_A, scalar)?;
         // The one place a scalar leaves its type: to be wrapped under the KEK at once.
         self.insert_key(id, KeyKind::P256, scalar.dangerous_expose())?;
         Ok(public)
@@ -403,10 +429,10 @@ impl<K: SymmetricKeys> IdentityKeys for PgStore<K> {
     }
 }
 
-impl<K: SymmetricKeys> SymmetricKeys for PgStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> SymmetricKeys for PgStore<K, P> {
     fn import_symmetric(&mut self, id: KeyId, kind: KeyKind, key: &[u8]) -> Result<()> {
         // The throwaway store validates kind and length with provkit's own errors.
-        OpStore::new().import_symmetric(OP_A, kind, key)?;
+        OpStore::<P>::new().import_symmetric(OP_A, kind, key)?;
         self.insert_key(id, kind, key)
     }
 
@@ -457,7 +483,7 @@ impl<K: SymmetricKeys> SymmetricKeys for PgStore<K> {
         key: KeyId,
         out: &mut [u8],
     ) -> Result<usize> {
-        let mut op = OpStore::new();
+        let mut op = OpStore::<P>::new();
         self.load_into(kek, &mut op, OP_A)?;
         self.load_into(key, &mut op, OP_B)?;
         op.wrap_key(OP_A, alg, OP_B, out)
@@ -481,7 +507,7 @@ impl<K: SymmetricKeys> SymmetricKeys for PgStore<K> {
     }
 }
 
-impl<K: SymmetricKeys> Records for PgStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> Records for PgStore<K, P> {
     fn max_record_len(&self) -> usize {
         self.max_record_len
     }

@@ -4,12 +4,14 @@ use crate::{SqliteOptions, open_connection};
 use provkit::ec::{EcPublicKey, EcdsaSignature};
 use provkit::envelope::KekSlot;
 use provkit::error::{Error, Result, StoreError};
+use provkit::provider::{CryptoProvider, RustCrypto};
 use provkit::secret::SecretBytes;
 use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore, RecordId, Records, SymmetricKeys,
     WrapAlgorithm,
 };
 use rusqlite::{OptionalExtension, params};
+use std::marker::PhantomData;
 use std::path::Path;
 use zeroize::Zeroizing;
 
@@ -49,13 +51,18 @@ const TMP2: KeyId = KeyId(2);
 /// into a throwaway [`MemoryStore`] (zeroized on drop) and runs the operation there.
 ///
 /// Implements [`provkit::store::KeyStore`] and passes `provkit::store::suite::all`.
-pub struct SqliteStore<K> {
+///
+/// Keys sign, agree and encrypt on the [`CryptoProvider`] `P`: [`RustCrypto`] from
+/// [`open`](SqliteStore::open), a server's fast provider after
+/// [`with_provider`](SqliteStore::with_provider).
+pub struct SqliteStore<K, P: CryptoProvider = RustCrypto> {
     conn: rusqlite::Connection,
     kek_store: K,
     kek: KekSlot,
+    provider: PhantomData<P>,
 }
 
-impl<K> std::fmt::Debug for SqliteStore<K> {
+impl<K, P: CryptoProvider> std::fmt::Debug for SqliteStore<K, P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SqliteStore")
             .field("kek", &self.kek.kek)
@@ -93,13 +100,14 @@ const fn kind_from_code(code: i64) -> Result<KeyKind> {
     }
 }
 
-/// A one-key software store for a single operation.
-type Tmp = MemoryStore<2, 0, 0>;
+/// A one-key software store for a single operation, on the provider `P`.
+type Tmp<P> = MemoryStore<2, 0, 0, P>;
 
 impl<K: SymmetricKeys> SqliteStore<K> {
     /// Opens (creating if needed) the store tables in the file at `path`, wrapping under
     /// the AES KEK `kek` held in `kek_store`. `kek.wrap` is not used: values are
-    /// prefixed with their type and id, so their length needs AES-KWP.
+    /// prefixed with their type and id, so their length needs AES-KWP. Keys run on
+    /// [`RustCrypto`] ([`with_provider`](Self::with_provider) changes that).
     ///
     /// # Errors
     /// `Store(Backend)` when the file cannot be opened or the schema created.
@@ -115,7 +123,22 @@ impl<K: SymmetricKeys> SqliteStore<K> {
             conn,
             kek_store,
             kek,
+            provider: PhantomData,
         })
+    }
+}
+
+impl<K: SymmetricKeys, P: CryptoProvider> SqliteStore<K, P> {
+    /// The same store with its keys on the provider `Q`
+    /// (`SqliteStore::open(..)?.with_provider::<AwsLc>()` on a server).
+    #[must_use]
+    pub fn with_provider<Q: CryptoProvider>(self) -> SqliteStore<K, Q> {
+        SqliteStore {
+            conn: self.conn,
+            kek_store: self.kek_store,
+            kek: self.kek,
+            provider: PhantomData,
+        }
     }
 
     /// The KEK store (to rotate, or to use its other keys).
@@ -169,7 +192,7 @@ impl<K: SymmetricKeys> SqliteStore<K> {
     }
 
     /// Loads the key `id` into `tmp` under `slot`; returns its kind.
-    fn load(&mut self, id: KeyId, tmp: &mut Tmp, slot: KeyId) -> Result<KeyKind> {
+    fn load(&mut self, id: KeyId, tmp: &mut Tmp<P>, slot: KeyId) -> Result<KeyKind> {
         let row: Option<(i64, Vec<u8>)> = self
             .conn
             .prepare_cached("SELECT kind, wrapped FROM store_keys WHERE id = ?1")
@@ -185,8 +208,8 @@ impl<K: SymmetricKeys> SqliteStore<K> {
     }
 
     /// A throwaway store holding key `id` under [`TMP`].
-    fn with_key(&mut self, id: KeyId) -> Result<Tmp> {
-        let mut tmp = Tmp::new();
+    fn with_key(&mut self, id: KeyId) -> Result<Tmp<P>> {
+        let mut tmp = Tmp::<P>::new();
         self.load(id, &mut tmp, TMP)?;
         Ok(tmp)
     }
@@ -197,7 +220,7 @@ impl<K: SymmetricKeys> SqliteStore<K> {
             return Err(StoreError::AlreadyExists.into());
         }
         // Validate kind and length exactly as the software store does.
-        load_into(&mut Tmp::new(), TMP, kind, material)?;
+        load_into(&mut Tmp::<P>::new(), TMP, kind, material)?;
         let wrapped = self.seal(kind_code(kind)?, id.0, material)?;
         let n = self
             .conn
@@ -222,7 +245,12 @@ impl<K: SymmetricKeys> SqliteStore<K> {
 }
 
 /// Puts key material into a software store slot (validating kind and length).
-fn load_into(tmp: &mut Tmp, slot: KeyId, kind: KeyKind, material: &[u8]) -> Result<()> {
+fn load_into<P: CryptoProvider>(
+    tmp: &mut Tmp<P>,
+    slot: KeyId,
+    kind: KeyKind,
+    material: &[u8],
+) -> Result<()> {
     if kind == KeyKind::P256 {
         let scalar = SecretBytes::<32>::from_slice(material)?;
         tmp.import_p256(slot, &scalar).map(|_| ())
@@ -231,7 +259,7 @@ fn load_into(tmp: &mut Tmp, slot: KeyId, kind: KeyKind, material: &[u8]) -> Resu
     }
 }
 
-impl<K: SymmetricKeys> KeyInventory for SqliteStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> KeyInventory for SqliteStore<K, P> {
     fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
         let code: Option<i64> = self
             .conn
@@ -255,7 +283,7 @@ impl<K: SymmetricKeys> KeyInventory for SqliteStore<K> {
     }
 }
 
-impl<K: SymmetricKeys> IdentityKeys for SqliteStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> IdentityKeys for SqliteStore<K, P> {
     fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
         &mut self,
         id: KeyId,
@@ -270,7 +298,7 @@ impl<K: SymmetricKeys> IdentityKeys for SqliteStore<K> {
             let mut scalar = Zeroizing::new([0u8; 32]);
             rng.fill_bytes(scalar.as_mut());
             let secret = SecretBytes::new(*scalar);
-            if let Ok(public) = Tmp::new().import_p256(TMP, &secret) {
+            if let Ok(public) = Tmp::<P>::new().import_p256(TMP, &secret) {
                 self.insert(id, KeyKind::P256, scalar.as_ref())?;
                 return Ok(public);
             }
@@ -282,7 +310,7 @@ impl<K: SymmetricKeys> IdentityKeys for SqliteStore<K> {
         if self.exists(id)? {
             return Err(StoreError::AlreadyExists.into());
         }
-        let public = Tmp::new().import_p256(TMP, scalar)?;
+        let public = Tmp::<P>::new().import_p256(TMP, scalar)?;
         // A software store must persist the scalar (wrapped): the one place this crate
         // reads secret bytes through provkit's `hazmat` accessor.
         self.insert(id, KeyKind::P256, scalar.dangerous_expose())?;
@@ -302,7 +330,7 @@ impl<K: SymmetricKeys> IdentityKeys for SqliteStore<K> {
     }
 }
 
-impl<K: SymmetricKeys> SymmetricKeys for SqliteStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> SymmetricKeys for SqliteStore<K, P> {
     fn import_symmetric(&mut self, id: KeyId, kind: KeyKind, key: &[u8]) -> Result<()> {
         self.insert(id, kind, key)
     }
@@ -353,7 +381,7 @@ impl<K: SymmetricKeys> SymmetricKeys for SqliteStore<K> {
         key: KeyId,
         out: &mut [u8],
     ) -> Result<usize> {
-        let mut tmp = Tmp::new();
+        let mut tmp = Tmp::<P>::new();
         self.load(kek, &mut tmp, TMP)?;
         self.load(key, &mut tmp, TMP2)?;
         tmp.wrap_key(TMP, alg, TMP2, out)
@@ -379,7 +407,7 @@ impl<K: SymmetricKeys> SymmetricKeys for SqliteStore<K> {
     }
 }
 
-impl<K: SymmetricKeys> Records for SqliteStore<K> {
+impl<K: SymmetricKeys, P: CryptoProvider> Records for SqliteStore<K, P> {
     fn max_record_len(&self) -> usize {
         MAX_RECORD_LEN
     }
