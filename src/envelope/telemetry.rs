@@ -14,6 +14,7 @@ use crate::envelope::hpke::{
     self, ENC_LEN, FINGERPRINT_LEN, HpkeAead, SenderContext, TAG_LEN, key_fingerprint,
 };
 use crate::error::{DecodeErrorKind, EnvelopeError, Error, Result};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::store::{IdentityKeys, KeyId};
 use subtle::ConstantTimeEq;
 
@@ -210,6 +211,21 @@ pub fn open_telemetry<'m, S: IdentityKeys + ?Sized>(
     device: Option<&EcPublicKey>,
     message: &'m mut [u8],
 ) -> Result<&'m mut [u8]> {
+    open_telemetry_on::<RustCrypto, S>(store, server_key, device, message)
+}
+
+/// [`open_telemetry`] with the device's signature checked on the provider `P` (a server
+/// on `provkit-aws-lc` verifies about five times faster). The HPKE decapsulation runs in
+/// `store`, on whatever provider it holds its keys with.
+///
+/// # Errors
+/// As [`open_telemetry`].
+pub fn open_telemetry_on<'m, P: CryptoProvider, S: IdentityKeys + ?Sized>(
+    store: &mut S,
+    server_key: KeyId,
+    device: Option<&EcPublicKey>,
+    message: &'m mut [u8],
+) -> Result<&'m mut [u8]> {
     let h = TelemetryHeader::parse(message)?;
     if h.signed != device.is_some() {
         return Err(EnvelopeError::SignaturePolicy.into());
@@ -249,7 +265,7 @@ pub fn open_telemetry<'m, S: IdentityKeys + ?Sized>(
             .ok_or(Error::Crypto)?,
     );
     let digest = signature_digest(header, payload);
-    if device.verify_digest(&digest, &sig).is_err() {
+    if device.verify_digest_on::<P>(&digest, &sig).is_err() {
         zeroize::Zeroize::zeroize(&mut *payload);
         return Err(Error::Crypto);
     }
