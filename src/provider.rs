@@ -40,7 +40,7 @@ use crate::secret::SecretBytes;
 mod rustcrypto;
 #[cfg(feature = "test-suite")]
 pub mod suite;
-pub use rustcrypto::{AesKey as RustCryptoAesKey, RustCrypto};
+pub use rustcrypto::{AesKey as RustCryptoAesKey, P256Key as RustCryptoP256Key, RustCrypto};
 
 /// Length of an AES-GCM tag.
 pub const GCM_TAG_LEN: usize = 16;
@@ -54,7 +54,9 @@ pub const GCM_NONCE_LEN: usize = 12;
 /// over `P: CryptoProvider` is monomorphised to direct calls.
 pub trait CryptoProvider {
     /// A P-256 private key, prepared for signing and ECDH (parsed once). Implementations
-    /// wipe it on drop.
+    /// wipe it on drop. Making one from a scalar should be cheap (no public-key
+    /// computation until [`p256_public_key`](Self::p256_public_key) asks): stores that
+    /// keep keys at rest make one per operation.
     type P256Key;
     /// An AES encryption key schedule of 16, 24 or 32 bytes of key.
     type AesKey;
