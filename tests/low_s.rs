@@ -1,6 +1,6 @@
 //! ECDSA malleability: `(r, s)` and `(r, n - s)` both verify, so provkit writes only the
 //! low-S form and its own formats (compact device and CA certificates, replacement
-//! statements, handshake signatures) accept only that form.
+//! statements, handshake signatures, telemetry, shipments) accept only that form.
 
 mod common;
 
@@ -371,4 +371,144 @@ fn normalize_s_at_the_edges() {
             .verify_digest_low_s(&digest, &high.normalize_s())
             .unwrap();
     }
+}
+
+/// A shipment whose trailer (or header) signature is replaced by its high-S twin is
+/// refused, by the opener and by the audit: a file has one encoding. Before, the twin of
+/// the trailer signature (covered by nothing else) opened and audited.
+#[test]
+fn shipments_with_high_s_signatures_are_refused() {
+    use provkit::envelope::shipment::{
+        self, DeviceKeyRecord, HEADER_LEN, KeyUsageCode, ShipmentParams, ShipmentWriter,
+        TRAILER_LEN,
+    };
+    use provkit::envelope::{KekId, KekRef, KekSlot, hpke};
+    use provkit::secret::SecretBuf;
+    use provkit::store::{KeyKind, SymmetricKeys, WrapAlgorithm};
+
+    let mut rng = InsecureTestRng::new(34);
+    let mut maker = MemoryStore::<2, 0, 0>::new();
+    let maker_pk = hpke::derive_key_pair(&mut maker, KeyId(1), &[0x44; 32]).unwrap();
+    let mut authority = MemoryStore::<2, 0, 0>::new();
+    let authority_pk = hpke::derive_key_pair(&mut authority, KeyId(1), &[0x55; 32]).unwrap();
+    authority
+        .import_symmetric(KeyId(2), KeyKind::Aes256, &[0x66; 32])
+        .unwrap();
+    let kek = KekSlot {
+        kek: KekRef {
+            id: KekId(*b"ta-kek\0\0"),
+            version: 1,
+        },
+        key: KeyId(2),
+        wrap: WrapAlgorithm::AesKw,
+    };
+    let params = ShipmentParams::new(*b"provkit test mfr", [9; 16], 2).with_records_per_chunk(2);
+    let mut buf = vec![0u8; shipment::chunk_buffer_len(2)];
+    let (mut w, header) = ShipmentWriter::new(
+        &mut maker,
+        KeyId(1),
+        &authority_pk,
+        &params,
+        &mut buf,
+        &mut rng,
+    )
+    .unwrap();
+    let mut file = header.to_vec();
+    for i in 0..2u64 {
+        let key = SecretBuf::<32>::from_slice(&[i as u8; 16]).unwrap();
+        let record = DeviceKeyRecord::new(i, i, KeyUsageCode::DATA_ENCRYPTION, &key).unwrap();
+        if let Some(chunk) = w.push(&record).unwrap() {
+            file.extend_from_slice(chunk);
+        }
+    }
+    file.extend_from_slice(&w.finish(&mut maker).unwrap());
+
+    let mut open = |file: &[u8]| {
+        let mut scratch = vec![0u8; shipment::chunk_buffer_len(2)];
+        shipment::open_shipment(
+            &mut authority,
+            KeyId(1),
+            &maker_pk,
+            kek,
+            file,
+            &mut scratch,
+            |_| Ok(()),
+        )
+        .map(|s| s.records)
+    };
+    assert_eq!(open(&file), Ok(2));
+    assert!(shipment::audit_shipment(&file, &maker_pk).is_ok());
+    let trailer = file.len() - TRAILER_LEN;
+    for at in [HEADER_LEN - 64, trailer] {
+        let mut forked = file.clone();
+        let sig = twin(&file[at..at + 64]);
+        forked[at..at + 64].copy_from_slice(&sig);
+        assert_eq!(open(&forked), Err(Error::Crypto), "twin at {at}");
+        assert_eq!(
+            shipment::audit_shipment(&forked, &maker_pk).map(|_| ()),
+            Err(Error::Crypto),
+            "twin at {at}"
+        );
+    }
+}
+
+/// Signed telemetry whose signature is replaced by its high-S twin (re-sealed under the
+/// same HPKE context, so that only the signature differs) is refused. Before, it opened.
+#[test]
+fn telemetry_with_a_high_s_signature_is_refused() {
+    use provkit::envelope::hpke::{self, HpkeAead};
+    use provkit::envelope::telemetry::{
+        TELEMETRY_HEADER_LEN, open_telemetry, seal_telemetry_signed, telemetry_len,
+    };
+    use provkit::testing::FixedRng;
+
+    let mut rng = InsecureTestRng::new(35);
+    let mut server = MemoryStore::<1, 0, 0>::new();
+    let server_pk = server.generate_p256(KeyId(1), &mut rng).unwrap();
+    let mut device = MemoryStore::<1, 0, 0>::new();
+    let device_pk = device.generate_p256(KeyId(2), &mut rng).unwrap();
+    let payload = b"temp=21";
+    let ephemeral = [0x77u8; 32];
+    let mut msg = vec![0u8; telemetry_len(payload.len(), true)];
+    seal_telemetry_signed(
+        &mut device,
+        KeyId(2),
+        &server_pk,
+        9,
+        payload,
+        &mut msg,
+        &mut FixedRng::new(&ephemeral),
+    )
+    .unwrap();
+    let mut copy = msg.clone();
+    assert_eq!(
+        open_telemetry(&mut server, KeyId(1), Some(&device_pk), &mut copy).unwrap(),
+        payload
+    );
+    // `copy` now holds the plaintext `payload || signature` after the header.
+    let body = TELEMETRY_HEADER_LEN..TELEMETRY_HEADER_LEN + payload.len() + 64;
+    let mut plaintext = copy[body.clone()].to_vec();
+    let sig = twin(&plaintext[payload.len()..]);
+    plaintext[payload.len()..].copy_from_slice(&sig);
+    // The same ephemeral key (the same RNG bytes) gives the same HPKE context.
+    let header = msg[..TELEMETRY_HEADER_LEN].to_vec();
+    let mut info = b"provkit telemetry v1".to_vec();
+    info.extend_from_slice(&header[..20]);
+    let (enc, mut ctx) = hpke::setup_sender_base(
+        &server_pk,
+        HpkeAead::Aes128Gcm,
+        &info,
+        &mut FixedRng::new(&ephemeral),
+    )
+    .unwrap();
+    assert_eq!(enc[..], header[20..85], "the same encapsulated key");
+    let mut sealed = vec![0u8; plaintext.len() + 16];
+    ctx.seal(&header, &plaintext, &mut sealed).unwrap();
+    let mut forked = header.clone();
+    forked.extend_from_slice(&sealed);
+    assert_ne!(forked, msg);
+    assert_eq!(
+        open_telemetry(&mut server, KeyId(1), Some(&device_pk), &mut forked),
+        Err(Error::Crypto)
+    );
 }

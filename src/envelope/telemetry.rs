@@ -265,7 +265,7 @@ pub fn open_telemetry_on<'m, P: CryptoProvider, S: IdentityKeys + ?Sized>(
             .ok_or(Error::Crypto)?,
     );
     let digest = signature_digest(header, payload);
-    if device.verify_digest_on::<P>(&digest, &sig).is_err() {
+    if device.verify_digest_low_s_on::<P>(&digest, &sig).is_err() {
         zeroize::Zeroize::zeroize(&mut *payload);
         return Err(Error::Crypto);
     }

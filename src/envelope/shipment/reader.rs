@@ -91,7 +91,7 @@ impl ShipmentOpener {
         if h.manufacturer_key != key_fingerprint(manufacturer) {
             return Err(EnvelopeError::WrongSigner.into());
         }
-        manufacturer.verify_digest(&header_digest(&h.raw), &h.signature())?;
+        manufacturer.verify_digest_low_s(&header_digest(&h.raw), &h.signature())?;
         if h.recipient_key != key_fingerprint(&store.public_key(recipient)?) {
             return Err(EnvelopeError::WrongRecipient.into());
         }
@@ -248,7 +248,7 @@ impl ShipmentOpener {
             .ok_or(Error::decode(DecodeErrorKind::InvalidLength, trailer.len()))?;
         let transcript_hash: [u8; 32] = self.transcript.clone().finalize().into();
         self.manufacturer
-            .verify_digest(&transcript_hash, &EcdsaSignature(*sig))?;
+            .verify_digest_low_s(&transcript_hash, &EcdsaSignature(*sig))?;
         Ok(ShipmentSummary {
             manufacturer_id: self.header.manufacturer_id,
             batch_id: self.header.batch_id,
@@ -323,7 +323,7 @@ pub fn audit_shipment(file: &[u8], manufacturer: &EcPublicKey) -> Result<Shipmen
     if header.manufacturer_key != key_fingerprint(manufacturer) {
         return Err(EnvelopeError::WrongSigner.into());
     }
-    manufacturer.verify_digest(&header_digest(&header.raw), &header.signature())?;
+    manufacturer.verify_digest_low_s(&header_digest(&header.raw), &header.signature())?;
     let len = usize::try_from(header.file_len()).map_err(|_| Error::Unsupported)?;
     if file.len() != len {
         let kind = if file.len() < len {
@@ -343,6 +343,6 @@ pub fn audit_shipment(file: &[u8], manufacturer: &EcPublicKey) -> Result<Shipmen
     let sig = trailer
         .first_chunk::<TRAILER_LEN>()
         .ok_or(Error::decode(DecodeErrorKind::Truncated, file.len()))?;
-    manufacturer.verify_digest(&digest, &EcdsaSignature(*sig))?;
+    manufacturer.verify_digest_low_s(&digest, &EcdsaSignature(*sig))?;
     Ok(header)
 }
