@@ -81,7 +81,7 @@ pub(crate) fn verify_issued_on<P: CryptoProvider>(
 /// `now`, and be allowed by the root's path length.
 ///
 /// # Errors
-/// As [`verify_issued`] and [`verify_ca`].
+/// As [`verify_issued`] and [`verify_ca`](crate::cert::verify_ca).
 pub fn verify_device(
     root: &CaCert<'_>,
     intermediate: Option<&CaCert<'_>>,
