@@ -166,8 +166,9 @@ impl<S: IdentityKeys + ?Sized> fmt::Debug for StoreSigner<'_, S> {
 /// ([`cert::issue_device`](crate::cert::issue_device) and the like) and replacement
 /// statements need from an identity. The rest returns [`Error::Unsupported`]:
 /// [`generate_p256`], [`import_p256`] (the key lives in the external signer),
-/// [`ecdh`] (a signer does not agree keys: HPKE and shipments, which do ECDH with the
-/// identity key, need a store) and [`delete_key`](KeyInventory::delete_key). An id other
+/// [`ecdh`] (a signer does not agree keys: opening HPKE messages, shipments and
+/// telemetry, which do ECDH with the recipient's key, needs a store) and
+/// [`delete_key`](KeyInventory::delete_key). An id other
 /// than the signer's is [`StoreError::NotFound`].
 ///
 /// A signer failure is [`StoreError::Backend`] (the `signature::Error` carries no
