@@ -3,6 +3,27 @@
 //! These wrap the RustCrypto `p256` types so that the crate's public API stays stable
 //! when those crates change, and so that every point entering the crate is validated
 //! in one place.
+//!
+//! # Bridges
+//!
+//! Both convert to and from the `p256` 0.14 types ([`EcPublicKey`]: `From` both ways
+//! with `p256::PublicKey` and `p256::ecdsa::VerifyingKey`; [`EcdsaSignature`]: `From`
+//! `p256::ecdsa::Signature`, `TryFrom` back), and to and from the standard encodings:
+//! SubjectPublicKeyInfo DER ([`EcPublicKey::from_spki_der`],
+//! [`EcPublicKey::to_spki_der`]) and PEM (feature `alloc`), and the DER `Ecdsa-Sig-Value`
+//! ([`EcdsaSignature::from_der`], [`EcdsaSignature::to_der`]). None of them needs the heap
+//! but PEM. A key in a store signs for RustCrypto code through
+//! [`StoreSigner`](crate::store::StoreSigner); a RustCrypto signer (a KMS client) serves
+//! as a provkit identity through [`ExternalSigner`](crate::store::ExternalSigner).
+//!
+//! ```
+//! use provkit::ec::EcPublicKey;
+//! use p256::ecdsa::{SigningKey, VerifyingKey};
+//!
+//! let signing = SigningKey::from_slice(&[0x42; 32]).expect("a valid scalar");
+//! let key = EcPublicKey::from(*signing.verifying_key());
+//! assert_eq!(VerifyingKey::from(key), *signing.verifying_key());
+//! ```
 
 use crate::error::{Error, Result};
 use crate::provider::{CryptoProvider, RustCrypto};
@@ -11,6 +32,10 @@ use core::cmp::Ordering;
 use core::fmt;
 use p256::elliptic_curve::point::AffineCoordinates;
 use p256::elliptic_curve::sec1::ToSec1Point;
+
+mod bridge;
+
+pub use bridge::{MAX_DER_SIGNATURE_LEN, SPKI_DER_LEN};
 
 /// Length of a SEC1 compressed P-256 point (`02|03 || x`).
 pub const COMPRESSED_LEN: usize = 33;

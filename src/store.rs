@@ -36,6 +36,12 @@
 //!   [`EcPublicKey`]; hardware stores that re-encode it must not skip their own checks.
 //!
 //! Run `store::suite` (feature `test-suite`) against a new implementation to check these.
+//!
+//! # RustCrypto signers
+//!
+//! [`StoreSigner`] lends a store's P-256 key to RustCrypto code as a
+//! `signature::hazmat::PrehashSigner`, `Signer` and `Keypair`; [`ExternalSigner`] makes a
+//! RustCrypto signer (a KMS client) a provkit identity for signing.
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::Result;
@@ -44,12 +50,14 @@ use crate::secret::SecretBytes;
 #[cfg(feature = "embedded-storage")]
 pub mod flash;
 pub mod memory;
+mod signer;
 mod soft;
 #[cfg(feature = "test-suite")]
 pub mod suite;
 
 pub use crate::error::StoreError;
 pub use memory::{KeyOnlyStore, MemoryStore};
+pub use signer::{ExternalSigner, StoreSigner};
 pub(crate) use soft::SoftKey;
 
 /// A key handle: an opaque number the store maps to a key slot, HSM object or row.

@@ -50,8 +50,8 @@ pub fn dangerous_aes_gcm_seal_in_place(
 /// [`dangerous_aes_gcm_seal_in_place`]).
 ///
 /// # Errors
-/// [`Error::Crypto`](crate::Error::Crypto) when the tag does not verify (`buf` is then left as it was);
-/// `Decode(InvalidLength)` for a key that is not 16, 24 or 32 bytes.
+/// [`Error::Crypto`](crate::Error::Crypto) when the tag does not verify (`buf` is then
+/// left as it was); `Decode(InvalidLength)` for a key that is not 16, 24 or 32 bytes.
 #[cfg(feature = "hazmat")]
 pub fn dangerous_aes_gcm_open_in_place(
     key: &[u8],

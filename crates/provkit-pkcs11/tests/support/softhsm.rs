@@ -162,6 +162,7 @@ pub fn module_path() -> PathBuf {
 /// A second, raw cryptoki session on the test token (logged in as the user), to inspect
 /// or attack what the store created. The module is already initialised by the store in
 /// this process: that is fine.
+#[allow(dead_code)]
 pub fn raw_session() -> cryptoki::session::Session {
     use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
     use cryptoki::session::UserType;
