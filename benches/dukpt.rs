@@ -1,11 +1,13 @@
 //! Host-side AES DUKPT: AES-128 PIN working keys derived from an initial key.
 //!
-//! Two workloads, as measured for the C reference (openemv/dukpt with MbedTLS AES-NI:
-//! ~1.6 M keys/s sequential, ~1.1 M keys/s random on this project's machines):
+//! Two workloads:
 //! - `sequential`: counters 1, 2, 3, … (the first 2,000,000 valid counters, mean 10.4
 //!   one-bits), as a host sees one busy device;
 //! - `random`: 2,000,000 counters drawn uniformly from all valid counters (mean 14.0
 //!   one-bits), the worst case.
+//!
+//! `PROVKIT_DUKPT_BENCH_KEYS=<n>` sets the number of KSNs per workload (default
+//! 2,000,000; a smaller count is for smoke runs, its figures are not the project's).
 //!
 //! Each workload runs three ways:
 //! - `plain`: one [`InitialKey::working_key`] call per KSN (the figure to compare with
@@ -16,6 +18,19 @@
 //!
 //! Throughput is reported in keys/s (criterion `Throughput::Elements`).
 //!
+//! The C reference, openemv/dukpt, is measured in the same run on the same KSNs: after
+//! criterion's figures, the bench compiles `benches/openemv/` (openemv/dukpt's AES DUKPT,
+//! with openemv/crypto's OpenSSL backend, unmodified, see its README.md, and
+//! `harness.c`) with `gcc -O2` against the system's libcrypto, in a temp dir. For each
+//! workload it writes the KSNs to a file and runs, in 5 interleaved rounds, one timed
+//! pass of the harness over them (`dukpt_aes_derive_txn_key` from the initial key, then
+//! the PIN working key by openemv's AES call; the initial key derived once, untimed, as
+//! here) and one timed pass of each provkit way; it prints the medians in keys/s and
+//! the median of each round's ratio provkit / openemv. Each pass XORs all its working
+//! keys; the bench asserts that openemv's and provkit's three checksums agree, so both
+//! do the same work. Without gcc, libcrypto's headers (libssl-dev) or the C files (left
+//! out of the published package), it prints why the reference was skipped.
+//!
 //! Every derivation step is one AES-128 key schedule and one block (`src/dukpt/kdf.rs`,
 //! `step128`). The group `aes128_new_key_plus_block` measures that step alone, chained
 //! (each output is the next key, as in a derivation), on the `aes` crate as provkit calls
@@ -25,7 +40,8 @@
 //! crypto provider would make DUKPT faster. ring has no raw AES block API; its QUIC
 //! header-protection key (`aead::quic::HeaderProtectionKey`, AES-128: one key schedule
 //! and one block, 5 bytes of the block returned) is measured as its nearest equivalent.
-//! After criterion's figures, the same run prints each one's median ns per call.
+//! After criterion's figures (and the C reference's), the same run prints each one's
+//! median ns per call.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
@@ -34,39 +50,60 @@ mod timing;
 use aes::cipher::{Array, BlockCipherEncrypt, KeyInit};
 use criterion::{Criterion, Throughput, criterion_group};
 use provkit::dukpt::{
-    AesBdk, AesKsn, HostCache, InitialKey, InitialKeyId, KeyType, WorkingKeyUsage,
+    AesBdk, AesKsn, HostCache, InitialKey, InitialKeyId, KeyType, WorkingKey, WorkingKeyUsage,
 };
 use provkit::testing::InsecureTestRng;
 use rand_core::Rng;
 use std::hint::black_box;
-use std::time::Duration;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
-const KEYS: usize = 2_000_000;
+/// KSNs per workload, unless `PROVKIT_DUKPT_BENCH_KEYS` says otherwise.
+const DEFAULT_KEYS: usize = 2_000_000;
 const BDK: [u8; 16] = [
     0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10, 0xF1, 0xF1, 0xF1, 0xF1, 0xF1, 0xF1, 0xF1, 0xF1,
 ];
-const IKID: InitialKeyId = InitialKeyId::new([0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x34, 0x56]);
+const IKID_BYTES: [u8; 8] = [0x12, 0x34, 0x56, 0x78, 0x90, 0x12, 0x34, 0x56];
+const IKID: InitialKeyId = InitialKeyId::new(IKID_BYTES);
 
 fn initial_key() -> InitialKey {
     AesBdk::from_bytes(&BDK).unwrap().initial_key(IKID).unwrap()
 }
 
+fn keys() -> usize {
+    match std::env::var("PROVKIT_DUKPT_BENCH_KEYS") {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|&n| n > 0)
+            .expect("PROVKIT_DUKPT_BENCH_KEYS: a positive number of KSNs"),
+        Err(_) => DEFAULT_KEYS,
+    }
+}
+
 fn sequential() -> Vec<AesKsn> {
     core::iter::successors(Some(AesKsn::new(IKID, 1)), AesKsn::next)
-        .take(KEYS)
+        .take(keys())
         .collect()
 }
 
 fn random() -> Vec<AesKsn> {
+    let keys = keys();
     let mut rng = InsecureTestRng::new(2024);
-    let mut out = Vec::with_capacity(KEYS);
-    while out.len() < KEYS {
+    let mut out = Vec::with_capacity(keys);
+    while out.len() < keys {
         let c = rng.next_u32();
         if c != 0 && c.count_ones() <= 16 {
             out.push(AesKsn::new(IKID, c));
         }
     }
     out
+}
+
+fn workloads() -> [(&'static str, Vec<AesKsn>); 2] {
+    [("sequential", sequential()), ("random", random())]
 }
 
 fn mean_ones(ksns: &[AesKsn]) -> f64 {
@@ -95,7 +132,7 @@ fn bench(c: &mut Criterion) {
         ]
     );
 
-    for (name, ksns) in [("sequential", sequential()), ("random", random())] {
+    for (name, ksns) in workloads() {
         eprintln!(
             "workload {name}: {} KSNs, mean {:.2} one-bits per counter",
             ksns.len(),
@@ -138,6 +175,238 @@ fn bench(c: &mut Criterion) {
             });
         });
         g.finish();
+    }
+}
+
+// The C reference, openemv/dukpt, measured in the same run on the same KSNs.
+
+/// What gcc compiles, under `benches/openemv/`: the harness and the vendored C files.
+const OPENEMV_SOURCES: [&str; 8] = [
+    "harness.c",
+    "dukpt/src/dukpt_aes.c",
+    "crypto/openssl/crypto_aes.c",
+    "crypto/openssl/crypto_hmac.c",
+    "crypto/openssl/crypto_rand.c",
+    "crypto/generic/crypto_mem.c",
+    "crypto/generic/crypto_aes_mac.c",
+    "pinblock/src/pinblock.c",
+];
+const OPENEMV_INCLUDES: [&str; 4] = [".", "dukpt/src", "crypto/include", "pinblock/src"];
+/// `-O2`; C11 without extensions and `-Wall`, as openemv's CMakeLists sets for gcc;
+/// `-DNDEBUG`, as CMake's Release build type.
+const OPENEMV_CFLAGS: [&str; 4] = ["-O2", "-std=c11", "-Wall", "-DNDEBUG"];
+/// Interleaved rounds: each one pass of the harness, then one of each provkit way.
+const ROUNDS: usize = 5;
+
+/// The harness, compiled into a temp dir that is removed on drop.
+struct Openemv {
+    dir: PathBuf,
+    exe: PathBuf,
+}
+
+impl Drop for Openemv {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Openemv {
+    /// Compiles the harness; `Err` says why the reference is skipped.
+    fn build() -> Result<Self, String> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/openemv");
+        if !src.join("harness.c").is_file() {
+            return Err(format!(
+                "{} is absent (the C files are left out of the published package)",
+                src.display()
+            ));
+        }
+        let dir =
+            std::env::temp_dir().join(format!("provkit-dukpt-openemv-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        // From here on, drop removes the dir.
+        let this = Self {
+            exe: dir.join("harness"),
+            dir,
+        };
+        let out = Command::new("gcc")
+            .args(OPENEMV_CFLAGS)
+            .args(OPENEMV_INCLUDES.map(|i| format!("-I{}", src.join(i).display())))
+            .args(OPENEMV_SOURCES.map(|f| src.join(f)))
+            .arg("-lcrypto")
+            .arg("-o")
+            .arg(&this.exe)
+            .current_dir(&this.dir)
+            .output();
+        let out = match out {
+            Ok(out) => out,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err("gcc not found".into()),
+            Err(e) => return Err(format!("cannot run gcc: {e}")),
+        };
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let first = err
+                .lines()
+                .find(|l| l.contains("fatal error") || l.contains("cannot find"))
+                .or_else(|| err.lines().find(|l| l.contains("error")))
+                .or_else(|| err.lines().next())
+                .unwrap_or("")
+                .trim();
+            return Err(if err.contains("openssl/") || err.contains("-lcrypto") {
+                format!("OpenSSL's libcrypto or its headers (libssl-dev) not found: {first}")
+            } else {
+                format!("gcc failed: {first}")
+            });
+        }
+        Ok(this)
+    }
+
+    /// One harness run, one timed pass over the KSNs in `ksn_file`: keys/s and the hex
+    /// XOR of all working keys.
+    fn run(&self, ksn_file: &Path) -> Result<(f64, String), String> {
+        let out = Command::new(&self.exe)
+            .arg(hex(&BDK))
+            .arg(hex(&IKID_BYTES))
+            .arg(ksn_file)
+            .arg("1")
+            .output()
+            .map_err(|e| format!("cannot run the harness: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !out.status.success() {
+            return Err(format!(
+                "the harness failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        let field = |name: &str| {
+            stdout
+                .split_whitespace()
+                .find_map(|t| t.strip_prefix(name)?.strip_prefix('='))
+                .ok_or_else(|| format!("no {name} in the harness's output: {stdout}"))
+        };
+        let keys_per_s = field("keys_per_s")?
+            .parse()
+            .map_err(|e| format!("keys_per_s: {e}"))?;
+        Ok((keys_per_s, field("xor")?.to_owned()))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+fn xor_into(acc: &mut [u8; 16], key: &WorkingKey) {
+    for (a, b) in acc.iter_mut().zip(key.dangerous_expose()) {
+        *a ^= b;
+    }
+}
+
+/// One provkit way: a pass over the KSNs, returning the XOR of all its working keys.
+type Pass<'a> = &'a dyn Fn(&[AesKsn]) -> [u8; 16];
+
+/// One timed pass of `f` over `n` KSNs: keys/s and the XOR of all working keys.
+fn timed_pass(n: usize, f: &dyn Fn() -> [u8; 16]) -> (f64, [u8; 16]) {
+    let t = Instant::now();
+    let xor = f();
+    (n as f64 / t.elapsed().as_secs_f64(), xor)
+}
+
+fn openemv_report() {
+    println!();
+    let openemv = match Openemv::build() {
+        Ok(openemv) => openemv,
+        Err(why) => {
+            println!("C reference openemv/dukpt skipped: {why}");
+            return;
+        }
+    };
+    println!(
+        "C reference, same run, same KSNs: openemv/dukpt (openemv/crypto's OpenSSL backend, \
+         system libcrypto), AES-128 PIN working keys from an AES-128 initial key; \
+         M keys/s, medians of {ROUNDS} interleaved rounds of one pass each:"
+    );
+    let ik = initial_key();
+    let plain = |ksns: &[AesKsn]| {
+        let mut acc = [0; 16];
+        for ksn in ksns {
+            let k = ik.working_key(ksn, WorkingKeyUsage::PinEncryption, KeyType::Aes128);
+            xor_into(&mut acc, &k.unwrap());
+        }
+        acc
+    };
+    let cached = |ksns: &[AesKsn]| {
+        let mut acc = [0; 16];
+        let mut cache = HostCache::new(initial_key());
+        for ksn in ksns {
+            let k = cache.working_key(ksn, WorkingKeyUsage::PinEncryption, KeyType::Aes128);
+            xor_into(&mut acc, &k.unwrap());
+        }
+        acc
+    };
+    let batched = |ksns: &[AesKsn]| {
+        let mut acc = [0; 16];
+        ik.for_each_working_key(
+            ksns.iter().copied(),
+            WorkingKeyUsage::PinEncryption,
+            KeyType::Aes128,
+            |_, _, k| xor_into(&mut acc, &k.unwrap()),
+        )
+        .unwrap();
+        acc
+    };
+    let ways: [(&str, Pass); 3] = [
+        ("plain", &plain),
+        ("cached", &cached),
+        ("batched", &batched),
+    ];
+    for (name, ksns) in workloads() {
+        let file = openemv.dir.join(format!("{name}.ksn"));
+        let bytes: Vec<u8> = ksns.iter().flat_map(AesKsn::to_bytes).collect();
+        std::fs::write(&file, bytes).unwrap();
+        let mut reference = [0.0; ROUNDS];
+        let mut provkit = [[0.0; ROUNDS]; 3];
+        let mut ratios = [[0.0; ROUNDS]; 3];
+        let mut checksum = String::new();
+        for round in 0..ROUNDS {
+            let (c_keys_per_s, c_xor) = match openemv.run(&file) {
+                Ok(run) => run,
+                Err(why) => {
+                    println!("C reference openemv/dukpt skipped: {why}");
+                    return;
+                }
+            };
+            reference[round] = c_keys_per_s;
+            for (i, (way, f)) in ways.iter().enumerate() {
+                let (keys_per_s, xor) = timed_pass(ksns.len(), &|| f(&ksns));
+                assert_eq!(
+                    hex(&xor),
+                    c_xor,
+                    "{name}: provkit {way} and openemv/dukpt derived different working keys"
+                );
+                provkit[i][round] = keys_per_s;
+                ratios[i][round] = keys_per_s / c_keys_per_s;
+            }
+            checksum = c_xor;
+        }
+        println!(
+            "  {name}, {} KSNs; XOR of all working keys {checksum}, the same for openemv/dukpt \
+             and provkit's three ways",
+            ksns.len()
+        );
+        println!(
+            "    {:<24}{:8.3}",
+            "openemv/dukpt",
+            timing::median(&mut reference) / 1e6
+        );
+        for (i, (way, _)) in ways.iter().enumerate() {
+            println!(
+                "    {:<24}{:8.3}   provkit / openemv: {:.2}",
+                format!("provkit {way}"),
+                timing::median(&mut provkit[i]) / 1e6,
+                timing::median(&mut ratios[i])
+            );
+        }
     }
 }
 
@@ -267,5 +536,6 @@ criterion_group!(benches, bench, aes_block_bench);
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
+    openemv_report();
     aes_block_report();
 }
