@@ -261,19 +261,27 @@ fn kek_v2() -> KekSlot {
 
 /// A store with KEK v1 = 00 01 … 1f and a ring naming it.
 fn fixture() -> (Store, KekRing<4>) {
+    fixture_wrapping(WrapAlgorithm::AesKw)
+}
+
+/// [`fixture`], the DEK wrapped with `wrap`.
+fn fixture_wrapping(wrap: WrapAlgorithm) -> (Store, KekRing<4>) {
     let mut store = Store::new();
     let kek: Vec<u8> = (0u8..32).collect();
     store.import_symmetric(V1, KeyKind::Aes256, &kek).unwrap();
     let mut ring = KekRing::new();
-    ring.add_version(kek_v1()).unwrap();
+    ring.add_version(KekSlot { wrap, ..kek_v1() }).unwrap();
     (store, ring)
 }
 
 const VECTOR: &str = include_str!("data/envelope/vector_v1.json");
+const VECTOR_KWP: &str = include_str!("data/envelope/vector_v1_kwp.json");
 const VECTOR_PLAINTEXT: &[u8] = b"provkit envelope test vector";
 
-fn vector_envelope() -> Vec<u8> {
-    let (mut store, ring) = fixture();
+/// The vector's envelope, its DEK wrapped with AES-KW ([`VECTOR`]) or AES-KWP
+/// ([`VECTOR_KWP`]).
+fn vector_envelope_wrapping(wrap: WrapAlgorithm) -> Vec<u8> {
+    let (mut store, ring) = fixture_wrapping(wrap);
     let dek = SecretBytes::new(std::array::from_fn(|i| 0x80 + u8::try_from(i).unwrap()));
     let nonce: [u8; 32] = std::array::from_fn(|i| 0x40 + u8::try_from(i).unwrap());
     let mut buf = vec![0u8; envelope::sealed_len(VECTOR_PLAINTEXT.len())];
@@ -284,29 +292,52 @@ fn vector_envelope() -> Vec<u8> {
     buf
 }
 
-#[test]
-#[ignore = "rewrites tests/data/envelope and the envelope fuzz seed"]
-fn regenerate_envelope_vectors() {
-    let env = vector_envelope();
-    let json = format!(
+fn vector_envelope() -> Vec<u8> {
+    vector_envelope_wrapping(WrapAlgorithm::AesKw)
+}
+
+/// The vector file's text for `wrap`.
+fn vector_json(wrap: WrapAlgorithm) -> String {
+    let env = vector_envelope_wrapping(wrap);
+    let wrap_name = match wrap {
+        WrapAlgorithm::AesKw => "AES-KW (RFC 3394)",
+        _ => "AES-KWP (RFC 5649)",
+    };
+    format!(
         concat!(
             "{{\n",
             " \"description\": \"provkit envelope format v1, suite 0x0001, from fixed inputs (docs/envelope-format.md). Regenerate: cargo test --test envelope -- --ignored regenerate_envelope_vectors\",\n",
-            " \"kek\": \"{}\",\n \"kek_id\": \"{}\",\n \"kek_version\": 1,\n \"wrap\": \"AES-KW (RFC 3394)\",\n",
+            " \"kek\": \"{}\",\n \"kek_id\": \"{}\",\n \"kek_version\": 1,\n \"wrap\": \"{}\",\n",
             " \"dek\": \"{}\",\n \"nonce\": \"{}\",\n \"serial\": \"0123456789abcdef\",\n \"purpose\": \"{}\",\n",
             " \"plaintext\": \"{}\",\n \"envelope\": \"{}\"\n}}\n"
         ),
         to_hex(&(0u8..32).collect::<Vec<_>>()),
         to_hex(&KEK_ID.0),
+        wrap_name,
         to_hex(&(0x80u8..0xa0).collect::<Vec<_>>()),
         to_hex(&(0x40u8..0x60).collect::<Vec<_>>()),
         to_hex(CTX.purpose),
         to_hex(VECTOR_PLAINTEXT),
         to_hex(&env),
-    );
+    )
+}
+
+#[test]
+#[ignore = "rewrites tests/data/envelope and the envelope fuzz seed"]
+fn regenerate_envelope_vectors() {
+    let env = vector_envelope();
     let root = env!("CARGO_MANIFEST_DIR");
     std::fs::create_dir_all(format!("{root}/tests/data/envelope")).unwrap();
-    std::fs::write(format!("{root}/tests/data/envelope/vector_v1.json"), json).unwrap();
+    for (wrap, file) in [
+        (WrapAlgorithm::AesKw, "vector_v1.json"),
+        (WrapAlgorithm::AesKwp, "vector_v1_kwp.json"),
+    ] {
+        std::fs::write(
+            format!("{root}/tests/data/envelope/{file}"),
+            vector_json(wrap),
+        )
+        .unwrap();
+    }
     std::fs::create_dir_all(format!("{root}/fuzz/seeds/envelope_open")).unwrap();
     std::fs::write(
         format!("{root}/fuzz/seeds/envelope_open/vector_v1.bin"),
@@ -317,22 +348,33 @@ fn regenerate_envelope_vectors() {
 
 #[test]
 fn envelope_vector_is_stable_and_opens() {
-    let doc: Value = serde_json::from_str(VECTOR).unwrap();
-    let want = hex(&doc["envelope"]);
-    assert_eq!(to_hex(&vector_envelope()), to_hex(&want));
-    assert_eq!(want.len(), VECTOR_PLAINTEXT.len() + OVERHEAD);
-    let (mut store, ring) = fixture();
-    let mut buf = want.clone();
-    let pt = Envelopes::new(&mut store, &ring)
-        .open_in_place(&CTX, &mut buf)
-        .unwrap();
-    assert_eq!(pt, VECTOR_PLAINTEXT);
-    let info = envelope::inspect(&want).unwrap();
-    assert_eq!(info.kek, kek_v1().kek);
-    assert_eq!(info.payload_len, VECTOR_PLAINTEXT.len());
-    // The fuzz seed is the same bytes.
+    for (wrap, text) in [
+        (WrapAlgorithm::AesKw, VECTOR),
+        (WrapAlgorithm::AesKwp, VECTOR_KWP),
+    ] {
+        assert_eq!(
+            vector_json(wrap),
+            text,
+            "{wrap:?}: the committed vector differs"
+        );
+        let doc: Value = serde_json::from_str(text).unwrap();
+        let want = hex(&doc["envelope"]);
+        assert_eq!(to_hex(&vector_envelope_wrapping(wrap)), to_hex(&want));
+        assert_eq!(want.len(), VECTOR_PLAINTEXT.len() + OVERHEAD);
+        let (mut store, ring) = fixture_wrapping(wrap);
+        let mut buf = want.clone();
+        let pt = Envelopes::new(&mut store, &ring)
+            .open_in_place(&CTX, &mut buf)
+            .unwrap();
+        assert_eq!(pt, VECTOR_PLAINTEXT);
+        let info = envelope::inspect(&want).unwrap();
+        assert_eq!(info.kek, kek_v1().kek);
+        assert_eq!(info.wrap, wrap);
+        assert_eq!(info.payload_len, VECTOR_PLAINTEXT.len());
+    }
+    // The fuzz seed is the AES-KW vector's bytes.
     let seed = include_bytes!("../fuzz/seeds/envelope_open/vector_v1.bin");
-    assert_eq!(seed.as_slice(), want.as_slice());
+    assert_eq!(seed.as_slice(), vector_envelope().as_slice());
 }
 
 #[test]
