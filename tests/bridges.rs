@@ -437,42 +437,7 @@ fn store_signer_refuses_missing_and_wrong_keys() {
     // A store that fails to sign: the provkit error, and the source of the
     // `signature::Error`.
     let (s3, _) = store_key(5);
-    struct Failing(Store);
-    impl KeyInventory for Failing {
-        fn key_kind(&mut self, id: KeyId) -> provkit::Result<KeyKind> {
-            self.0.key_kind(id)
-        }
-        fn delete_key(&mut self, id: KeyId) -> provkit::Result<()> {
-            self.0.delete_key(id)
-        }
-    }
-    impl IdentityKeys for Failing {
-        fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
-            &mut self,
-            id: KeyId,
-            rng: &mut R,
-        ) -> provkit::Result<EcPublicKey> {
-            self.0.generate_p256(id, rng)
-        }
-        fn import_p256(
-            &mut self,
-            id: KeyId,
-            scalar: &SecretBytes<32>,
-        ) -> provkit::Result<EcPublicKey> {
-            self.0.import_p256(id, scalar)
-        }
-        fn public_key(&mut self, id: KeyId) -> provkit::Result<EcPublicKey> {
-            self.0.public_key(id)
-        }
-        fn sign_digest(&mut self, id: KeyId, d: &[u8; 32]) -> provkit::Result<EcdsaSignature> {
-            let _ = (id, d);
-            Err(StoreError::Backend.into())
-        }
-        fn ecdh(&mut self, id: KeyId, p: &EcPublicKey) -> provkit::Result<SecretBytes<32>> {
-            self.0.ecdh(id, p)
-        }
-    }
-    let mut failing = Failing(s3);
+    let mut failing = SignsWith(s3, |_, _, _| Err(StoreError::Backend.into()));
     let signer = StoreSigner::new(&mut failing, DEVICE_KEY).unwrap();
     assert_eq!(
         signer.sign_digest(&[1; 32]),
@@ -487,50 +452,59 @@ fn store_signer_refuses_missing_and_wrong_keys() {
     );
 }
 
+/// A [`Store`] whose signatures come from `sign` instead: a failing HSM, or one that
+/// returns high-S, for the tests of [`StoreSigner`].
+struct SignsWith(
+    Store,
+    fn(&mut Store, KeyId, &[u8; 32]) -> provkit::Result<EcdsaSignature>,
+);
+
+impl KeyInventory for SignsWith {
+    fn key_kind(&mut self, id: KeyId) -> provkit::Result<KeyKind> {
+        self.0.key_kind(id)
+    }
+    fn delete_key(&mut self, id: KeyId) -> provkit::Result<()> {
+        self.0.delete_key(id)
+    }
+}
+
+impl IdentityKeys for SignsWith {
+    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+        &mut self,
+        id: KeyId,
+        rng: &mut R,
+    ) -> provkit::Result<EcPublicKey> {
+        self.0.generate_p256(id, rng)
+    }
+    fn import_p256(&mut self, id: KeyId, scalar: &SecretBytes<32>) -> provkit::Result<EcPublicKey> {
+        self.0.import_p256(id, scalar)
+    }
+    fn public_key(&mut self, id: KeyId) -> provkit::Result<EcPublicKey> {
+        self.0.public_key(id)
+    }
+    fn sign_digest(&mut self, id: KeyId, d: &[u8; 32]) -> provkit::Result<EcdsaSignature> {
+        (self.1)(&mut self.0, id, d)
+    }
+    fn ecdh(&mut self, id: KeyId, p: &EcPublicKey) -> provkit::Result<SecretBytes<32>> {
+        self.0.ecdh(id, p)
+    }
+}
+
+/// The store's signature, as its high-S twin.
+fn high_s(store: &mut Store, id: KeyId, d: &[u8; 32]) -> provkit::Result<EcdsaSignature> {
+    let low = store.sign_digest(id, d)?;
+    let p = Signature::try_from(low).unwrap();
+    let (r, s) = p.split_scalars();
+    let high = Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
+    Ok(EcdsaSignature::from(high))
+}
+
 /// A store that returns the high-S twin of every signature, as some HSMs may: the
 /// signer still hands out low-S.
 #[test]
 fn store_signer_normalizes_high_s() {
-    struct HighS(Store);
-    impl KeyInventory for HighS {
-        fn key_kind(&mut self, id: KeyId) -> provkit::Result<KeyKind> {
-            self.0.key_kind(id)
-        }
-        fn delete_key(&mut self, id: KeyId) -> provkit::Result<()> {
-            self.0.delete_key(id)
-        }
-    }
-    impl IdentityKeys for HighS {
-        fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
-            &mut self,
-            id: KeyId,
-            rng: &mut R,
-        ) -> provkit::Result<EcPublicKey> {
-            self.0.generate_p256(id, rng)
-        }
-        fn import_p256(
-            &mut self,
-            id: KeyId,
-            scalar: &SecretBytes<32>,
-        ) -> provkit::Result<EcPublicKey> {
-            self.0.import_p256(id, scalar)
-        }
-        fn public_key(&mut self, id: KeyId) -> provkit::Result<EcPublicKey> {
-            self.0.public_key(id)
-        }
-        fn sign_digest(&mut self, id: KeyId, d: &[u8; 32]) -> provkit::Result<EcdsaSignature> {
-            let low = self.0.sign_digest(id, d)?;
-            let p = Signature::try_from(low).unwrap();
-            let (r, s) = p.split_scalars();
-            let high = Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).unwrap();
-            Ok(EcdsaSignature::from(high))
-        }
-        fn ecdh(&mut self, id: KeyId, p: &EcPublicKey) -> provkit::Result<SecretBytes<32>> {
-            self.0.ecdh(id, p)
-        }
-    }
     let (store, key) = store_key(6);
-    let mut high = HighS(store);
+    let mut high = SignsWith(store, high_s);
     assert!(!high.sign_digest(DEVICE_KEY, &[2; 32]).unwrap().is_low_s());
     let signer = StoreSigner::new(&mut high, DEVICE_KEY).unwrap();
     let sig: Signature = signer.sign_prehash(&[2; 32]).unwrap();
