@@ -252,3 +252,81 @@ impl Writer<'_> {
         self.1 += bytes.len();
     }
 }
+
+#[cfg(all(test, feature = "test-suite"))]
+mod tests {
+    //! A shipment with a malformed record inside an authentic chunk. Only a manufacturer
+    //! holding the shipment's keys can make one ([`ShipmentWriter::push`] encodes every
+    //! record it takes), so this test edits the writer's plaintext buffer before the chunk
+    //! is sealed. Kills `i * RECORD_LEN` -> `i + RECORD_LEN` and `i / RECORD_LEN` in
+    //! `ShipmentOpener::open_chunk_inner` (`docs/testing.md`): the error names the byte of
+    //! the bad record inside the chunk, and the records before it were released.
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::envelope::shipment::{KeyUsageCode, ShipmentOpener, chunk_buffer_len};
+    use crate::envelope::{KekId, KekRef, KekSlot, hpke};
+    use crate::secret::SecretBuf;
+    use crate::store::{KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
+    use crate::testing::InsecureTestRng;
+    use std::vec::Vec;
+
+    #[test]
+    fn a_malformed_record_in_an_authentic_chunk_is_reported_at_its_offset() {
+        const PER_CHUNK: u16 = 4;
+        const BAD: usize = 2;
+        let mut manufacturer = MemoryStore::<2, 0, 0>::new();
+        let mfr_pk = hpke::derive_key_pair(&mut manufacturer, KeyId(1), &[0x44; 32]).unwrap();
+        let mut authority = MemoryStore::<2, 0, 0>::new();
+        let auth_pk = hpke::derive_key_pair(&mut authority, KeyId(1), &[0x55; 32]).unwrap();
+        authority
+            .import_symmetric(KeyId(2), KeyKind::Aes256, &[0x66; 32])
+            .unwrap();
+        let params = ShipmentParams::new(*b"provkit test mfr", [9; 16], u32::from(PER_CHUNK))
+            .with_records_per_chunk(PER_CHUNK);
+        let mut buf = [0u8; chunk_buffer_len(PER_CHUNK)];
+        let mut rng = InsecureTestRng::new(81);
+        let (mut w, header) =
+            ShipmentWriter::new(&mut manufacturer, KeyId(1), &auth_pk, &params, &mut buf, &mut rng)
+                .unwrap();
+        let mut chunk = Vec::new();
+        for i in 0..u64::from(PER_CHUNK) {
+            if i == u64::from(PER_CHUNK) - 1 {
+                // The key kind byte (record offset 18) of record BAD: no kind 0 exists.
+                w.chunk[BAD * RECORD_LEN + 18] = 0;
+            }
+            let key = SecretBuf::<32>::from_slice(&[0x5A; 16]).unwrap();
+            let record =
+                DeviceKeyRecord::new(100 + i, 7000 + i, KeyUsageCode::DATA_ENCRYPTION, &key)
+                    .unwrap();
+            if let Some(c) = w.push(&record).unwrap() {
+                chunk.extend_from_slice(c);
+            }
+        }
+        assert_eq!(chunk.len(), chunk_buffer_len(PER_CHUNK));
+
+        let kek = KekSlot {
+            kek: KekRef {
+                id: KekId(*b"ta-kek\0\0"),
+                version: 1,
+            },
+            key: KeyId(2),
+            wrap: WrapAlgorithm::AesKw,
+        };
+        let mut opener =
+            ShipmentOpener::new(&mut authority, KeyId(1), &mfr_pk, &header, kek).unwrap();
+        let mut released = Vec::new();
+        let result = opener.open_chunk(&mut authority, &mut chunk, |r| {
+            released.push(r.serial);
+            Ok(())
+        });
+        assert_eq!(
+            result,
+            Err(Error::decode(
+                DecodeErrorKind::InvalidValue,
+                BAD * RECORD_LEN + 18
+            ))
+        );
+        assert_eq!(released, [100, 101]);
+    }
+}
