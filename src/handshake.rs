@@ -185,7 +185,7 @@ fn same_key(a: &CompactCert<'_>, b: &CompactCert<'_>) -> bool {
 /// (which is exactly that plus a tag), encrypts it under the AEAD key `label` derives
 /// from `prk` with `th` as associated data, and returns the next transcript hash.
 #[allow(clippy::too_many_arguments)] // one call site per role; a struct would only rename them
-fn send_credential<P: CryptoProvider, S: IdentityKeys>(
+fn send_credential<P: CryptoProvider, S: IdentityKeys + ?Sized>(
     store: &mut S,
     key: KeyId,
     cert: &CompactCert<'_>,

@@ -213,10 +213,10 @@ pub trait IdentityKeys: KeyInventory {
     ///
     /// # Errors
     /// [`StoreError::AlreadyExists`], [`StoreError::Full`], backend failures.
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey>;
 
     /// Stores an existing P-256 private scalar under `id` (e.g. received wrapped).
@@ -284,11 +284,11 @@ pub trait SymmetricKeys: KeyInventory {
     ///
     /// # Errors
     /// As [`import_symmetric`](Self::import_symmetric).
-    fn generate_symmetric<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_symmetric(
         &mut self,
         id: KeyId,
         kind: KeyKind,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<()>;
 
     /// Encrypts one block in place in ECB mode (16 bytes for AES, 8 for TDES): the
@@ -387,4 +387,4 @@ pub trait Records {
 /// A store that can do everything: software stores, databases, HSMs.
 pub trait KeyStore: IdentityKeys + SymmetricKeys + Records {}
 
-impl<T: IdentityKeys + SymmetricKeys + Records> KeyStore for T {}
+impl<T: IdentityKeys + SymmetricKeys + Records + ?Sized> KeyStore for T {}

@@ -624,8 +624,14 @@ fn unsupported_geometries_are_refused_one_by_one() {
     refused(RamFlash::<512, 512>::new(), "one page");
     refused(RamFlash::<1024, 128>::new(), "128-byte pages");
     refused(RamFlash::<1020, 255>::new(), "255-byte pages");
-    refused(RamFlash::<2080, 260, 8>::new(), "pages not a multiple of 8-byte units");
-    refused(RamFlash::<2176, 272, 32>::new(), "pages not a multiple of 32-byte units");
+    refused(
+        RamFlash::<2080, 260, 8>::new(),
+        "pages not a multiple of 8-byte units",
+    );
+    refused(
+        RamFlash::<2176, 272, 32>::new(),
+        "pages not a multiple of 32-byte units",
+    );
     // Two 256-byte pages: the smallest ring, and it works.
     let mut s = FlashStore::mount(RamFlash::<512, 256>::new()).unwrap();
     s.write_record(RecordId(1), b"smallest").unwrap();

@@ -211,10 +211,10 @@ impl KeyInventory for HighSStore {
 }
 
 impl IdentityKeys for HighSStore {
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> provkit::Result<EcPublicKey> {
         self.0.generate_p256(id, rng)
     }

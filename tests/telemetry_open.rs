@@ -38,10 +38,10 @@ impl KeyInventory for Replaying {
 }
 
 impl IdentityKeys for Replaying {
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> provkit::Result<EcPublicKey> {
         self.inner.generate_p256(id, rng)
     }

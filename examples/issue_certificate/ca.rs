@@ -67,10 +67,9 @@ impl Ca {
 /// A store with only one of the two certificates is refused (`Store(Corrupt)`), and one
 /// with the keys but no certificates (a run cut short while creating the CA) fails with
 /// `Store(AlreadyExists)`: neither is overwritten.
-pub fn open_or_create<S, R>(store: &mut S, rng: &mut R, now: u64) -> Result<Ca>
+pub fn open_or_create<S>(store: &mut S, rng: &mut dyn CryptoRng, now: u64) -> Result<Ca>
 where
     S: IdentityKeys + Records,
-    R: CryptoRng + ?Sized,
 {
     match (read(store, ROOT_CERT)?, read(store, FACTORY_CERT)?) {
         (Some(root_der), Some(factory_der)) => {
@@ -99,10 +98,9 @@ fn read<S: Records>(store: &mut S, id: RecordId) -> Result<Option<Vec<u8>>> {
     }
 }
 
-fn create<S, R>(store: &mut S, rng: &mut R, now: u64) -> Result<Ca>
+fn create<S>(store: &mut S, rng: &mut dyn CryptoRng, now: u64) -> Result<Ca>
 where
     S: IdentityKeys + Records,
-    R: CryptoRng + ?Sized,
 {
     store.generate_p256(ROOT_KEY, rng)?;
     let factory_public = store.generate_p256(FACTORY_KEY, rng)?;

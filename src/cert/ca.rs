@@ -464,7 +464,11 @@ pub(crate) fn verify_ca_on<P: CryptoProvider>(
     }
 }
 
-fn check_key<S: IdentityKeys>(store: &mut S, key: KeyId, expected: &EcPublicKey) -> Result<()> {
+fn check_key<S: IdentityKeys + ?Sized>(
+    store: &mut S,
+    key: KeyId,
+    expected: &EcPublicKey,
+) -> Result<()> {
     if store.public_key(key)? == *expected {
         Ok(())
     } else {
@@ -472,7 +476,7 @@ fn check_key<S: IdentityKeys>(store: &mut S, key: KeyId, expected: &EcPublicKey)
     }
 }
 
-fn sign_ca<S: IdentityKeys>(
+fn sign_ca<S: IdentityKeys + ?Sized>(
     store: &mut S,
     key: KeyId,
     tbs: &Tbs<'_>,
@@ -496,7 +500,7 @@ fn positive(mut serial: [u8; 16]) -> [u8; 16] {
 ///
 /// # Errors
 /// Store errors; [`Error::BufferTooSmall`] (about 400 bytes are needed).
-pub fn create_root<S: IdentityKeys>(
+pub fn create_root<S: IdentityKeys + ?Sized>(
     store: &mut S,
     key: KeyId,
     profile: &CaProfile<'_>,
@@ -526,7 +530,7 @@ pub fn create_root<S: IdentityKeys>(
 /// # Errors
 /// `Cert(KeyMismatch)` if `issuer_key` is not `issuer`'s key; `Cert(PathTooLong)` if the
 /// issuer may not sign CAs; store errors; [`Error::BufferTooSmall`].
-pub fn create_intermediate<S: IdentityKeys>(
+pub fn create_intermediate<S: IdentityKeys + ?Sized>(
     store: &mut S,
     issuer_key: KeyId,
     issuer: &CaCert<'_>,
@@ -587,7 +591,7 @@ pub fn create_intermediate<S: IdentityKeys>(
 /// # Ok(())
 /// # }
 /// ```
-pub fn issue_device<S: IdentityKeys>(
+pub fn issue_device<S: IdentityKeys + ?Sized>(
     store: &mut S,
     ca_key: KeyId,
     ca: &CaCert<'_>,

@@ -196,7 +196,7 @@ impl<P: CryptoProvider> ResponseVerified<'_, P> {
     ///
     /// # Errors
     /// Store errors from signing; [`Error::BufferTooSmall`].
-    pub fn finish<S: IdentityKeys>(
+    pub fn finish<S: IdentityKeys + ?Sized>(
         self,
         store: &mut S,
         out: &mut [u8],

@@ -84,7 +84,11 @@ impl<'a> PeerPolicy<'a> {
 /// # Errors
 /// `Handshake(PeerNotPinned)` if another certificate is pinned there (replace it with
 /// [`repin`]); store errors.
-pub fn pin<S: Records>(store: &mut S, slot: RecordId, cert: &CompactCert<'_>) -> Result<()> {
+pub fn pin<S: Records + ?Sized>(
+    store: &mut S,
+    slot: RecordId,
+    cert: &CompactCert<'_>,
+) -> Result<()> {
     match pinned(store, slot)? {
         Some(existing) if existing == *cert.as_bytes() => Ok(()),
         Some(_) => Err(HandshakeError::PeerNotPinned.into()),
@@ -96,7 +100,10 @@ pub fn pin<S: Records>(store: &mut S, slot: RecordId, cert: &CompactCert<'_>) ->
 ///
 /// # Errors
 /// Store errors; `Store(Corrupt)` if the record is not a certificate.
-pub fn pinned<S: Records>(store: &mut S, slot: RecordId) -> Result<Option<[u8; COMPACT_LEN]>> {
+pub fn pinned<S: Records + ?Sized>(
+    store: &mut S,
+    slot: RecordId,
+) -> Result<Option<[u8; COMPACT_LEN]>> {
     let mut buf = [0u8; COMPACT_LEN];
     match store.read_record(slot, &mut buf) {
         Ok(COMPACT_LEN) => Ok(Some(buf)),
@@ -111,7 +118,7 @@ pub fn pinned<S: Records>(store: &mut S, slot: RecordId) -> Result<Option<[u8; C
 ///
 /// # Errors
 /// `Handshake(PeerNotPinned)`; store errors.
-pub fn check_pinned<S: Records>(
+pub fn check_pinned<S: Records + ?Sized>(
     store: &mut S,
     slot: RecordId,
     peer: &CompactCert<'_>,
@@ -174,7 +181,7 @@ impl Replacement {
     ///
     /// # Errors
     /// Store errors from signing.
-    pub fn sign<S: IdentityKeys>(
+    pub fn sign<S: IdentityKeys + ?Sized>(
         store: &mut S,
         ca_key: KeyId,
         old_serial: u64,
@@ -246,7 +253,7 @@ impl Replacement {
 /// # Errors
 /// `Handshake(PeerNotPinned)` if nothing is pinned or the statement names another
 /// device; [`Error::Crypto`] for a bad signature; policy errors for `new_cert`.
-pub fn repin<S: Records>(
+pub fn repin<S: Records + ?Sized>(
     store: &mut S,
     slot: RecordId,
     new_cert: &CompactCert<'_>,

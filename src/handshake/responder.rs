@@ -61,7 +61,7 @@ impl<'c, P: CryptoProvider> Responder<'c, P> {
     /// # Errors
     /// `Decode` for a malformed message 1 (nothing else was done); store errors from
     /// signing; [`Error::BufferTooSmall`].
-    pub fn respond<S: IdentityKeys, R: rand_core::CryptoRng + ?Sized>(
+    pub fn respond<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
         self,
         store: &mut S,
         rng: &mut R,

@@ -919,10 +919,10 @@ impl<F: NorFlash> KeyInventory for FlashStore<F> {
 }
 
 impl<F: NorFlash> IdentityKeys for FlashStore<F> {
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey> {
         let key = SoftKey::p256_random(rng);
         self.insert_key(id, &key)?;
@@ -956,11 +956,11 @@ impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
         self.insert_key(id, &key)
     }
 
-    fn generate_symmetric<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_symmetric(
         &mut self,
         id: KeyId,
         kind: KeyKind,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<()> {
         let key = SoftKey::symmetric_random(kind, rng)?;
         self.insert_key(id, &key)

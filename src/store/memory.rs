@@ -143,10 +143,10 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: Crypto
 impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: CryptoProvider>
     IdentityKeys for MemoryStore<KEYS, RECORDS, RECORD_LEN, P>
 {
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey> {
         let key = SoftKey::p256_random(rng);
         let public = key.public_key()?;
@@ -182,11 +182,11 @@ impl<const KEYS: usize, const RECORDS: usize, const RECORD_LEN: usize, P: Crypto
         self.insert(id, key)
     }
 
-    fn generate_symmetric<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_symmetric(
         &mut self,
         id: KeyId,
         kind: KeyKind,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<()> {
         let key = SoftKey::symmetric_random(kind, rng)?;
         self.insert(id, key)

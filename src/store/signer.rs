@@ -256,10 +256,10 @@ where
     T: PrehashSigner<Signature>,
 {
     /// [`Error::Unsupported`]: the signer's one key is made outside provkit.
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         _id: KeyId,
-        _rng: &mut R,
+        _rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey> {
         Err(Error::Unsupported)
     }

@@ -36,14 +36,14 @@ fn is_store_err<T>(r: &crate::Result<T>, e: StoreError) -> bool {
 }
 
 /// Runs every part of the suite.
-pub fn all<S: KeyStore>(store: &mut S) {
+pub fn all<S: KeyStore + ?Sized>(store: &mut S) {
     identity_keys(store);
     symmetric_keys(store);
     records(store);
 }
 
 /// [`IdentityKeys`]: generation, signing, ECDH, kinds, no overwrite, deletion.
-pub fn identity_keys<S: IdentityKeys>(store: &mut S) {
+pub fn identity_keys<S: IdentityKeys + ?Sized>(store: &mut S) {
     let mut rng = InsecureTestRng::new(0x5EED);
     let a = KeyId(BASE + 1);
     let b = KeyId(BASE + 2);
@@ -122,7 +122,7 @@ pub fn identity_keys<S: IdentityKeys>(store: &mut S) {
 
 /// [`SymmetricKeys`]: AES block (FIPS-197 vector), key wrap (RFC 3394 vector), wrap of
 /// stored keys, unwrap into the store, integrity failure, kinds.
-pub fn symmetric_keys<S: SymmetricKeys>(store: &mut S) {
+pub fn symmetric_keys<S: SymmetricKeys + ?Sized>(store: &mut S) {
     let k = KeyId(BASE + 10);
     // FIPS-197 appendix C.1.
     let key: [u8; 16] = core::array::from_fn(|i| i as u8);
@@ -238,7 +238,7 @@ fn is_invalid_length<T>(r: &crate::Result<T>) -> bool {
 
 /// SP 800-38F length limits under the AES-128 KEK `k` (whose bytes are `kek`): a store
 /// refuses every length KW or KWP never produces, before any cipher work.
-fn wrap_length_limits<S: SymmetricKeys>(store: &mut S, k: KeyId, kek: &[u8; 16]) {
+fn wrap_length_limits<S: SymmetricKeys + ?Sized>(store: &mut S, k: KeyId, kek: &[u8; 16]) {
     use aes::cipher::KeyInit;
     // A one-semiblock "KW" output (what RFC 3394's algorithm gives for 8 bytes): its
     // integrity check passes, so only the length rule keeps an 8-byte key out.
@@ -340,7 +340,7 @@ fn wrap_length_limits<S: SymmetricKeys>(store: &mut S, k: KeyId, kek: &[u8; 16])
 }
 
 /// [`Records`]: create, replace, read back, buffer too small, delete, not found.
-pub fn records<S: Records>(store: &mut S) {
+pub fn records<S: Records + ?Sized>(store: &mut S) {
     assert!(
         store.max_record_len() >= 64,
         "stores must accept records of 64 bytes"

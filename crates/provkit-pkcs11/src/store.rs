@@ -759,10 +759,10 @@ impl KeyInventory for Pkcs11Store {
 
 impl IdentityKeys for Pkcs11Store {
     /// Generates the pair with `CKM_EC_KEY_PAIR_GEN` in the HSM; `rng` is not used.
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        _rng: &mut R,
+        _rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey> {
         self.ensure_free(id)?;
         let cka_id = key_cka_id(self.namespace, id);
@@ -918,11 +918,11 @@ impl SymmetricKeys for Pkcs11Store {
 
     /// Generates in the HSM (`CKM_AES_KEY_GEN`, `CKM_DES2_KEY_GEN`, `CKM_DES3_KEY_GEN`);
     /// `rng` is not used.
-    fn generate_symmetric<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_symmetric(
         &mut self,
         id: KeyId,
         kind: KeyKind,
-        _rng: &mut R,
+        _rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<()> {
         let mut template = self.secret_template(id, kind)?;
         self.ensure_free(id)?;

@@ -386,10 +386,10 @@ impl<K: SymmetricKeys, P: CryptoProvider> KeyInventory for PgStore<K, P> {
 }
 
 impl<K: SymmetricKeys, P: CryptoProvider> IdentityKeys for PgStore<K, P> {
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey> {
         self.ensure_free(id)?;
         for _ in 0..SCALAR_ATTEMPTS {
@@ -436,11 +436,11 @@ impl<K: SymmetricKeys, P: CryptoProvider> SymmetricKeys for PgStore<K, P> {
         self.insert_key(id, kind, key)
     }
 
-    fn generate_symmetric<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_symmetric(
         &mut self,
         id: KeyId,
         kind: KeyKind,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<()> {
         if kind == KeyKind::P256 {
             return Err(StoreError::WrongKeyKind.into());

@@ -284,10 +284,10 @@ impl<K: SymmetricKeys, P: CryptoProvider> KeyInventory for SqliteStore<K, P> {
 }
 
 impl<K: SymmetricKeys, P: CryptoProvider> IdentityKeys for SqliteStore<K, P> {
-    fn generate_p256<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey> {
         if self.exists(id)? {
             return Err(StoreError::AlreadyExists.into());
@@ -335,11 +335,11 @@ impl<K: SymmetricKeys, P: CryptoProvider> SymmetricKeys for SqliteStore<K, P> {
         self.insert(id, kind, key)
     }
 
-    fn generate_symmetric<R: rand_core::CryptoRng + ?Sized>(
+    fn generate_symmetric(
         &mut self,
         id: KeyId,
         kind: KeyKind,
-        rng: &mut R,
+        rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<()> {
         if kind == KeyKind::P256 {
             return Err(StoreError::WrongKeyKind.into());
