@@ -197,7 +197,10 @@ fn init(a: &Init) -> Result<(), Failure> {
     let name = &a.store.store;
     for id in [ROOT_KEY, INTERMEDIATE_KEY] {
         if store.has_key(id)? {
-            return Err(Failure(format!("{name}: already holds a CA key (key {})", id.0)));
+            return Err(Failure(format!(
+                "{name}: already holds a CA key (key {})",
+                id.0
+            )));
         }
     }
     if store.record(ROOT_CERT)?.is_some() || store.record(INTERMEDIATE_CERT)?.is_some() {
@@ -220,7 +223,10 @@ fn init(a: &Init) -> Result<(), Failure> {
     r.field("store", name.as_str())
         .field("root", a.root_name.as_str())
         .field("root_key_id", hex(&root.short_key_id()))
-        .field("root_validity", format!("{} to {}", time::format(nb), time::format(na)))
+        .field(
+            "root_validity",
+            format!("{} to {}", time::format(nb), time::format(na)),
+        )
         .field("intermediate", a.intermediate_name.as_str())
         .field("intermediate_key_id", hex(&int.short_key_id()))
         .field(
@@ -303,8 +309,13 @@ fn export(a: &Export) -> Result<(), Failure> {
         ));
         files.push((format!("{stem}.der"), der.clone()));
         let mut compact = [0u8; cert::COMPACT_CA_MAX_LEN];
-        let n = c.write_compact(&mut compact).ctx(&format!("{stem} compact form"))?;
-        files.push((format!("{stem}.compact"), compact.get(..n).unwrap_or(&[]).to_vec()));
+        let n = c
+            .write_compact(&mut compact)
+            .ctx(&format!("{stem} compact form"))?;
+        files.push((
+            format!("{stem}.compact"),
+            compact.get(..n).unwrap_or(&[]).to_vec(),
+        ));
     }
     std::fs::create_dir_all(&a.out).ctx(&a.out.display().to_string())?;
     for (file, bytes) in &files {

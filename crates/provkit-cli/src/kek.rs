@@ -9,10 +9,8 @@ use crate::secret::{hex_secret, read_secret_line, terminal, tty_wait_enter, tty_
 use crate::store::{Create, MAX_KEK_VERSION, kek_key};
 use crate::{Context, Failure, StoreArgs};
 use clap::{Args, Subcommand};
-use provkit::envelope::{
-    Kcv, KeyComponent, combine_into_store, generate_split_key,
-};
-use provkit::store::KeyKind;
+use provkit::envelope::{Kcv, KeyComponent, combine_into_store, generate_split_key};
+use provkit::store::{KeyId, KeyKind, MemoryStore};
 use std::io::{BufRead, IsTerminal, Write};
 use zeroize::Zeroizing;
 
@@ -78,8 +76,8 @@ pub fn run(command: KekCommand) -> Result<(), Failure> {
 }
 
 fn make<const N: usize>() -> Result<(Vec<KeyComponent>, Kcv), Failure> {
-    let split = generate_split_key::<N, _>(KeyKind::Aes256, &mut provkit::rng::OsRng)
-        .ctx("split key")?;
+    let split =
+        generate_split_key::<N, _>(KeyKind::Aes256, &mut provkit::rng::OsRng).ctx("split key")?;
     Ok((split.components.into_iter().collect(), split.kcv))
 }
 
@@ -172,21 +170,6 @@ fn read_kcv_line(prompt: &str) -> Result<String, Failure> {
 
 fn combine(a: &Combine) -> Result<(), Failure> {
     let expected = parse_kcv(&a.kcv, "--kcv")?;
-    let mut store = a.store.open(Create::IfMissing)?;
-    let versions = store.kek_versions()?;
-    let version = match a.version {
-        Some(v) => v,
-        None => versions.last().map_or(1, |v| v + 1),
-    };
-    if !(1..=MAX_KEK_VERSION).contains(&version) {
-        return Err(Failure(format!("--version: 1 to {MAX_KEK_VERSION}")));
-    }
-    if versions.contains(&version) {
-        return Err(Failure(format!(
-            "{}: already holds KEK version {version}",
-            a.store.store
-        )));
-    }
     let n = usize::from(a.components);
     let mut components = Vec::with_capacity(n);
     for i in 1..=n {
@@ -207,6 +190,35 @@ fn combine(a: &Combine) -> Result<(), Failure> {
         .first()
         .and_then(|c| KeyKind::aes_for_len(c.len()))
         .ok_or_else(|| Failure("components are not AES keys".into()))?;
+    // The combination is checked first in a throwaway in-memory store, and the store
+    // opened only then: a refusal leaves no trace.
+    combine_into_store(
+        &mut MemoryStore::<1, 0, 0>::new(),
+        KeyId(1),
+        kind,
+        &components,
+        &expected,
+    )
+    .map_err(|e| {
+        Failure(format!(
+            "combined key: {e} (its KCV is not {expected}); nothing imported"
+        ))
+    })?;
+    let mut store = a.store.open(Create::IfMissing)?;
+    let versions = store.kek_versions()?;
+    let version = match a.version {
+        Some(v) => v,
+        None => versions.last().map_or(1, |v| v + 1),
+    };
+    if !(1..=MAX_KEK_VERSION).contains(&version) {
+        return Err(Failure(format!("--version: 1 to {MAX_KEK_VERSION}")));
+    }
+    if versions.contains(&version) {
+        return Err(Failure(format!(
+            "{}: already holds KEK version {version}",
+            a.store.store
+        )));
+    }
     combine_into_store(&mut store, kek_key(version), kind, &components, &expected).map_err(
         |e| {
             Failure(format!(

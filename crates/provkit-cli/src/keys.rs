@@ -3,9 +3,7 @@
 //! public keys leave it. Also reads public key files for the other commands.
 
 use crate::report::{Report, hex};
-use crate::store::{
-    Create, SHIPMENT_RECIPIENT, SHIPMENT_SIGNER, TELEMETRY_KEY,
-};
+use crate::store::{Create, SHIPMENT_RECIPIENT, SHIPMENT_SIGNER, TELEMETRY_KEY};
 use crate::{Context, Failure, StoreArgs};
 use clap::{Args, Subcommand, ValueEnum};
 use provkit::ec::EcPublicKey;
@@ -116,9 +114,11 @@ pub fn run(command: KeyCommand) -> Result<(), Failure> {
         }
         KeyCommand::Export(a) => {
             let mut store = a.store.open(Create::No)?;
-            let public = store
-                .public_key(a.role.key())
-                .ctx(&format!("{}: the {} key", a.store.store, a.role.name()))?;
+            let public = store.public_key(a.role.key()).ctx(&format!(
+                "{}: the {} key",
+                a.store.store,
+                a.role.name()
+            ))?;
             write_public(a.output.as_deref(), &public)
         }
     }
@@ -144,23 +144,24 @@ pub fn read_public_key(path: &Path) -> Result<EcPublicKey, Failure> {
     let name = path.display().to_string();
     let raw = std::fs::read(path).ctx(&name)?;
     let text = raw.trim_ascii();
+    let is_hex = !text.is_empty()
+        && text
+            .iter()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace());
     let key = if text.starts_with(b"-----BEGIN ") {
         let pem = std::str::from_utf8(text).ctx(&name)?;
         EcPublicKey::from_spki_pem(pem)
+    } else if is_hex {
+        let hex = std::str::from_utf8(text).ctx(&name)?;
+        EcPublicKey::from_sec1(&crate::secret::hex_secret(hex, &name)?)
     } else if text.first() == Some(&0x30) {
         EcPublicKey::from_spki_der(text)
     } else if matches!(text.len(), 33 | 65) {
         EcPublicKey::from_sec1(text)
     } else {
-        let bytes = crate::secret::hex_secret(
-            std::str::from_utf8(text).map_err(|_| {
-                Failure(format!(
-                    "{name}: not a public key (SPKI PEM or DER, SEC1 bytes or hex)"
-                ))
-            })?,
-            &name,
-        )?;
-        EcPublicKey::from_sec1(&bytes)
+        return Err(Failure(format!(
+            "{name}: not a public key (SPKI PEM or DER, SEC1 bytes or hex)"
+        )));
     };
     key.map_err(|e| Failure(format!("{name}: not a P-256 public key ({e})")))
 }

@@ -233,7 +233,9 @@ fn init(a: &Init) -> Result<(), Failure> {
 }
 
 fn batch_text(b: &[u8; 16]) -> String {
-    if b.iter().all(|c| c.is_ascii_graphic() || *c == b' ' || *c == 0) {
+    if b.iter()
+        .all(|c| c.is_ascii_graphic() || *c == b' ' || *c == 0)
+    {
         String::from_utf8_lossy(b)
             .trim_end_matches(['\0', ' '])
             .to_owned()
@@ -267,14 +269,12 @@ fn lookup(a: &Lookup) -> Result<(), Failure> {
         .field("imported_at", time::format(k.imported_at))
         .field(
             "issued_at",
-            k.issued_at.map_or(Value::Null, |t| Value::from(time::format(t))),
+            k.issued_at
+                .map_or(Value::Null, |t| Value::from(time::format(t))),
         );
     match &k.certificate {
         Some(der) => {
-            r.field(
-                "certificate_sha256",
-                hex(&provkit::ec::sha256(der)),
-            );
+            r.field("certificate_sha256", hex(&provkit::ec::sha256(der)));
             if let Ok(x) = provkit::cert::X509Cert::from_der(der) {
                 r.field("certificate_not_before", time::format(x.not_before()));
             }
@@ -390,7 +390,10 @@ fn rotate(a: &Rotate) -> Result<(), Failure> {
         }
     }
     let count = |c: &provkit_ledger::KeyCensus| {
-        let mut e: Vec<_> = c.0.iter().map(|(k, n)| format!("v{}: {n}", k.version)).collect();
+        let mut e: Vec<_> =
+            c.0.iter()
+                .map(|(k, n)| format!("v{}: {n}", k.version))
+                .collect();
         e.sort();
         e
     };
@@ -410,8 +413,16 @@ const ANCHOR_TAG: &str = "provkit-ledger-anchor v1";
 fn read_anchor(path: &Path) -> Result<ChainHead, Failure> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).ctx(&name)?;
-    let bad = || Failure(format!("{name}: not an anchor written by `provkit ledger anchor`"));
-    let mut parts = text.trim().strip_prefix(ANCHOR_TAG).ok_or_else(bad)?.split_whitespace();
+    let bad = || {
+        Failure(format!(
+            "{name}: not an anchor written by `provkit ledger anchor`"
+        ))
+    };
+    let mut parts = text
+        .trim()
+        .strip_prefix(ANCHOR_TAG)
+        .ok_or_else(bad)?
+        .split_whitespace();
     let seq = parts
         .next()
         .and_then(|p| p.strip_prefix("seq="))
@@ -446,7 +457,9 @@ fn verify(a: &Verify) -> Result<(), Failure> {
         .field("refusals_recorded", report.refusals)
         .field(
             "anchor",
-            anchor.map_or(Value::Null, |h| Value::from(format!("seq {} verified", h.seq))),
+            anchor.map_or(Value::Null, |h| {
+                Value::from(format!("seq {} verified", h.seq))
+            }),
         );
     r.print(a.json);
     Ok(())

@@ -86,7 +86,15 @@ pub fn print_rows(rows: &[Vec<(&'static str, String)>], json: bool, empty: &str)
     };
     println!(
         "{}",
-        line(first.iter().map(|(k, _)| k.replace('_', " ")).collect::<Vec<_>>().iter().map(String::as_str).collect())
+        line(
+            first
+                .iter()
+                .map(|(k, _)| k.replace('_', " "))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect()
+        )
     );
     for row in rows {
         println!("{}", line(row.iter().map(|(_, v)| v.as_str()).collect()));

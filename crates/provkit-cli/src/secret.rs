@@ -102,7 +102,10 @@ pub fn hex_secret(text: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure>
             b'A'..=b'F' => Some(c - b'A' + 10),
             _ => None,
         };
-        match (pair.first().copied().and_then(v), pair.get(1).copied().and_then(v)) {
+        match (
+            pair.first().copied().and_then(v),
+            pair.get(1).copied().and_then(v),
+        ) {
             (Some(h), Some(l)) => out.push(h << 4 | l),
             _ => return Err(Failure(format!("{what}: not hex"))),
         }
@@ -119,7 +122,11 @@ pub fn terminal() -> Result<std::fs::File, Failure> {
         .read(true)
         .write(true)
         .open("/dev/tty")
-        .map_err(|e| Failure(format!("no terminal to show key components on (/dev/tty: {e})")))
+        .map_err(|e| {
+            Failure(format!(
+                "no terminal to show key components on (/dev/tty: {e})"
+            ))
+        })
 }
 
 /// Writes `text` to the terminal `tty`.

@@ -156,11 +156,11 @@ fn parse_u64(text: &str, what: &str) -> Result<u64, Failure> {
 }
 
 fn usage(text: &str, what: &str) -> Result<KeyUsageCode, Failure> {
-    let b: [u8; 2] = text
-        .trim()
-        .as_bytes()
-        .try_into()
-        .map_err(|_| Failure(format!("{what}: a key usage is 2 characters (B1, K0, D0, ...)")))?;
+    let b: [u8; 2] = text.trim().as_bytes().try_into().map_err(|_| {
+        Failure(format!(
+            "{what}: a key usage is 2 characters (B1, K0, D0, ...)"
+        ))
+    })?;
     Ok(KeyUsageCode(b))
 }
 
@@ -188,15 +188,28 @@ fn read_csv(name: &str, text: &str) -> Result<Vec<Row>, Failure> {
         if rows.is_empty() && cells.iter().any(|c| *c == "serial") {
             let find = |n: &str| cells.iter().position(|c| *c == n);
             let (Some(s), Some(k)) = (find("serial"), find("key")) else {
-                return Err(Failure(format!("{at}: the header needs serial and key columns")));
+                return Err(Failure(format!(
+                    "{at}: the header needs serial and key columns"
+                )));
             };
-            columns = [s, k, find("key_id").unwrap_or(usize::MAX), find("usage").unwrap_or(usize::MAX)];
+            columns = [
+                s,
+                k,
+                find("key_id").unwrap_or(usize::MAX),
+                find("usage").unwrap_or(usize::MAX),
+            ];
             continue;
         }
         let cell = |c: usize| cells.get(c).copied().filter(|v| !v.is_empty());
         let [s, k, kid, u] = columns;
-        let serial = parse_u64(cell(s).ok_or_else(|| Failure(format!("{at}: no serial")))?, &at)?;
-        let key = key_of(cell(k).ok_or_else(|| Failure(format!("{at}: no key")))?, &at)?;
+        let serial = parse_u64(
+            cell(s).ok_or_else(|| Failure(format!("{at}: no serial")))?,
+            &at,
+        )?;
+        let key = key_of(
+            cell(k).ok_or_else(|| Failure(format!("{at}: no key")))?,
+            &at,
+        )?;
         let key_id = cell(kid).map_or(Ok(serial), |v| parse_u64(v, &at))?;
         let usage = cell(u).map_or(Ok(KeyUsageCode::INITIAL_DUKPT), |v| usage(v, &at))?;
         rows.push(Row {
@@ -210,7 +223,8 @@ fn read_csv(name: &str, text: &str) -> Result<Vec<Row>, Failure> {
 }
 
 fn read_json(name: &str, text: &str) -> Result<Vec<Row>, Failure> {
-    let mut value: Value = serde_json::from_str(text).map_err(|e| Failure(format!("{name}: {e}")))?;
+    let mut value: Value =
+        serde_json::from_str(text).map_err(|e| Failure(format!("{name}: {e}")))?;
     let result = (|| {
         let items = value
             .as_array()
@@ -281,7 +295,10 @@ fn read_rows(path: &Path) -> Result<Vec<Row>, Failure> {
     for pair in rows.windows(2) {
         if let [a, b] = pair {
             if a.serial == b.serial {
-                return Err(Failure(format!("{name}: serial {:#018x} appears twice", a.serial)));
+                return Err(Failure(format!(
+                    "{name}: serial {:#018x} appears twice",
+                    a.serial
+                )));
             }
         }
     }
@@ -393,10 +410,10 @@ fn import(a: &Import) -> Result<(), Failure> {
     let manufacturer = read_public_key(&a.manufacturer)?;
     let store = a.store.store.open(Create::No)?;
     let mut l = open_with(store, &a.store, Create::No)?;
-    let recipient = l
-        .keys_mut()
-        .public_key(SHIPMENT_RECIPIENT)
-        .ctx(&format!("{}: the shipment-recipient key", a.store.store.store))?;
+    let recipient = l.keys_mut().public_key(SHIPMENT_RECIPIENT).ctx(&format!(
+        "{}: the shipment-recipient key",
+        a.store.store.store
+    ))?;
     if key_fingerprint(&recipient) != header.recipient_key {
         return Err(Failure(format!(
             "{}: sealed to another recipient (key fingerprint {}), not this store's ({})",

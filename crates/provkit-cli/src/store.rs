@@ -480,10 +480,8 @@ impl AnyStore {
                     config.module.clone_from(m);
                 }
                 config.namespace = *namespace;
-                config.roles = KeyRoles::default().with(
-                    KEK_BASE + 1..=KEK_BASE + MAX_KEK_VERSION,
-                    KeyRole::DataKek,
-                );
+                config.roles = KeyRoles::default()
+                    .with(KEK_BASE + 1..=KEK_BASE + MAX_KEK_VERSION, KeyRole::DataKek);
                 Pkcs11Store::open(config)
                     .map(Self::Pkcs11)
                     .map_err(|e| Failure(format!("{name}: {e}")))

@@ -63,9 +63,8 @@ fn open(a: &Open) -> Result<(), Failure> {
             let issuer = issuer_file.ca()?;
             let file = CertFile::read(cert_path)?;
             let compact = match file.kind {
-                Kind::DerDevice => {
-                    cert::import_x509(&file.bytes, issuer.as_issuer()).map_err(|e| file.failed(e))?
-                }
+                Kind::DerDevice => cert::import_x509(&file.bytes, issuer.as_issuer())
+                    .map_err(|e| file.failed(e))?,
                 _ => *file.compact()?.as_bytes(),
             };
             let c = CompactCert::parse(&compact).map_err(|e| file.failed(e))?;
