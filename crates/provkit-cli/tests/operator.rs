@@ -19,7 +19,7 @@ fn with<'a>(args: &[&'a str]) -> Vec<&'a str> {
 #[test]
 fn full_scenario_on_sqlite() {
     let env = Env::new("scenario");
-    scenario(&env, &STORE);
+    scenario(&env, &STORE, &[]);
 }
 
 #[test]

@@ -191,10 +191,18 @@ pub fn census(env: &Env, store: &[&str]) -> Vec<(u64, u64)> {
 /// manufacturer (its own SQLite store), imported (twice), a tampered copy refused with
 /// nothing changed, a lookup, a certificate attached, a rotation and an audit check.
 /// `store` are the `--store` (and `--ledger`) arguments of the authority.
-pub fn scenario(env: &Env, store: &[&str]) {
+/// `ledger` are the `--ledger` arguments (empty: the store's own database), given to
+/// the commands that use the ledger.
+pub fn scenario(env: &Env, store: &[&str], ledger: &[&str]) {
     let with = |args: &[&str]| -> Vec<String> {
+        let uses_ledger = matches!(
+            args,
+            ["ledger", ..] | ["shipment", "import", ..] | ["ca", "issue", ..]
+        );
+        let extra: &[&str] = if uses_ledger { ledger } else { &[] };
         args.iter()
             .chain(store.iter())
+            .chain(extra.iter())
             .map(|s| (*s).to_owned())
             .collect()
     };
@@ -284,7 +292,7 @@ pub fn scenario(env: &Env, store: &[&str]) {
         assert!(e.contains("refused"), "{e}");
     }
     assert_eq!(run_ok(&["ledger", "anchor"]), head_before);
-    assert!(census(env, store).is_empty());
+    assert!(census(env, &[store, ledger].concat()).is_empty());
 
     // Import, then the same file again: nothing duplicated.
     let imp = run_json(&[
@@ -305,7 +313,7 @@ pub fn scenario(env: &Env, store: &[&str]) {
     ]);
     assert_eq!(again["imported"], 0);
     assert_eq!(again["result"], "already imported: nothing changed");
-    assert_eq!(census(env, store), vec![(1, 5)]);
+    assert_eq!(census(env, &[store, ledger].concat()), vec![(1, 5)]);
     let anchor = run_ok(&["ledger", "anchor"]);
     env.write("anchor.txt", &anchor);
 
@@ -364,7 +372,7 @@ pub fn scenario(env: &Env, store: &[&str]) {
     assert_eq!(rot["target_version"], 2);
     assert_eq!(rot["rewrapped"], 5);
     assert_eq!(rot["retired_versions"], serde_json::json!([1]));
-    assert_eq!(census(env, store), vec![(2, 5)]);
+    assert_eq!(census(env, &[store, ledger].concat()), vec![(2, 5)]);
     let c = run_json(&["ledger", "census"]);
     assert_eq!(c["min_decrypt_version"], 2);
     assert_eq!(c["kek_versions_in_store"], serde_json::json!([2]));
