@@ -378,7 +378,7 @@ fn issue(a: &Issue) -> Result<(), Failure> {
         }
         Holder::Ledger(Box::new(l))
     } else {
-        Holder::Store(store)
+        Holder::Store(Box::new(store))
     };
     let ca = Ca::load(holder.store(), &a.store.store.store)?;
     let int = ca.intermediate()?;
@@ -436,7 +436,7 @@ fn issue(a: &Issue) -> Result<(), Failure> {
 
 /// The store alone, or inside the ledger that uses it as its KEK store.
 enum Holder {
-    Store(AnyStore),
+    Store(Box<AnyStore>),
     Ledger(Box<crate::ledger::CliLedger>),
 }
 

@@ -91,7 +91,7 @@ pub fn hex_secret(text: &str, what: &str) -> Result<Zeroizing<Vec<u8>>, Failure>
             .filter(|b| !matches!(b, b' ' | b'-' | b'\t'))
             .collect(),
     );
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(Failure(format!("{what}: an odd number of hex digits")));
     }
     let mut out = Zeroizing::new(Vec::with_capacity(digits.len() / 2));

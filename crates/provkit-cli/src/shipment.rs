@@ -185,7 +185,7 @@ fn read_csv(name: &str, text: &str) -> Result<Vec<Row>, Failure> {
             continue;
         }
         let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-        if rows.is_empty() && cells.iter().any(|c| *c == "serial") {
+        if rows.is_empty() && cells.contains(&"serial") {
             let find = |n: &str| cells.iter().position(|c| *c == n);
             let (Some(s), Some(k)) = (find("serial"), find("key")) else {
                 return Err(Failure(format!(

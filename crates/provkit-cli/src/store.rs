@@ -219,7 +219,7 @@ pub enum AnyStore {
     /// SQLite.
     Sqlite(SqliteStore<MasterKek>),
     /// PostgreSQL.
-    Postgres(PgStore<MasterKek>),
+    Postgres(Box<PgStore<MasterKek>>),
     /// PKCS#11.
     Pkcs11(Pkcs11Store),
 }
@@ -462,7 +462,7 @@ impl AnyStore {
             Spec::Postgres { url, schema } => {
                 let kek = postgres_meta(url, schema, create)?;
                 PgStore::open(pg_client(url)?, schema, kek, MASTER_SLOT)
-                    .map(Self::Postgres)
+                    .map(|s| Self::Postgres(Box::new(s)))
                     .map_err(|e| Failure(format!("{name}: {e}")))
             }
             Spec::Pkcs11 {
@@ -648,7 +648,7 @@ pub enum AnyLedger {
     /// SQLite.
     Sqlite(SqliteLedger),
     /// PostgreSQL.
-    Postgres(PgLedger),
+    Postgres(Box<PgLedger>),
 }
 
 impl AnyLedger {
@@ -680,7 +680,7 @@ impl AnyLedger {
                     .map_err(|e| Failure(format!("{name}: {e}")))
             }
             Spec::Postgres { url, schema } => PgLedger::open(pg_client(url)?, schema)
-                .map(Self::Postgres)
+                .map(|l| Self::Postgres(Box::new(l)))
                 .map_err(|e| Failure(format!("{name}: {e}"))),
             Spec::Pkcs11 { .. } => Err(Failure(format!(
                 "{name}: a PKCS#11 token cannot hold a ledger"
@@ -695,7 +695,7 @@ pub enum AnyTx<'a> {
     /// SQLite.
     Sqlite(<SqliteLedger as LedgerBackend>::Tx<'a>),
     /// PostgreSQL.
-    Postgres(<PgLedger as LedgerBackend>::Tx<'a>),
+    Postgres(Box<<PgLedger as LedgerBackend>::Tx<'a>>),
 }
 
 impl LedgerBackend for AnyLedger {
@@ -704,7 +704,7 @@ impl LedgerBackend for AnyLedger {
     fn begin(&mut self, mode: TxMode) -> LResult<AnyTx<'_>> {
         Ok(match self {
             Self::Sqlite(b) => AnyTx::Sqlite(b.begin(mode)?),
-            Self::Postgres(b) => AnyTx::Postgres(b.begin(mode)?),
+            Self::Postgres(b) => AnyTx::Postgres(Box::new(b.begin(mode)?)),
         })
     }
 }
@@ -722,7 +722,7 @@ impl LedgerTx for AnyTx<'_> {
     fn commit(self) -> LResult<()> {
         match self {
             Self::Sqlite(t) => t.commit(),
-            Self::Postgres(t) => t.commit(),
+            Self::Postgres(t) => (*t).commit(),
         }
     }
     fn audit_head(&mut self) -> LResult<ChainHead> {
