@@ -11,6 +11,7 @@ use crate::{Context, Failure, StoreArgs};
 use clap::{Args, Subcommand};
 use provkit::envelope::{Kcv, KeyComponent, combine_into_store, generate_split_key};
 use provkit::store::{KeyId, KeyKind, MemoryStore};
+use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Write};
 use zeroize::Zeroizing;
 
@@ -107,23 +108,26 @@ fn split(a: &Split) -> Result<(), Failure> {
             ),
         )?;
         tty_wait_enter(&mut tty)?;
-        let mut text = Zeroizing::new(String::new());
-        for (j, b) in c.dangerous_expose().iter().enumerate() {
-            if j > 0 && j % 4 == 0 {
-                text.push(' ');
+        // The component is formatted straight into one zeroizing buffer: no copy of it
+        // is left in memory once it has been shown.
+        let mut text = Zeroizing::new(String::with_capacity(256));
+        let shown = (|| -> std::fmt::Result {
+            write!(text, "\n  component {}: ", i + 1)?;
+            for (j, b) in c.dangerous_expose().iter().enumerate() {
+                if j > 0 && j % 4 == 0 {
+                    text.push(' ');
+                }
+                write!(text, "{b:02X}")?;
             }
-            text.push_str(&format!("{b:02X}"));
-        }
-        tty_write(
-            &mut tty,
-            &format!(
-                "\n  component {}: {}\n  its KCV:     {}\n\nWrite both down, then press Enter \
-                 to clear the screen.\n",
-                i + 1,
-                text.as_str(),
+            write!(
+                text,
+                "\n  its KCV:     {}\n\nWrite both down, then press Enter to clear the \
+                 screen.\n",
                 c.kcv()
-            ),
-        )?;
+            )
+        })();
+        shown.map_err(|_| Failure("formatting a component".into()))?;
+        tty_write(&mut tty, &text)?;
         tty_wait_enter(&mut tty)?;
         tty_write(&mut tty, CLEAR)?;
     }

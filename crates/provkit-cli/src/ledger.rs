@@ -135,6 +135,9 @@ pub struct Anchor {
     /// Where to write the anchor (default: stdout).
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Prints the head as one JSON object (`seq`, `hash`) instead of the anchor line.
+    #[arg(long, conflicts_with = "output")]
+    json: bool,
 }
 
 /// Opens the store and the ledger of `args`, with every KEK version the store holds.
@@ -469,6 +472,13 @@ fn anchor(a: &Anchor) -> Result<(), Failure> {
     let mut l = open(&a.store, Create::No)?;
     let head = l.audit_head().map_err(lf)?;
     let line = format!("{ANCHOR_TAG} seq={} hash={}\n", head.seq, hex(&head.hash));
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({ "seq": head.seq, "hash": hex(&head.hash) })
+        );
+        return Ok(());
+    }
     match &a.output {
         Some(p) => std::fs::write(p, line).ctx(&p.display().to_string()),
         None => {

@@ -402,6 +402,9 @@ fn audit_verify_detects_a_tampered_row() {
     let ok = env.json(&with(&["ledger", "verify", "--anchor", "anchor.txt"]));
     let rows = ok["rows"].as_u64().unwrap();
     assert!(rows >= 4, "{ok}");
+    let head = env.json(&with(&["ledger", "anchor"]));
+    assert_eq!(head["seq"], ok["head_seq"]);
+    assert_eq!(head["hash"], ok["head_hash"]);
 
     // Edit one row's timestamp: the chain names it. The attacker has the file: the
     // append-only triggers (which every open puts back) are no obstacle.
@@ -696,4 +699,49 @@ fn telemetry_opened_with_the_server_key_in_the_store() {
         env.refused(&with(&["telemetry", "open", "m.bin"]))
             .contains("--device-cert")
     );
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let env = Env::new("help");
+    for cmd in [
+        "cert show",
+        "cert verify",
+        "cert expand",
+        "cert compress",
+        "key create",
+        "key export",
+        "ca init",
+        "ca export",
+        "ca issue",
+        "ca list",
+        "shipment seal",
+        "shipment audit",
+        "shipment import",
+        "ledger init",
+        "ledger lookup",
+        "ledger census",
+        "ledger rotate",
+        "ledger verify",
+        "ledger anchor",
+        "kek split",
+        "kek combine",
+        "telemetry open",
+    ] {
+        let mut args: Vec<&str> = cmd.split(' ').collect();
+        args.push("--help");
+        let out = env.ok(&args);
+        let example = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Example: "))
+            .unwrap_or_else(|| panic!("{cmd}: no example in --help:\n{out}"));
+        assert!(
+            example.starts_with("provkit ") || example.contains(" provkit "),
+            "{cmd}: {example}"
+        );
+        assert!(
+            example.contains(cmd),
+            "{cmd}: the example is for another command: {example}"
+        );
+    }
 }

@@ -73,6 +73,9 @@ fn readme_walkthrough_runs_as_written() {
         "audit chain intact",
         "anchor             seq ",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
 }
