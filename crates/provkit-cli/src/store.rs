@@ -359,7 +359,15 @@ fn sqlite_meta(path: &std::path::Path, create: Create) -> Result<MasterKek, Fail
     if create == Create::No && !path.exists() {
         return Err(Failure(format!("{name}: no such store")));
     }
+    let new_file = !path.exists();
     let conn = rusqlite::Connection::open(path).map_err(db)?;
+    #[cfg(unix)]
+    if new_file {
+        // Only wrapped keys are in it, but nobody else needs to read them.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| Failure(format!("{name}: {e}")))?;
+    }
     let has_table: bool = conn
         .query_row(
             "SELECT count(*) FROM sqlite_master WHERE name = 'provkit_cli_meta'",

@@ -47,6 +47,15 @@ fn ca_ceremony_and_its_refusals() {
         "Other",
     ]));
     assert!(e.contains("already holds a CA"), "{e}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(env.path("authority.db"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
     env.ok(&with(&["ca", "export", "--out", "out"]));
     let shown = env.ok(&[
         "cert",
