@@ -97,8 +97,8 @@ enum Command {
 /// Where keys (and the ledger) are.
 #[derive(Debug, Args)]
 pub struct StoreArgs {
-    /// The key store: sqlite:PATH, postgres://USER@HOST/DB[#SCHEMA] or
-    /// pkcs11:token=LABEL[;module=PATH][;namespace=N].
+    /// The key store: `sqlite:PATH`, `postgres://USER@HOST/DB#SCHEMA` (schema optional)
+    /// or `pkcs11:token=LABEL;module=PATH;namespace=N` (module and namespace optional).
     #[arg(long, env = "PROVKIT_STORE", value_name = "SPEC")]
     pub store: String,
 }
