@@ -46,3 +46,57 @@ impl Report {
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Prints rows of named cells: an aligned table with a header line, or a JSON array of
+/// objects; `empty` when there are no rows (table only).
+pub fn print_rows(rows: &[Vec<(&'static str, String)>], json: bool, empty: &str) {
+    if json {
+        let array: Vec<Value> = rows
+            .iter()
+            .map(|row| {
+                Value::Object(
+                    row.iter()
+                        .map(|(k, v)| ((*k).to_owned(), Value::from(v.as_str())))
+                        .collect(),
+                )
+            })
+            .collect();
+        println!("{}", Value::Array(array));
+        return;
+    }
+    let Some(first) = rows.first() else {
+        println!("{empty}");
+        return;
+    };
+    let mut widths: Vec<usize> = first.iter().map(|(k, _)| k.len()).collect();
+    for row in rows {
+        for (w, (_, v)) in widths.iter_mut().zip(row) {
+            *w = (*w).max(v.len());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    println!(
+        "{}",
+        line(
+            first
+                .iter()
+                .map(|(k, _)| k.replace('_', " "))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect()
+        )
+    );
+    for row in rows {
+        println!("{}", line(row.iter().map(|(_, v)| v.as_str()).collect()));
+    }
+}
