@@ -286,9 +286,15 @@ mod tests {
             .with_records_per_chunk(PER_CHUNK);
         let mut buf = [0u8; chunk_buffer_len(PER_CHUNK)];
         let mut rng = InsecureTestRng::new(81);
-        let (mut w, header) =
-            ShipmentWriter::new(&mut manufacturer, KeyId(1), &auth_pk, &params, &mut buf, &mut rng)
-                .unwrap();
+        let (mut w, header) = ShipmentWriter::new(
+            &mut manufacturer,
+            KeyId(1),
+            &auth_pk,
+            &params,
+            &mut buf,
+            &mut rng,
+        )
+        .unwrap();
         let mut chunk = Vec::new();
         for i in 0..u64::from(PER_CHUNK) {
             if i == u64::from(PER_CHUNK) - 1 {
