@@ -279,7 +279,7 @@ fn values(
     for ((is_key, id), c) in newest {
         let live = c.tag <= 2;
         if is_key {
-            keys.insert(id, live.then(|| (c.kind, c.data)));
+            keys.insert(id, live.then_some((c.kind, c.data)));
         } else {
             records.insert(id, live.then_some(c.data));
         }

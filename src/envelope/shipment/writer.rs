@@ -253,7 +253,7 @@ impl Writer<'_> {
     }
 }
 
-#[cfg(all(test, feature = "test-suite"))]
+#[cfg(all(test, feature = "test-suite", feature = "alloc"))]
 mod tests {
     //! A shipment with a malformed record inside an authentic chunk. Only a manufacturer
     //! holding the shipment's keys can make one ([`ShipmentWriter::push`] encodes every
@@ -269,7 +269,7 @@ mod tests {
     use crate::secret::SecretBuf;
     use crate::store::{KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
     use crate::testing::InsecureTestRng;
-    use std::vec::Vec;
+    use alloc::vec::Vec;
 
     #[test]
     fn a_malformed_record_in_an_authentic_chunk_is_reported_at_its_offset() {
