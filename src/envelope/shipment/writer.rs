@@ -253,7 +253,7 @@ impl Writer<'_> {
     }
 }
 
-#[cfg(all(test, feature = "test-suite"))]
+#[cfg(all(test, feature = "test-suite", feature = "alloc"))]
 mod tests {
     //! A shipment with a malformed record inside an authentic chunk. Only a manufacturer
     //! holding the shipment's keys can make one ([`ShipmentWriter::push`] encodes every
