@@ -3,11 +3,9 @@
 //! `S: … + ?Sized`. Here over two store kinds, memory and NOR flash, chosen by name.
 
 use provkit::cert::{self, CaCert, CaName, CaProfile, CompactCert, DeviceRequest};
+use provkit::rand_core::CryptoRng;
 use provkit::store::flash::{FlashStore, RamFlash};
-use provkit::store::{
-    IdentityKeys, KeyId, KeyInventory, KeyKind, KeyStore, MemoryStore, RecordId, Records,
-    SymmetricKeys, suite,
-};
+use provkit::store::{IdentityKeys, KeyId, KeyKind, KeyStore, MemoryStore, RecordId, suite};
 use provkit::testing::InsecureTestRng;
 
 /// What a backend's configuration would do: the store kind is data, not a type.
@@ -33,7 +31,7 @@ fn every_store_kind_passes_the_suite_behind_dyn() {
 fn a_ca_and_a_device_on_different_store_kinds_behind_dyn() {
     for (ca_kind, device_kind) in [("memory", "flash"), ("flash", "memory")] {
         let mut rng = InsecureTestRng::new(7);
-        let rng: &mut dyn provkit::rand_core::CryptoRng = &mut rng;
+        let rng: &mut dyn CryptoRng = &mut rng;
         let mut ca_store: Box<dyn IdentityKeys> = open(ca_kind);
         let mut device_store: Box<dyn IdentityKeys> = open(device_kind);
         ca_store.generate_p256(KeyId(1), rng).unwrap();

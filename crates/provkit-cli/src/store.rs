@@ -560,10 +560,10 @@ impl KeyInventory for AnyStore {
 }
 
 impl IdentityKeys for AnyStore {
-    fn generate_p256<R: CryptoRng + ?Sized>(
+    fn generate_p256(
         &mut self,
         id: KeyId,
-        rng: &mut R,
+        rng: &mut dyn CryptoRng,
     ) -> provkit::Result<EcPublicKey> {
         each!(self, s => s.generate_p256(id, rng))
     }
@@ -585,11 +585,11 @@ impl SymmetricKeys for AnyStore {
     fn import_symmetric(&mut self, id: KeyId, kind: KeyKind, key: &[u8]) -> provkit::Result<()> {
         each!(self, s => s.import_symmetric(id, kind, key))
     }
-    fn generate_symmetric<R: CryptoRng + ?Sized>(
+    fn generate_symmetric(
         &mut self,
         id: KeyId,
         kind: KeyKind,
-        rng: &mut R,
+        rng: &mut dyn CryptoRng,
     ) -> provkit::Result<()> {
         each!(self, s => s.generate_symmetric(id, kind, rng))
     }
