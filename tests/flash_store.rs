@@ -233,6 +233,8 @@ fn assert_scrubbed(image: &[u8], dead: &[&[u8]], what: &str) {
 
 /// A part of a given program size, with or without multi-write, and how the store mounts it.
 trait Part: NorFlash + Sized {
+    /// Whether the part may program a word again (mounted with `mount_multiwrite`).
+    const MULTI: bool;
     fn blank() -> Self;
     fn mount(self) -> provkit::Result<FlashStore<Self>>;
     fn image(&self) -> &[u8];
@@ -245,6 +247,7 @@ trait Part: NorFlash + Sized {
 macro_rules! part {
     ($multi:literal, $mount:ident) => {
         impl<const W: usize> Part for RamFlash<2048, 512, W, $multi> {
+            const MULTI: bool = $multi;
             fn blank() -> Self {
                 Self::new()
             }
@@ -573,7 +576,8 @@ fn a_cut_after_an_entry_header_costs_the_next_mount_nothing() {
 /// page, where `05 00` was meant) and its complement not at all. The unit must be skipped
 /// as torn, not taken for the end of the page: the next write goes after it, and both
 /// records survive the mounts after. Kills `Entry::is_torn -> false` (`docs/testing.md`):
-/// with it, the scan stops at the torn word and the next entry is programmed over it.
+/// with it, the scan stops at the torn word and the next entry is programmed over it; and
+/// `offset + UNIT` -> `offset * UNIT` in `step` (the walk would jump past the next entry).
 #[test]
 fn a_torn_length_word_is_skipped_not_taken_for_the_end_of_the_page() {
     fn check<P: Part>() {
@@ -595,6 +599,13 @@ fn a_torn_length_word_is_skipped_not_taken_for_the_end_of_the_page() {
 
         let mut s = flash.mount().unwrap();
         s.write_record(RecordId(2), b"second").unwrap();
+        if P::MULTI {
+            // Written in place: the next entry starts one unit after the torn one
+            // (`docs/flash-format.md`), its data after its 16-byte header.
+            let image = s.flash_mut().image();
+            let at = image.windows(6).position(|w| w == b"second").unwrap();
+            assert_eq!(at, tail + unit + 16, "write size {unit}");
+        }
         let mut s = s.into_inner().mount().unwrap();
         let mut buf = [0u8; 16];
         let n = s.read_record(RecordId(1), &mut buf).unwrap();
@@ -641,4 +652,81 @@ fn unsupported_geometries_are_refused_one_by_one() {
     assert_eq!(&buf[..n], b"smallest");
     // 260-byte pages of 4-byte units are fine (260 = 65 units).
     FlashStore::mount(RamFlash::<520, 260>::new()).unwrap();
+}
+
+/// The largest record, and two records that fill a page to its last byte, are read back
+/// after a remount: the walk's "never written by this store" guard must not take a
+/// maximal entry, or one ending exactly at the page's end, for the end of the page. Kills
+/// `len > MAX_DATA_LEN` -> `==`/`>=` and `next > page_size` -> `==`/`>=` in `step`.
+#[test]
+fn maximal_entries_and_a_page_filled_exactly_survive_a_remount() {
+    fn check<P: Part>() {
+        let mut s = P::blank().mount().unwrap();
+        let max = s.max_record_len();
+        s.write_record(RecordId(1), &bytes(1, max)).unwrap();
+        let mut s = s.into_inner().mount().unwrap();
+        let mut buf = vec![0u8; max];
+        assert_eq!(s.read_record(RecordId(1), &mut buf).unwrap(), max);
+        assert_eq!(buf, bytes(1, max));
+
+        // 512-byte pages: a 16-byte page header, then two entries (a 16-byte header, the
+        // data, an 8-byte trailer, each padded to whole units) that end at the page's end.
+        let unit = P::WRITE_SIZE;
+        let pad = |n: usize| n.next_multiple_of(unit);
+        let first = pad(16 + 224) + pad(8);
+        let len = 512 - pad(16) - first - pad(8) - 16;
+        let mut s = P::blank().mount().unwrap();
+        s.write_record(RecordId(2), &bytes(2, 224)).unwrap();
+        s.write_record(RecordId(3), &bytes(3, len)).unwrap();
+        let mut s = s.into_inner().mount().unwrap();
+        for (id, want) in [(2, 224), (3, len)] {
+            let n = s.read_record(RecordId(id), &mut buf).unwrap();
+            assert_eq!(buf[..n], bytes(id, want), "record {id}");
+        }
+        // Both in one page, the second ending at its last byte.
+        let image = s.flash_mut().image();
+        let d2 = image
+            .windows(8)
+            .position(|w| w == &bytes(2, 224)[..8])
+            .unwrap();
+        let d3 = image
+            .windows(8)
+            .position(|w| w == &bytes(3, len)[..8])
+            .unwrap();
+        assert_eq!(d3, d2 + first, "write size {unit}");
+        assert_eq!(
+            (d3 - 16 + pad(16 + len) + pad(8)) % 512,
+            0,
+            "write size {unit}"
+        );
+    }
+    check::<RamFlash<2048, 512, 4, true>>();
+    check::<RamFlash<2048, 512, 16, false>>();
+}
+
+/// An entry header that this store never writes (a valid length word whose entry runs
+/// past the end of the page) at the tail of the last page: the walk stops there, as at
+/// the end of the page, instead of reading past the end of the flash, and the store
+/// mounts with what it holds. Kills `||` -> `&&` in `step`'s guard.
+#[test]
+fn a_header_running_past_the_last_page_ends_the_walk() {
+    let mut s = FlashStore::mount_multiwrite(RamFlash::<512, 256>::new()).unwrap();
+    s.write_record(RecordId(1), b"kept").unwrap();
+    let mut flash = s.into_inner();
+    // Writing began on page 1, the last one.
+    let end = flash.contents()[256..]
+        .iter()
+        .rposition(|&b| b != 0xff)
+        .unwrap()
+        + 1;
+    let tail = 256 + end.next_multiple_of(4);
+    let len: u32 = 200; // tail + 16 + 200 + 8 > 512
+    assert!(tail + 16 + 200 + 8 > 512);
+    flash
+        .write(tail as u32, &(len | (len ^ 0xffff) << 16).to_le_bytes())
+        .unwrap();
+    let mut s = FlashStore::mount_multiwrite(flash).unwrap();
+    let mut buf = [0u8; 8];
+    let n = s.read_record(RecordId(1), &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"kept");
 }
