@@ -730,3 +730,32 @@ fn a_header_running_past_the_last_page_ends_the_walk() {
     let n = s.read_record(RecordId(1), &mut buf).unwrap();
     assert_eq!(&buf[..n], b"kept");
 }
+
+/// Deleting many ids in turn never fills the flash: a deletion that hides no older value
+/// (the scrub has destroyed it) is dropped on reclaim, not carried forward for ever.
+/// Kills `s.count > 1` -> `s.count == 1` in `must_keep` (every newest deletion kept:
+/// `Store(Full)` after about 60 ids on this 2 KiB part).
+#[test]
+fn deletions_of_many_ids_do_not_fill_the_flash() {
+    fn check<P: Part>() {
+        let mut s = P::blank().mount().unwrap();
+        for i in 0..400 {
+            s.write_record(RecordId(i), &bytes(i, 40))
+                .unwrap_or_else(|e| panic!("write {i}: {e:?}"));
+            s.delete_record(RecordId(i))
+                .unwrap_or_else(|e| panic!("delete {i}: {e:?}"));
+        }
+        let mut s = s.into_inner().mount().unwrap();
+        let mut buf = [0u8; 64];
+        for i in [0, 1, 199, 399] {
+            assert_eq!(
+                s.read_record(RecordId(i), &mut buf).unwrap_err(),
+                provkit::Error::Store(provkit::store::StoreError::NotFound),
+                "record {i}"
+            );
+        }
+        s.write_record(RecordId(7), b"after").unwrap();
+    }
+    check::<RamFlash<2048, 512, 4, true>>();
+    check::<RamFlash<2048, 512, 16, false>>();
+}
