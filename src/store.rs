@@ -49,6 +49,8 @@ use crate::secret::SecretBytes;
 
 #[cfg(feature = "embedded-storage")]
 pub mod flash;
+#[cfg(feature = "std")]
+pub mod import;
 pub mod memory;
 mod signer;
 mod soft;
