@@ -225,23 +225,17 @@ fn encode(nodes: &[Node]) -> Vec<u8> {
 /// scrypt's N) of an `EncryptedPrivateKeyInfo`, replaced by `value`.
 fn with_kdf_cost(der: &[u8], value: &[u8]) -> Vec<u8> {
     let mut tree = parse(der);
-    let Node::Cons(_, info) = &mut tree[0] else {
-        unreachable!()
-    };
-    let Node::Cons(_, algorithm) = &mut info[0] else {
-        unreachable!()
-    };
-    let Node::Cons(_, pbes2) = &mut algorithm[1] else {
-        unreachable!()
-    };
-    let Node::Cons(_, kdf) = &mut pbes2[0] else {
-        unreachable!()
-    };
-    let Node::Cons(_, params) = &mut kdf[1] else {
-        unreachable!()
-    };
-    let Node::Leaf(tag, int) = &mut params[1] else {
-        unreachable!()
+    // EncryptedPrivateKeyInfo > algorithm > PBES2-params > keyDerivationFunc > params >
+    // the INTEGER after the salt.
+    let mut node = &mut tree[0];
+    for i in [0, 1, 0, 1, 1] {
+        let Node::Cons(_, children) = node else {
+            panic!("not a constructed value on the path to the KDF cost")
+        };
+        node = &mut children[i];
+    }
+    let Node::Leaf(tag, int) = node else {
+        panic!("the KDF cost is not a primitive value")
     };
     assert_eq!(*tag, 0x02);
     *int = value.to_vec();
