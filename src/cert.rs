@@ -17,14 +17,19 @@
 //! | CA side | [`create_root`], [`create_intermediate`], [`issue_device`] |
 //! | device side | [`verify_device`], [`verify_issued`], [`verify_ca`] |
 //! | compact CA certificates (devices' roots and intermediates) | [`CaCert::from_compact`], [`CaCert::write_compact`], [`CaCert::write_der`] |
-//! | foreign certificates | [`X509Cert`], [`CaCert::from_der`] |
+//! | foreign certificates | [`X509Cert`], [`CaCert::from_der`]; with feature `x509`, any chain, full names and certificate files ([`pki`]) |
+//! | certification requests (PKCS#10) | [`csr`] (feature `x509`) |
 
 mod ca;
 mod chain;
 mod compact;
 mod compact_ca;
+#[cfg(feature = "x509")]
+pub mod csr;
 pub(crate) mod der;
 mod expand;
+#[cfg(feature = "x509")]
+pub mod pki;
 mod template;
 mod time;
 mod x509;

@@ -5,7 +5,7 @@
 
 use crate::cert::compact::{COMPACT_LEN, CompactFields, DeviceUsage, unix_to_day};
 use crate::cert::compact_ca::{COMPACT_CA_MAX_LEN, CompactCa, CompactCaFields};
-use crate::cert::der::{Compare, Der, Sink, SliceSink, Template, tag};
+use crate::cert::der::{Compare, Der, Reader, Sink, SliceSink, Template, tag};
 use crate::cert::template::{IssuerRef, Profile, SubjectName, Tbs, write_certificate};
 use crate::cert::time::UnixTime;
 use crate::cert::x509::{X509Cert, key_usage, oid};
@@ -91,6 +91,9 @@ pub struct CaProfile<'a> {
     pub not_after: UnixTime,
     /// basicConstraints pathLenConstraint: `Some(0)` for a CA that signs only devices.
     pub path_len: Option<u8>,
+    /// A full subject Name, DER-encoded (tag and length included), written instead of
+    /// [`name`](Self::name): see [`with_subject_der`](Self::with_subject_der).
+    pub subject_der: Option<&'a [u8]>,
 }
 
 impl<'a> CaProfile<'a> {
@@ -109,6 +112,7 @@ impl<'a> CaProfile<'a> {
             not_before,
             not_after,
             path_len: None,
+            subject_der: None,
         }
     }
 
@@ -119,6 +123,78 @@ impl<'a> CaProfile<'a> {
         self.path_len = Some(path_len);
         self
     }
+
+    /// The same profile with a full distinguished name as the subject: `subject_der` is a
+    /// DER Name (any attributes, in the order given), copied verbatim into the
+    /// certificate in place of [`name`](Self::name). Servers build one from an RFC 4514
+    /// string with [`pki::name_der`](crate::cert::pki::name_der) (feature `x509`). A
+    /// compact CA certificate holds a name of up to 255 content bytes; a longer one
+    /// makes a certificate that only exists as DER.
+    ///
+    /// ```
+    /// use provkit::cert::{self, CaCert, CaName, CaProfile};
+    /// use provkit::store::{IdentityKeys, KeyId, MemoryStore};
+    ///
+    /// # fn main() -> provkit::Result<()> {
+    /// let mut store = MemoryStore::<1, 0, 0>::new();
+    /// store.generate_p256(KeyId(1), &mut provkit::rng::OsRng)?;
+    /// // C=DE, O=Example, CN=Example Root: SEQUENCE of three RDNs.
+    /// let name: &[u8] = &[
+    ///     0x30, 0x36, 0x31, 0x0b, 0x30, 0x09, 0x06, 0x03, 0x55, 0x04, 0x06, 0x13, 0x02,
+    ///     b'D', b'E', 0x31, 0x10, 0x30, 0x0e, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x07,
+    ///     b'E', b'x', b'a', b'm', b'p', b'l', b'e', 0x31, 0x15, 0x30, 0x13, 0x06, 0x03,
+    ///     0x55, 0x04, 0x03, 0x0c, 0x0c, b'E', b'x', b'a', b'm', b'p', b'l', b'e', b' ',
+    ///     b'R', b'o', b'o', b't',
+    /// ];
+    /// let profile = CaProfile::new(CaName::new("unused"), [1; 16], 1_700_000_000, 2_500_000_000)
+    ///     .with_subject_der(name);
+    /// let mut der = [0u8; 512];
+    /// let len = cert::create_root(&mut store, KeyId(1), &profile, &mut der)?;
+    /// assert_eq!(CaCert::from_der(&der[..len])?.subject_name(), name);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use]
+    pub const fn with_subject_der(mut self, subject_der: &'a [u8]) -> Self {
+        self.subject_der = Some(subject_der);
+        self
+    }
+
+    /// The subject to write: the DER name if one was given (checked to be a Name),
+    /// otherwise the built one.
+    fn subject(&self) -> Result<SubjectName<'_>> {
+        match self.subject_der {
+            Some(der) => {
+                check_name(der)?;
+                Ok(SubjectName::Der(der))
+            }
+            None => Ok(SubjectName::Built(&self.name)),
+        }
+    }
+}
+
+/// Checks that `der` is one X.501 Name: a SEQUENCE of non-empty SETs of
+/// AttributeTypeAndValue (an OBJECT IDENTIFIER and one value of any type).
+fn check_name(der: &[u8]) -> Result<()> {
+    let mut outer = Reader::new(der);
+    let (mut rdns, _) = outer.read(tag::SEQUENCE)?;
+    outer.finish()?;
+    while !rdns.is_empty() {
+        let (mut rdn, _) = rdns.read(tag::SET)?;
+        if rdn.is_empty() {
+            return Err(rdn.err(DecodeErrorKind::InvalidValue));
+        }
+        while !rdn.is_empty() {
+            let (mut atv, _) = rdn.read(tag::SEQUENCE)?;
+            atv.value(tag::OID)?;
+            match atv.peek_tag() {
+                Some(t) => drop(atv.read(t)?),
+                None => return Err(atv.err(DecodeErrorKind::Truncated)),
+            }
+            atv.finish()?;
+        }
+    }
+    Ok(())
 }
 
 /// What a device certificate certifies: the device's public key (the device sends only
@@ -514,7 +590,7 @@ pub fn create_root<S: IdentityKeys + ?Sized>(
             key_id: &[],
         },
         validity: (profile.not_before, profile.not_after),
-        subject: SubjectName::Built(&profile.name),
+        subject: profile.subject()?,
         key: &public,
         profile: Profile::Ca {
             self_signed: true,
@@ -546,7 +622,7 @@ pub fn create_intermediate<S: IdentityKeys + ?Sized>(
         serial: &positive(profile.serial),
         issuer: issuer.as_issuer(),
         validity: (profile.not_before, profile.not_after),
-        subject: SubjectName::Built(&profile.name),
+        subject: profile.subject()?,
         key: subject_key,
         profile: Profile::Ca {
             self_signed: false,
