@@ -13,7 +13,7 @@
 //! | piece | where |
 //! |---|---|
 //! | 111-byte format | [`CompactCert`], [`CompactFields`], `docs/cert-format.md` |
-//! | X.509 expansion and import | [`expand`], [`import_x509`], `to_pem` and `expand_to_pem` (feature `alloc`) |
+//! | X.509 expansion and import | [`expand`], [`import_x509`], `to_pem`, `from_pem` and `expand_to_pem` (feature `alloc`) |
 //! | CA side | [`create_root`], [`create_intermediate`], [`issue_device`] |
 //! | device side | [`verify_device`], [`verify_issued`], [`verify_ca`] |
 //! | compact CA certificates (devices' roots and intermediates) | [`CaCert::from_compact`], [`CaCert::write_compact`], [`CaCert::write_der`] |
@@ -46,7 +46,7 @@ pub use compact::{
 pub use compact_ca::{CA_FORMAT_VERSION, COMPACT_CA_MAX_LEN};
 pub use expand::{expand, expanded_len, import_x509};
 #[cfg(feature = "alloc")]
-pub use expand::{expand_to_pem, to_pem};
+pub use expand::{expand_to_pem, from_pem, to_pem};
 pub use template::{IssuerRef, KEY_ID_LEN, key_identifier};
 pub use time::{NO_EXPIRY, UnixTime};
 pub use x509::{Extensions, X509Cert, key_usage};

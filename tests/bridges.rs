@@ -651,3 +651,25 @@ fn external_signer_as_a_ca() {
         cert::verify_device(&root, None, &CompactCert::parse(&compact).unwrap(), NOW).unwrap();
     assert_eq!(verified.serial, 5);
 }
+
+/// A CA certificate kept as PEM by OpenSSL reads back to DER that provkit's own parser
+/// takes as an issuer, and writes back as the same PEM text; other PEM is refused.
+#[test]
+fn pem_certificates_read_back_to_der() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/pki/root.pem");
+    let pem = std::fs::read_to_string(path).unwrap();
+    let der = cert::from_pem(&pem).unwrap();
+    CaCert::from_der(&der).unwrap();
+    assert_eq!(cert::to_pem(&der).unwrap(), pem);
+    for bad in [
+        "",
+        "garbage",
+        &pem[..pem.len() / 2],
+        &pem.replace("CERTIFICATE", "PUBLIC KEY"),
+    ] {
+        assert!(
+            matches!(cert::from_pem(bad), Err(Error::Decode(_))),
+            "{bad:?}"
+        );
+    }
+}

@@ -110,6 +110,32 @@ pub fn to_pem(der: &[u8]) -> Result<alloc::string::String> {
         .map_err(|_| Error::Unsupported)
 }
 
+/// The DER inside a PEM certificate (`-----BEGIN CERTIFICATE-----`): the inverse of
+/// [`to_pem`], for CA and device certificates kept as PEM files. One block; a bundle of
+/// several is read by [`pki::read_certificates`](crate::cert::pki::read_certificates)
+/// (feature `x509`).
+///
+/// # Errors
+/// `Decode(InvalidValue)` for text that is not one PEM block or whose label is not
+/// `CERTIFICATE` (offset 0: PEM has no byte offsets worth reporting).
+///
+/// ```
+/// # fn main() -> provkit::Result<()> {
+/// let der = [0x30, 0x03, 0x02, 0x01, 0x01];
+/// assert_eq!(provkit::cert::from_pem(&provkit::cert::to_pem(&der)?)?, der);
+/// assert!(provkit::cert::from_pem("-----BEGIN PRIVATE KEY-----\nMAA=\n-----END PRIVATE KEY-----\n").is_err());
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "alloc")]
+pub fn from_pem(pem: &str) -> Result<alloc::vec::Vec<u8>> {
+    let invalid = Error::decode(DecodeErrorKind::InvalidValue, 0);
+    match der::pem::decode_vec(pem.trim_start().as_bytes()) {
+        Ok(("CERTIFICATE", der)) => Ok(der),
+        _ => Err(invalid),
+    }
+}
+
 /// Expands `cert` and returns it as PEM.
 ///
 /// # Errors
