@@ -11,7 +11,7 @@ use crate::store::{
 use crate::{Context, Failure, LedgerArgs, StoreArgs, now, time};
 use clap::{Args, Subcommand};
 use provkit::cert::{
-    self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, DeviceRequest, DeviceUsage,
+    self, COMPACT_LEN, CaCert, CaName, CaProfile, CompactCert, DeviceRequest, DeviceUsage, csr,
 };
 use provkit::rand_core::Rng;
 use provkit::store::{IdentityKeys, KeyInventory, RecordId, Records};
@@ -36,10 +36,12 @@ pub enum CaCommand {
     /// Example: provkit ca export --store sqlite:ca.db --out certs/
     Export(Export),
     /// Issues a compact device certificate (111 bytes) for a device's public key (SPKI
-    /// PEM or DER, SEC1 bytes or hex) and serial, signed by the intermediate in the store.
-    /// Refused for a serial already issued.
+    /// PEM or DER, SEC1 bytes or hex) and serial, or for a PKCS#10 request, signed by the
+    /// intermediate in the store. Refused for a serial already issued.
     ///
     /// Example: provkit ca issue --store sqlite:ca.db --public-key device.pem --serial 0x8000000000000001 -o device.bin
+    ///
+    /// Example: provkit ca issue --store sqlite:ca.db --csr device.csr -o device.bin
     Issue(Issue),
     /// Lists the device certificates the CA issued.
     ///
@@ -87,12 +89,19 @@ pub struct Export {
 pub struct Issue {
     #[command(flatten)]
     store: LedgerArgs,
-    /// The device's public key file.
+    /// The device's public key file (with --serial), unless --csr is given.
+    #[arg(long, required_unless_present = "csr", conflicts_with = "csr")]
+    public_key: Option<PathBuf>,
+    /// A PKCS#10 certification request (PEM or DER, e.g. from `openssl req -new -subj
+    /// /serialNumber=<16 hex digits>`) instead of --public-key: its signature must verify
+    /// (proof of possession), its subject name the serial, and its extensions ask for no
+    /// more than --key-agreement and --server-auth allow; a refusal says why.
     #[arg(long)]
-    public_key: PathBuf,
-    /// The device serial (decimal, or hex with 0x).
-    #[arg(long, value_parser = parse_serial)]
-    serial: u64,
+    csr: Option<PathBuf>,
+    /// The device serial (decimal, or hex with 0x). With --csr, the serial the request
+    /// must name (or the serial for a request with an empty subject).
+    #[arg(long, value_parser = parse_serial, required_unless_present = "csr")]
+    serial: Option<u64>,
     /// The issue time (default: now): YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix seconds.
     #[arg(long)]
     at: Option<String>,
@@ -354,24 +363,42 @@ fn issued(store: &mut AnyStore) -> Result<Vec<[u8; COMPACT_LEN]>, Failure> {
 }
 
 fn issue(a: &Issue) -> Result<(), Failure> {
-    let public = read_public_key(&a.public_key)?;
     let at = a.at.as_deref().map_or_else(|| Ok(now()), time::parse)?;
+    let usage = DeviceUsage::SIGN_ONLY
+        .with_key_agreement(a.key_agreement)
+        .with_server_auth(a.server_auth);
+    let request = match (&a.csr, &a.public_key, a.serial) {
+        (Some(path), _, serial) => {
+            let name = path.display().to_string();
+            let bytes = std::fs::read(path).ctx(&name)?;
+            let mut policy = csr::CsrPolicy::new().allowing(usage);
+            if let Some(s) = serial {
+                policy = policy.for_serial(s);
+            }
+            csr::check_request(&bytes, &policy, at).map_err(|e| Failure(format!("{name}: {e}")))?
+        }
+        (None, Some(path), Some(serial)) => {
+            DeviceRequest::new(serial, &read_public_key(path)?, at).with_usage(usage)
+        }
+        _ => return Err(Failure("give --public-key and --serial, or --csr".into())),
+    };
+    let (serial, public) = (request.serial, request.public_key);
     let store = a.store.store.open(Create::No)?;
     // With --attach the store is the ledger's KEK store too; the ledger is checked
     // before anything is signed, so a refusal changes nothing.
     let mut holder = if a.attach {
         let mut l = crate::ledger::open_with(store, &a.store, Create::No)?;
-        match l.lookup(a.serial).map_err(ledger_failure)? {
+        match l.lookup(serial).map_err(ledger_failure)? {
             None => {
                 return Err(Failure(format!(
                     "serial {:#018x}: no key in the ledger to attach the certificate to",
-                    a.serial
+                    serial
                 )));
             }
             Some(r) if r.key.certificate.is_some() => {
                 return Err(Failure(format!(
                     "serial {:#018x}: the ledger already holds a certificate for it",
-                    a.serial
+                    serial
                 )));
             }
             Some(_) => {}
@@ -384,17 +411,13 @@ fn issue(a: &Issue) -> Result<(), Failure> {
     let int = ca.intermediate()?;
     let root = ca.root()?;
     for c in &issued(holder.store())? {
-        if CompactCert::parse(c).is_ok_and(|c| c.serial() == a.serial) {
+        if CompactCert::parse(c).is_ok_and(|c| c.serial() == serial) {
             return Err(Failure(format!(
                 "serial {:#018x} already has a certificate",
-                a.serial
+                serial
             )));
         }
     }
-    let usage = DeviceUsage::SIGN_ONLY
-        .with_key_agreement(a.key_agreement)
-        .with_server_auth(a.server_auth);
-    let request = DeviceRequest::new(a.serial, &public, at).with_usage(usage);
     let compact =
         cert::issue_device(holder.store(), INTERMEDIATE_KEY, &int, &request).ctx("issue")?;
     let parsed = CompactCert::parse(&compact).ctx("issued certificate")?;
@@ -405,13 +428,13 @@ fn issue(a: &Issue) -> Result<(), Failure> {
         der.truncate(n);
         let t = now();
         let issued_at = l
-            .lookup(a.serial)
+            .lookup(serial)
             .map_err(ledger_failure)?
             .and_then(|r| r.key.issued_at);
         if issued_at.is_none() {
-            l.issue(a.serial, t).map_err(ledger_failure)?;
+            l.issue(serial, t).map_err(ledger_failure)?;
         }
-        l.attach_certificate(a.serial, &der, t)
+        l.attach_certificate(serial, &der, t)
             .map_err(ledger_failure)?;
     }
     let store = holder.store();
@@ -424,7 +447,7 @@ fn issue(a: &Issue) -> Result<(), Failure> {
         .ctx("record the certificate")?;
     std::fs::write(&a.output, compact).ctx(&a.output.display().to_string())?;
     let mut r = Report::default();
-    r.field("serial", format!("{:#018x}", a.serial))
+    r.field("serial", format!("{:#018x}", serial))
         .field("not_before", time::format(parsed.not_before()))
         .field("issuer_key_id", hex(&parsed.issuer_key_id()))
         .field("public_key", hex(&public.to_compressed()))

@@ -163,6 +163,57 @@ fn ca_ceremony_and_its_refusals() {
     let table = env.ok(&with(&["ca", "list"]));
     assert!(table.starts_with("serial"), "{table}");
 
+    // From a PKCS#10 request made by `openssl req` (provkit's tests/data/csr): the
+    // request names the serial and proves possession of its key.
+    let csr_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/csr/");
+    for f in ["openssl_device.csr", "openssl_san.csr"] {
+        env.write(f, std::fs::read(format!("{csr_dir}{f}")).unwrap());
+    }
+    let e = env.refused(&with(&[
+        "ca",
+        "issue",
+        "--csr",
+        "openssl_device.csr",
+        "--serial",
+        "5",
+        "-o",
+        "c.bin",
+    ]));
+    assert!(e.contains("expects 0000000000000005"), "{e}");
+    let e = env.refused(&with(&[
+        "ca",
+        "issue",
+        "--csr",
+        "openssl_san.csr",
+        "-o",
+        "c.bin",
+    ]));
+    assert!(
+        e.contains("outside the CA's profile") && e.contains("2.5.29.17"),
+        "{e}"
+    );
+    assert!(!env.path("c.bin").exists());
+    let from_csr = env.json(&with(&[
+        "ca",
+        "issue",
+        "--csr",
+        "openssl_device.csr",
+        "-o",
+        "c.bin",
+    ]));
+    assert_eq!(from_csr["serial"], "0x0102030405060708");
+    let both = env.run(&with(&[
+        "ca",
+        "issue",
+        "--csr",
+        "openssl_device.csr",
+        "--public-key",
+        "b.pem",
+        "-o",
+        "d.bin",
+    ]));
+    assert_eq!(both.status.code(), Some(2), "a usage error");
+
     // A device certificate from another CA is foreign to this one.
     let other = Env::new("ca-other");
     other.ok(&[
