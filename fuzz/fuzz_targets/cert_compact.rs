@@ -21,6 +21,10 @@ fuzz_target!(|data: &[u8]| {
         let back = cert::import_x509(&out[..n], ca.as_issuer()).expect("expansion must import");
         assert_eq!(&back[..], data, "import(expand(c)) != c");
         let parsed = x509_cert::Certificate::from_der(&out[..n]).expect("x509-cert parses it");
-        assert_eq!(parsed.to_der().expect("re-encodes"), &out[..n], "x509-cert round trip");
+        assert_eq!(
+            parsed.to_der().expect("re-encodes"),
+            &out[..n],
+            "x509-cert round trip"
+        );
     }
 });

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use provkit::cert::{self, csr, pki, CaCert, CaName, CaProfile, DeviceUsage};
+use provkit::cert::{self, CaCert, CaName, CaProfile, DeviceUsage, csr, pki};
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 use provkit::testing::InsecureTestRng;
 
@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
         let mut der = [0u8; 512];
         let n = cert::create_root(&mut store, KeyId(1), &profile, &mut der).expect("a root");
         let ca = CaCert::from_der(&der[..n]).expect("its own root");
-        cert::issue_device(&mut store, KeyId(1), &ca, &request).expect("an accepted request issues");
+        cert::issue_device(&mut store, KeyId(1), &ca, &request)
+            .expect("an accepted request issues");
     }
 });
