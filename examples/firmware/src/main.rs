@@ -26,6 +26,7 @@ use provkit::store::{IdentityKeys, KeyId, RecordId, Records};
 use rng::{PlaceholderRng, VectorReplayRng};
 
 mod dukpt;
+mod instructions;
 mod rng;
 mod stack;
 mod telemetry;
@@ -62,39 +63,51 @@ struct Steps {
 
 impl Steps {
     fn named(&mut self, device: &str, what: &str, step: &mut dyn FnMut() -> bool) {
-        let entry = stack::paint();
-        let ok = step();
-        self.finish(ok, device, what, entry, true);
+        self.measure(device, what, step, true);
     }
 
     fn run(&mut self, name: &str, step: &mut dyn FnMut() -> bool) {
-        let entry = stack::paint();
-        let ok = step();
-        self.finish(ok, "", name, entry, true);
+        self.measure("", name, step, true);
     }
 
     /// A step that plays the server, not the device: checked like the others, but its
     /// stack is not part of the device's budget.
     fn server(&mut self, name: &str, step: &mut dyn FnMut() -> bool) {
-        let entry = stack::paint();
-        let ok = step();
-        self.finish(ok, "", name, entry, false);
+        self.measure("", name, step, false);
     }
 
-    fn finish(&mut self, ok: bool, device: &str, what: &str, entry: usize, counts: bool) {
+    /// Runs `step` between a stack paint and its reading, counting its instructions.
+    fn measure(&mut self, device: &str, what: &str, step: &mut dyn FnMut() -> bool, counts: bool) {
+        let entry = stack::paint();
+        let mark = instructions::Mark::now();
+        let ok = step();
+        let executed = mark.elapsed();
+        self.finish(ok, device, what, entry, counts, executed);
+    }
+
+    fn finish(
+        &mut self,
+        ok: bool,
+        device: &str,
+        what: &str,
+        entry: usize,
+        counts: bool,
+        executed: u64,
+    ) {
         let (used, total) = stack::peak(entry);
         if counts {
             self.peak = self.peak.max(used);
             self.peak_total = self.peak_total.max(total);
         }
         hprintln!(
-            "[{}] {}{}{} (stack {} B; {} B from reset)",
+            "[{}] {}{}{} (stack {} B; {} B from reset; {} instructions)",
             if ok { " ok " } else { "FAIL" },
             device,
             if device.is_empty() { "" } else { ": " },
             what,
             used,
-            total
+            total,
+            executed
         );
         if !ok {
             debug::exit(debug::EXIT_FAILURE);
@@ -106,6 +119,18 @@ impl Steps {
 #[entry]
 fn main() -> ! {
     hprintln!("provkit firmware proof on Cortex-M4 (mps2-an386)");
+    let core = cortex_m::Peripherals::take().unwrap_or_else(|| fail("core peripherals"));
+    instructions::start(core.SYST);
+    let (calibrated, milli) = instructions::calibrate();
+    hprintln!(
+        "[{}] calibration: {}.{:03} instructions per SysTick tick (QEMU -icount shift=0, 25 MHz: 40.000)",
+        if calibrated { " ok " } else { "FAIL" },
+        milli / 1000,
+        milli % 1000
+    );
+    if !calibrated {
+        fail("instruction counting is off: run QEMU with -icount shift=0");
+    }
     // The flash images live in .bss (as memory-mapped flash would), never on the stack.
     static mut FLASH_A: Flash = Flash::new();
     static mut FLASH_B: Flash = Flash::new();
@@ -138,6 +163,11 @@ fn main() -> ! {
     steps.run(
         "identity keys stored in the NOR-flash key store",
         &mut || store_identities(&mut a, &mut b),
+    );
+
+    steps.run(
+        "P-256 sign and ECDH through the flash store cost what the raw operations cost",
+        &mut || store_overhead(&mut a),
     );
 
     pair_with_vector(&mut steps, &mut a, &mut b);
@@ -238,6 +268,50 @@ fn store_identities(a: &mut Store, b: &mut Store) -> bool {
         .is_ok()
         && b.import_p256(IDENTITY, &SecretBytes::new(vectors::RESPONDER_SCALAR))
             .is_ok()
+}
+
+/// Signs and agrees once on the provider directly and once through the flash store (which
+/// reads the scalar from flash each time), with the same key and inputs, and prints both
+/// counts: the store must not recompute the public key or anything else per call.
+#[inline(never)]
+fn store_overhead(a: &mut Store) -> bool {
+    use provkit::provider::{CryptoProvider, RustCrypto};
+    let digest = [0x5a; 32];
+    let Ok(key) = RustCrypto::p256_key_from_scalar(&SecretBytes::new(vectors::INITIATOR_SCALAR))
+    else {
+        return false;
+    };
+    let Ok(peer) = CompactCert::parse(&vectors::RESPONDER_CERT).and_then(|c| c.public_key()) else {
+        return false;
+    };
+    let mark = instructions::Mark::now();
+    let raw_sig = RustCrypto::p256_sign_digest(&key, &digest);
+    let raw_sign = mark.elapsed();
+    let mark = instructions::Mark::now();
+    let store_sig = a.sign_digest(IDENTITY, &digest);
+    let store_sign = mark.elapsed();
+    let mark = instructions::Mark::now();
+    let raw_shared = RustCrypto::p256_ecdh(&key, &peer);
+    let raw_ecdh = mark.elapsed();
+    let mark = instructions::Mark::now();
+    let store_shared = a.ecdh(IDENTITY, &peer);
+    let store_ecdh = mark.elapsed();
+    hprintln!(
+        "       P-256 instructions: sign raw {} flash store {}; ECDH raw {} flash store {}",
+        raw_sign,
+        store_sign,
+        raw_ecdh,
+        store_ecdh
+    );
+    let same_signature = match (raw_sig, store_sig) {
+        (Ok(r), Ok(s)) => r.normalize_s() == s.normalize_s(),
+        _ => false,
+    };
+    let same_secret = match (raw_shared, store_shared) {
+        (Ok(r), Ok(s)) => bool::from(subtle::ConstantTimeEq::ct_eq(&r, &s)),
+        _ => false,
+    };
+    same_signature && same_secret
 }
 
 #[inline(never)]
