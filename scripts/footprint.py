@@ -26,17 +26,21 @@ LLVM = os.path.join(
     "lib", "rustlib", "x86_64-unknown-linux-gnu", "bin")
 
 KIB = 1024
-# Instructions per step with the RustCrypto provider: no step slower than when they were
-# first counted (issue #21: chain 27.1 M, initiator 9.4 + 55.3 M, responder 38.8 + 26.2 M,
-# telemetry seal 38.4 M, rounded up to the next 0.1 M).
-BUDGET_CHAIN = 27_200_000
-BUDGET_SIDE_INITIATOR = 64_800_000
-BUDGET_SIDE_RESPONDER = 65_100_000
-BUDGET_SEAL = 38_500_000
-CHAIN_STEP = "certificate chain verifies"
-INITIATOR_SIDE = ("A: initiator: message 1", "A: initiator: verifies responder's chain")
-RESPONDER_SIDE = ("B: responder: message 2", "B: responder: verifies initiator's chain")
-SEAL_STEP = "telemetry: HPKE-sealed"
+# Instructions per step and provider (issue #21). The QEMU proof runs the device steps on
+# both providers: RustCrypto on devices A and B, the Cortex-M4 assembly (provkit-cm4) on C
+# and D, whose steps are prefixed "cm4: ". RustCrypto: no step slower than when they were
+# first counted (chain 27.1 M, initiator 9.4 + 55.3 M, responder 38.8 + 26.2 M, telemetry
+# seal 38.4 M, rounded up to the next 0.1 M). Assembly: the issue's budgets.
+# (name, step-name prefix, initiator, responder, chain, initiator side, responder side, seal)
+PROVIDERS = [
+    ("RustCrypto (`p256`, portable)", "", "A", "B",
+     27_200_000, 64_800_000, 65_100_000, 38_500_000),
+    ("Cortex-M4 assembly (`provkit-cm4`)", "cm4: ", "C", "D",
+     2_000_000, 4_000_000, 4_000_000, 2_500_000),
+]
+# The full device side on the assembly provider (issue #21). Reported, not enforced yet:
+# see docs/footprint.md, "Flash on the assembly provider".
+BUDGET_FULL_CM4 = 40 * KIB
 # A key used through the flash store costs what the raw operation costs (issue #21).
 BUDGET_STORE_RATIO = 1.05
 BUDGET_FULL = 48 * KIB
@@ -196,9 +200,9 @@ def qemu_proof():
                             p.stdout)
     summary = re.search(r"PROVKIT-FIRMWARE steps=(\d+) peak_stack=(\d+) peak_stack_from_reset=(\d+)",
                         p.stdout)
-    store = re.search(r"P-256 instructions: sign raw (\d+) flash store (\d+); "
-                      r"ECDH raw (\d+) flash store (\d+)", p.stdout)
-    store = tuple(int(g) for g in store.groups()) if store else None
+    store = [tuple(int(g) for g in m) for m in
+             re.findall(r"P-256 instructions: sign raw (\d+) flash store (\d+); "
+                        r"ECDH raw (\d+) flash store (\d+)", p.stdout)]
     ok = p.returncode == 0 and "all steps passed" in p.stdout and calibration is not None
     return ok, steps, summary, calibration, store, p.stdout + p.stderr
 
@@ -229,6 +233,8 @@ def main():
         rows.append((name, flash - base_flash, ram, marker))
     full_elf = build([f for f, _, _ in CAPS])
     full_flash, full_ram = sections(full_elf)
+    cm4_base_flash, _ = sections(build(["provider-cm4"]))
+    cm4_full_flash, _ = sections(build([f for f, _, _ in CAPS] + ["provider-cm4"]))
     per_crate, modules = crates(full_elf)
     p256 = sum(v for k, v in per_crate.items() if k in P256)
     layers = collections.Counter()
@@ -244,35 +250,46 @@ def main():
     peak = int(summary.group(2)) if summary else None
     peak_reset = int(summary.group(3)) if summary else None
 
-    def instructions_of(*markers):
-        """Instructions of the first step (the vector handshake's) matching each marker."""
+    def instructions_of(*prefixes):
+        """Instructions of the first step (the vector handshake's) whose name starts with
+        each prefix, summed."""
         total = 0
-        for marker in markers:
-            found = [i for _, n, _, _, i in steps if marker in n]
+        for prefix in prefixes:
+            found = [i for _, n, _, _, i in steps if n.startswith(prefix)]
             if not found:
                 return 10**12
             total += found[0]
         return total
 
-    side_initiator = instructions_of(*INITIATOR_SIDE)
-    side_responder = instructions_of(*RESPONDER_SIDE)
-    chain = instructions_of(CHAIN_STEP)
-    seal = instructions_of(SEAL_STEP)
-    instruction_checks = [
-        ("certificate chain verify (root -> intermediate -> device)", chain, BUDGET_CHAIN),
-        ("handshake, initiator side (message 1; verify message 2, message 3)", side_initiator,
-         BUDGET_SIDE_INITIATOR),
-        ("handshake, responder side (message 2; verify message 3)", side_responder,
-         BUDGET_SIDE_RESPONDER),
-        ("HPKE telemetry seal, signed", seal, BUDGET_SEAL),
-    ]
-    raw_sign, store_sign, raw_ecdh, store_ecdh = store or (1, 10**9, 1, 10**9)
-    store_checks = [
-        ("ECDSA sign through the flash store / the raw operation", store_sign / raw_sign,
-         BUDGET_STORE_RATIO),
-        ("ECDH through the flash store / the raw operation", store_ecdh / raw_ecdh,
-         BUDGET_STORE_RATIO),
-    ]
+    instruction_checks = []
+    per_provider = []
+    store_checks = []
+    for k, (pname, pre, ini, res, b_chain, b_ini, b_res, b_seal) in enumerate(PROVIDERS):
+        chain = instructions_of(pre + "certificate chain verifies")
+        side_i = instructions_of(f"{ini}: initiator: message 1",
+                                 f"{ini}: initiator: verifies responder's chain")
+        side_r = instructions_of(f"{res}: responder: message 2",
+                                 f"{res}: responder: verifies initiator's chain")
+        seal = instructions_of(pre + "telemetry: HPKE-sealed")
+        instruction_checks += [
+            (f"{pname}: certificate chain verify (root -> intermediate -> device)", chain,
+             b_chain),
+            (f"{pname}: handshake, initiator side (message 1; verify message 2, message 3)",
+             side_i, b_ini),
+            (f"{pname}: handshake, responder side (message 2; verify message 3)", side_r,
+             b_res),
+            (f"{pname}: HPKE telemetry seal, signed", seal, b_seal),
+        ]
+        raw_sign, store_sign, raw_ecdh, store_ecdh = (
+            store[k] if k < len(store) else (1, 10**9, 1, 10**9))
+        store_checks += [
+            (f"{pname}: ECDSA sign through the flash store / the raw operation",
+             store_sign / raw_sign, BUDGET_STORE_RATIO),
+            (f"{pname}: ECDH through the flash store / the raw operation",
+             store_ecdh / raw_ecdh, BUDGET_STORE_RATIO),
+        ]
+        per_provider.append((pname, chain, side_i, side_r, seal, raw_sign, store_sign,
+                             raw_ecdh, store_ecdh))
     checks = [
         ("full device side, flash", full_flash, BUDGET_FULL, args.check == "all"),
         ("protocol code above the primitives (cert, handshake, dukpt, envelope)", protocol,
@@ -299,6 +316,10 @@ def main():
         if not enforced:
             status += " (reported, not enforced in CI)"
         md.append(f"| {name} | {kib(value)} | {kib(budget)} | {status} |")
+    md.append(f"| full device side, flash, on the Cortex-M4 assembly provider | "
+              f"{kib(cm4_full_flash)} | {kib(BUDGET_FULL_CM4)} | "
+              f"{'within' if cm4_full_flash <= BUDGET_FULL_CM4 else '**over**'} "
+              "(reported, not enforced yet: see \"Flash on the assembly provider\") |")
     for name, value, budget in store_checks:
         status = "within" if value <= budget else "**over**"
         if args.check != "all":
@@ -396,16 +417,37 @@ def main():
               "loads, branches and multiplies take more than one cycle; flash wait states "
               "are not modelled), not a measurement on silicon. Provider: RustCrypto "
               "(`p256`), opt-level \"z\", `small-stack`.\n")
+    md.append("Per provider, from the same run (the handshake sides are the vector "
+              "handshake's: certificates by value, the peer's certificate verified under the "
+              "root; the chain step verifies root -> intermediate -> device, parsing both "
+              "compact CA certificates):\n")
+    md.append("| provider | chain verify | initiator side | responder side | telemetry seal "
+              "| sign raw / via flash store | ECDH raw / via flash store |")
+    md.append("|---|---:|---:|---:|---:|---:|---:|")
+    for (pname, chain, side_i, side_r, seal, rs, ss, re_, se) in per_provider:
+        md.append(f"| {pname} | {mi(chain)} ({ms(chain)}) | {mi(side_i)} ({ms(side_i)}) | "
+                  f"{mi(side_r)} ({ms(side_r)}) | {mi(seal)} ({ms(seal)}) | "
+                  f"{mi(rs)} / {mi(ss)} | {mi(re_)} / {mi(se)} |")
+    md.append("")
+    md.append("Every step:\n")
     md.append("| step | instructions | est. at 64 MHz |")
     md.append("|---|---:|---:|")
     for status, name, _, _, count in steps:
         md.append(f"| {name}{'' if status == 'ok' else ' **FAILED**'} | {count:,} | "
                   f"{ms(count)} |")
-    md.append(f"| **handshake, initiator side** (message 1 + message 3 of the vector handshake) "
-              f"| **{side_initiator:,}** | **{ms(side_initiator)}** |")
-    md.append(f"| **handshake, responder side** (message 2 + verifying message 3) "
-              f"| **{side_responder:,}** | **{ms(side_responder)}** |")
     md.append("")
+    md.append("### Flash on the assembly provider\n")
+    md.append(f"The same probe with every capability on `provkit-cm4` (feature `provider-cm4`): "
+              f"runtime and store {kib(cm4_base_flash)}, full device side "
+              f"**{kib(cm4_full_flash)}** against {kib(full_flash)} on RustCrypto. The "
+              "assembly and its tables take about 8.5 KiB, and the RFC 6979 generator "
+              "(HMAC-DRBG) about 1 KiB. What remains of RustCrypto's `p256` is field "
+              "arithmetic: the on-curve check every `EcPublicKey` passes, and the "
+              "decompression that `EcPublicKey::from_sec1` links. So the assembly does not "
+              "save flash over RustCrypto's opt-level \"z\" build: it saves instructions. "
+              "The issue's 40 KiB for the full device side is not met. Meeting it means "
+              "keeping provkit's own point validation out of the assembly build. It is "
+              "reported here and not enforced.\n")
     md.append("## Stack, painted in the QEMU run\n")
     md.append("`cd examples/firmware && cargo run --release` on QEMU `mps2-an386`: each step "
               "paints the free stack, runs, and reports the deepest point reached below its "

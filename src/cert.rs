@@ -38,8 +38,7 @@ pub use ca::{
     CaCert, CaName, CaProfile, DeviceRequest, create_intermediate, create_root, issue_device,
     verify_ca,
 };
-pub(crate) use chain::verify_device_on;
-pub use chain::{VerifiedDevice, verify_device, verify_issued};
+pub use chain::{VerifiedDevice, verify_device, verify_device_on, verify_issued};
 pub use compact::{
     COMPACT_LEN, CompactCert, CompactFields, DeviceUsage, FORMAT_VERSION, day_to_unix, unix_to_day,
 };

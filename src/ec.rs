@@ -63,11 +63,19 @@ impl EcPublicKey {
     /// # Errors
     /// `Decode(InvalidPoint)` when `x` is not the x coordinate of a curve point.
     pub fn from_x_and_parity(x: &[u8; 32], y_is_odd: bool) -> Result<Self> {
+        Self::from_x_and_parity_on::<RustCrypto>(x, y_is_odd)
+    }
+
+    /// [`from_x_and_parity`](Self::from_x_and_parity) on the provider `P`.
+    pub(crate) fn from_x_and_parity_on<P: CryptoProvider>(
+        x: &[u8; 32],
+        y_is_odd: bool,
+    ) -> Result<Self> {
         let mut sec1 = [0u8; COMPRESSED_LEN];
         let (tag, rest) = sec1.split_at_mut(1);
         tag.copy_from_slice(&[if y_is_odd { 0x03 } else { 0x02 }]);
         rest.copy_from_slice(x);
-        Self::from_sec1(&sec1)
+        P::p256_parse_public(&sec1)
     }
 
     /// The SEC1 uncompressed encoding `04 || x || y`.

@@ -319,8 +319,18 @@ impl<'a> CaCert<'a> {
     /// 9999, a self-signed certificate naming another key, or a high-S signature, at
     /// offset 102) or `InvalidPoint`.
     pub fn from_compact(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_compact_on::<RustCrypto>(bytes)
+    }
+
+    /// [`from_compact`](Self::from_compact), the key decompressed on the provider `P`
+    /// (a firmware on a Cortex-M4 passes `provkit_cm4::Cm4`: 0.04 M instructions instead
+    /// of 0.54 M).
+    ///
+    /// # Errors
+    /// As [`from_compact`](Self::from_compact).
+    pub fn from_compact_on<P: CryptoProvider>(bytes: &'a [u8]) -> Result<Self> {
         Ok(Self {
-            form: Form::Compact(CompactCa::parse(bytes)?),
+            form: Form::Compact(CompactCa::parse_on::<P>(bytes)?),
         })
     }
 

@@ -55,7 +55,7 @@ pub(crate) fn verify_issued_on<P: CryptoProvider>(
     }
     let verified = VerifiedDevice {
         serial: device.serial(),
-        public_key: device.public_key()?,
+        public_key: device.public_key_on::<P>()?,
         usage: device.usage(),
         not_before: device.not_before(),
         issuer_key_id: device.issuer_key_id(),
@@ -91,8 +91,12 @@ pub fn verify_device(
     verify_device_on::<RustCrypto>(root, intermediate, device, now)
 }
 
-/// [`verify_device`] with the signatures checked on the provider `P`.
-pub(crate) fn verify_device_on<P: CryptoProvider>(
+/// [`verify_device`] on the provider `P`: signatures checked and the device key
+/// decompressed there (a firmware on a Cortex-M4 passes `provkit_cm4::Cm4`).
+///
+/// # Errors
+/// As [`verify_device`].
+pub fn verify_device_on<P: CryptoProvider>(
     root: &CaCert<'_>,
     intermediate: Option<&CaCert<'_>>,
     device: &CompactCert<'_>,

@@ -267,7 +267,14 @@ impl<'a> CompactCert<'a> {
     /// # Errors
     /// `Decode(InvalidPoint)` at offset 15 if `x` is not on the curve.
     pub fn public_key(&self) -> Result<EcPublicKey> {
-        EcPublicKey::from_x_and_parity(&self.field(15), self.raw[0] & 1 == 1)
+        self.public_key_on::<crate::provider::RustCrypto>()
+    }
+
+    /// [`public_key`](Self::public_key), decompressed on the provider `P`.
+    pub(crate) fn public_key_on<P: crate::provider::CryptoProvider>(
+        &self,
+    ) -> Result<EcPublicKey> {
+        EcPublicKey::from_x_and_parity_on::<P>(&self.field(15), self.raw[0] & 1 == 1)
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, 15))
     }
 

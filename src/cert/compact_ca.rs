@@ -108,6 +108,11 @@ fn get<const N: usize>(fixed: &[u8; FIXED_LEN], at: usize) -> [u8; N] {
 impl<'a> CompactCa<'a> {
     /// Parses and checks the structure; the signature is the chain's job.
     pub(crate) fn parse(raw: &'a [u8]) -> Result<Self> {
+        Self::parse_on::<crate::provider::RustCrypto>(raw)
+    }
+
+    /// [`parse`](Self::parse), the key decompressed on the provider `P`.
+    pub(crate) fn parse_on<P: crate::provider::CryptoProvider>(raw: &'a [u8]) -> Result<Self> {
         let decode = Error::decode;
         let header = *raw.first().ok_or(decode(DecodeErrorKind::Truncated, 0))?;
         if header >> 4 != CA_FORMAT_VERSION || header & RESERVED != 0 {
@@ -123,7 +128,7 @@ impl<'a> CompactCa<'a> {
         if !(1..=0x7f).contains(&fixed[OFF_SERIAL]) {
             return Err(decode(DecodeErrorKind::InvalidValue, OFF_SERIAL));
         }
-        let public_key = EcPublicKey::from_x_and_parity(&get(fixed, OFF_X), header & 1 == 1)
+        let public_key = EcPublicKey::from_x_and_parity_on::<P>(&get(fixed, OFF_X), header & 1 == 1)
             .map_err(|_| decode(DecodeErrorKind::InvalidPoint, OFF_X))?;
         let ca = Self {
             raw,

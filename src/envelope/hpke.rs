@@ -389,7 +389,7 @@ const DERIVE_EPHEMERAL: bool = cfg!(feature = "std");
 /// Not inlined, so that the key and its scalar multiplications leave the stack before the
 /// caller goes on (telemetry signs next).
 #[inline(never)]
-fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
+fn ephemeral_dh<P: CryptoProvider, R: rand_core::CryptoRng + ?Sized>(
     recipient: &EcPublicKey,
     rng: &mut R,
     derive: bool,
@@ -401,7 +401,7 @@ fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
         let (_, sk) = derive_p256(ikm.expose())?;
         (sk.public_key()?, sk.ecdh(recipient)?)
     } else {
-        let sk = Ephemeral::<RustCrypto>::generate(rng);
+        let sk = Ephemeral::<P>::generate(rng);
         (sk.public_key(), sk.agree(recipient)?)
     };
     *enc = pk.to_uncompressed();
@@ -412,7 +412,7 @@ fn ephemeral_dh<R: rand_core::CryptoRng + ?Sized>(
 /// SetupBaseS, or SetupAuthS with `auth` = (DH of the sender's static key with
 /// `recipient`, the sender's public key), into `ctx` (from [`SenderContext::empty`]):
 /// writes the encapsulated key into `enc`.
-pub(crate) fn setup_sender<R: rand_core::CryptoRng + ?Sized>(
+pub(crate) fn setup_sender<P: CryptoProvider, R: rand_core::CryptoRng + ?Sized>(
     ctx: &mut SenderContext,
     enc: &mut [u8; ENC_LEN],
     recipient: &EcPublicKey,
@@ -427,7 +427,7 @@ pub(crate) fn setup_sender<R: rand_core::CryptoRng + ?Sized>(
         .expose_mut()
         .split_first_chunk_mut::<32>()
         .ok_or(Error::Unsupported)?;
-    ephemeral_dh(recipient, rng, DERIVE_EPHEMERAL, enc, dh_eph)?;
+    ephemeral_dh::<P, R>(recipient, rng, DERIVE_EPHEMERAL, enc, dh_eph)?;
     let pk_r = recipient.to_uncompressed();
     let pk_s;
     let (mode, dh_len, pk_s): (u8, usize, &[u8]) = match auth {
@@ -456,7 +456,7 @@ pub fn setup_sender_base<R: rand_core::CryptoRng + ?Sized>(
     rng: &mut R,
 ) -> Result<([u8; ENC_LEN], SenderContext)> {
     let (mut enc, mut ctx) = ([0u8; ENC_LEN], SenderContext::empty());
-    setup_sender(&mut ctx, &mut enc, recipient, None, aead, info, rng)?;
+    setup_sender::<RustCrypto, R>(&mut ctx, &mut enc, recipient, None, aead, info, rng)?;
     Ok((enc, ctx))
 }
 
@@ -477,7 +477,7 @@ pub fn setup_sender_auth<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Si
     let dh_static = store.ecdh(sender, recipient)?;
     let (mut enc, mut ctx) = ([0u8; ENC_LEN], SenderContext::empty());
     let auth = Some((&dh_static, &sender_pk));
-    setup_sender(&mut ctx, &mut enc, recipient, auth, aead, info, rng)?;
+    setup_sender::<RustCrypto, R>(&mut ctx, &mut enc, recipient, auth, aead, info, rng)?;
     Ok((enc, ctx))
 }
 
@@ -870,17 +870,17 @@ mod tests {
         let pk = store.generate_p256(KeyId(1), &mut rng).unwrap();
         let (mut enc, mut enc2, mut dh) = ([0u8; ENC_LEN], [0u8; ENC_LEN], [0u8; 32]);
         for derive in [false, true] {
-            ephemeral_dh(&pk, &mut rng, derive, &mut enc, &mut dh).unwrap();
+            ephemeral_dh::<RustCrypto, _>(&pk, &mut rng, derive, &mut enc, &mut dh).unwrap();
             let theirs = store.ecdh(KeyId(1), &parse_enc(&enc).unwrap()).unwrap();
             assert_eq!(&dh, theirs.expose(), "derive: {derive}");
-            ephemeral_dh(&pk, &mut rng, derive, &mut enc2, &mut dh).unwrap();
+            ephemeral_dh::<RustCrypto, _>(&pk, &mut rng, derive, &mut enc2, &mut dh).unwrap();
             assert_ne!(enc, enc2, "a fresh key each time");
         }
         // With a fixed RNG, only `DeriveKeyPair` is RFC 9180's function of its bytes.
         let ikm = [0x42u8; 32];
         let mut derived = [0u8; ENC_LEN];
         let mut fixed = crate::testing::FixedRng::new(&ikm);
-        ephemeral_dh(&pk, &mut fixed, true, &mut derived, &mut dh).unwrap();
+        ephemeral_dh::<RustCrypto, _>(&pk, &mut fixed, true, &mut derived, &mut dh).unwrap();
         let (_, key) = derive_p256(&ikm).unwrap();
         assert_eq!(derived, key.public_key().unwrap().to_uncompressed());
     }

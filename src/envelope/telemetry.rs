@@ -110,7 +110,7 @@ pub fn seal_telemetry<R: rand_core::CryptoRng + ?Sized>(
     out: &mut [u8],
     rng: &mut R,
 ) -> Result<usize> {
-    seal::<crate::store::MemoryStore<0, 0, 0>, R>(None, server, serial, payload, out, rng)
+    seal::<RustCrypto, crate::store::MemoryStore<0, 0, 0>, R>(None, server, serial, payload, out, rng)
 }
 
 /// Seals telemetry signed by the device identity key `device_key` in `store` (by handle,
@@ -127,10 +127,33 @@ pub fn seal_telemetry_signed<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng +
     out: &mut [u8],
     rng: &mut R,
 ) -> Result<usize> {
-    seal(Some((store, device_key)), server, serial, payload, out, rng)
+    seal::<RustCrypto, S, R>(Some((store, device_key)), server, serial, payload, out, rng)
 }
 
-fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
+/// [`seal_telemetry_signed`] with the ephemeral key made and agreed on the provider `P`
+/// (a firmware on a Cortex-M4 passes `provkit_cm4::Cm4`; the signature is the store's,
+/// which runs on the provider it was mounted with). The same message as
+/// [`seal_telemetry_signed`] for the same RNG output.
+///
+/// # Errors
+/// As [`seal_telemetry_signed`].
+pub fn seal_telemetry_signed_on<
+    P: CryptoProvider,
+    S: IdentityKeys + ?Sized,
+    R: rand_core::CryptoRng + ?Sized,
+>(
+    store: &mut S,
+    device_key: KeyId,
+    server: &EcPublicKey,
+    serial: u64,
+    payload: &[u8],
+    out: &mut [u8],
+    rng: &mut R,
+) -> Result<usize> {
+    seal::<P, S, R>(Some((store, device_key)), server, serial, payload, out, rng)
+}
+
+fn seal<P: CryptoProvider, S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     signer: Option<(&mut S, KeyId)>,
     server: &EcPublicKey,
     serial: u64,
@@ -168,7 +191,7 @@ fn seal<S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?Sized>(
     r.copy_from_slice(&key_fingerprint(server));
     fixed.copy_from_slice(f);
     let mut ctx = SenderContext::empty();
-    hpke::setup_sender(&mut ctx, enc, server, None, AEAD, &info, rng)?;
+    hpke::setup_sender::<P, R>(&mut ctx, enc, server, None, AEAD, &info, rng)?;
     ctx.export(COMMIT_LABEL, commitment)?;
     if let Some((store, key)) = signer {
         let digest = signature_digest(header, payload);

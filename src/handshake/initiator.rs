@@ -101,7 +101,7 @@ impl<'c, P: CryptoProvider> AwaitingResponse<'c, P> {
         let y_bytes = msg2
             .get(..crate::ec::COMPRESSED_LEN)
             .ok_or(Error::decode(DecodeErrorKind::Truncated, msg2.len()))?;
-        let y = parse_point(y_bytes, 0)?;
+        let y = parse_point::<P>(y_bytes, 0)?;
         let rest = msg2.get(crate::ec::COMPRESSED_LEN..).unwrap_or(&[]);
         if rest.len() > MAX_PLAINTEXT + TAG_LEN {
             return Err(Error::decode(

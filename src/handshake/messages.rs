@@ -15,6 +15,7 @@ use crate::ec::sha256_parts;
 use crate::ec::{COMPRESSED_LEN, EcPublicKey, EcdsaSignature, SIGNATURE_LEN};
 use crate::error::{DecodeErrorKind, Error, Result};
 use crate::handshake::key_schedule::TAG_LEN;
+use crate::provider::CryptoProvider;
 
 /// Protocol version carried in message 1.
 pub const VERSION: u8 = 1;
@@ -157,10 +158,11 @@ pub(crate) fn parse_plaintext(
     Ok((cred, EcdsaSignature(sig)))
 }
 
-/// Parses a received compressed ephemeral point (validated on the curve).
-pub(crate) fn parse_point(bytes: &[u8], at: usize) -> Result<EcPublicKey> {
+/// Parses a received compressed ephemeral point (decompressed on the provider `P`,
+/// validated on the curve).
+pub(crate) fn parse_point<P: CryptoProvider>(bytes: &[u8], at: usize) -> Result<EcPublicKey> {
     match bytes.first() {
-        Some(0x02 | 0x03) if bytes.len() == COMPRESSED_LEN => EcPublicKey::from_sec1(bytes)
+        Some(0x02 | 0x03) if bytes.len() == COMPRESSED_LEN => P::p256_parse_public(bytes)
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, at)),
         _ => Err(Error::decode(DecodeErrorKind::InvalidPoint, at)),
     }
@@ -304,8 +306,12 @@ mod tests {
             0xA4, 0x40, 0xF2, 0x77, 0x03, 0x7D, 0x81, 0x2D, 0xEB, 0x33, 0xA0, 0xF4, 0xA1, 0x39,
             0x45, 0xD8, 0x98, 0xC2, 0x96,
         ];
-        assert!(parse_point(&g, 1).is_ok());
-        let invalid = |b: &[u8]| parse_point(b, 1).map(|_| ()).map_err(|e| kind_at(&e));
+        assert!(parse_point::<crate::provider::RustCrypto>(&g, 1).is_ok());
+        let invalid = |b: &[u8]| {
+            parse_point::<crate::provider::RustCrypto>(b, 1)
+                .map(|_| ())
+                .map_err(|e| kind_at(&e))
+        };
         let mut long = [0u8; COMPRESSED_LEN + 1];
         long[..COMPRESSED_LEN].copy_from_slice(&g);
         for bad in [&g[..32], &long[..], &[][..], &[0x03][..]] {

@@ -81,7 +81,7 @@ impl<'c, P: CryptoProvider> Responder<'c, P> {
             };
             return Err(Error::decode(kind, msg1.len().min(MSG1_LEN)));
         }
-        let x = parse_point(msg1.get(1..).unwrap_or(&[]), 1)?;
+        let x = parse_point::<P>(msg1.get(1..).unwrap_or(&[]), 1)?;
         let needed = self.mode.msg2_len();
         let dst = out
             .get_mut(..needed)

@@ -52,14 +52,14 @@
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{Error, Result, StoreError};
+use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
-use crate::store::soft;
-/// Flash keys run on the default provider (a firmware store).
-type SoftKey = soft::SoftKey;
+use crate::store::soft::SoftKey;
 use crate::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, RecordId, Records, SymmetricKeys, WrapAlgorithm,
 };
 use core::fmt;
+use core::marker::PhantomData;
 use embedded_storage::nor_flash::{MultiwriteNorFlash, NorFlash};
 
 /// The on-flash format version this code writes.
@@ -222,7 +222,7 @@ struct Scan {
 /// # Ok(())
 /// # }
 /// ```
-pub struct FlashStore<F: NorFlash> {
+pub struct FlashStore<F: NorFlash, P: CryptoProvider = RustCrypto> {
     flash: F,
     pages: u32,
     page_size: u32,
@@ -234,6 +234,8 @@ pub struct FlashStore<F: NorFlash> {
     /// Dead entries are zeroed in place (the part may program a word again), rather than
     /// their pages evacuated and erased.
     multiwrite: bool,
+    /// The provider keys are used on (signing, ECDH, AES): a type, no state.
+    provider: PhantomData<fn() -> P>,
 }
 
 impl<F: MultiwriteNorFlash> FlashStore<F> {
@@ -248,16 +250,23 @@ impl<F: MultiwriteNorFlash> FlashStore<F> {
     }
 }
 
-impl<F: NorFlash> FlashStore<F> {
-    /// The program unit: the part's write size, at least a word.
-    const UNIT: u32 = if F::WRITE_SIZE > 4 {
-        F::WRITE_SIZE as u32
-    } else {
-        4
-    };
+impl<F: MultiwriteNorFlash, P: CryptoProvider> FlashStore<F, P> {
+    /// [`mount_multiwrite`](FlashStore::mount_multiwrite) for a store whose keys run on
+    /// the provider `P`.
+    ///
+    /// # Errors
+    /// As [`mount`](FlashStore::mount).
+    pub fn mount_multiwrite_with_provider(flash: F) -> Result<Self> {
+        Self::open(flash, true)
+    }
+}
 
+impl<F: NorFlash> FlashStore<F> {
     /// Mounts the store on `flash`, formatting it if it holds no store, completes any
     /// page change a power cut interrupted, and scrubs every superseded or torn entry.
+    /// Its keys run on provkit's portable provider, [`RustCrypto`];
+    /// [`mount_with_provider`](FlashStore::mount_with_provider) picks another (a
+    /// Cortex-M4 assembly provider, say).
     ///
     /// This is the mode for parts that program each word once (e.g. flash with ECC): a
     /// superseded entry is destroyed by evacuating and erasing its page, which costs up
@@ -270,6 +279,34 @@ impl<F: NorFlash> FlashStore<F> {
     /// pages under 256 bytes, a write size other than 1, 2, 4, 8, 16 or 32 bytes, or
     /// a page size that is not a multiple of it).
     pub fn mount(flash: F) -> Result<Self> {
+        Self::open(flash, false)
+    }
+}
+
+impl<F: NorFlash, P: CryptoProvider> FlashStore<F, P> {
+    /// The program unit: the part's write size, at least a word.
+    const UNIT: u32 = if F::WRITE_SIZE > 4 {
+        F::WRITE_SIZE as u32
+    } else {
+        4
+    };
+
+    /// [`mount`](FlashStore::mount) for a store whose keys run on the provider `P`: a
+    /// firmware on a Cortex-M4 signs and agrees on `provkit_cm4::Cm4`'s assembly.
+    ///
+    /// ```
+    /// use provkit::provider::RustCrypto;
+    /// use provkit::store::flash::{FlashStore, RamFlash};
+    ///
+    /// let mut flash = RamFlash::<4096, 1024>::new();
+    /// let store = FlashStore::<_, RustCrypto>::mount_with_provider(&mut flash)?;
+    /// # let _ = store;
+    /// # Ok::<(), provkit::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`mount`](FlashStore::mount).
+    pub fn mount_with_provider(flash: F) -> Result<Self> {
         Self::open(flash, false)
     }
 
@@ -294,6 +331,7 @@ impl<F: NorFlash> FlashStore<F> {
             next_seq: 1,
             active_erases: 0,
             multiwrite,
+            provider: PhantomData,
         };
         let mut s = Scan {
             namespace: NONE,
@@ -850,7 +888,7 @@ impl<F: NorFlash> FlashStore<F> {
     }
 
     /// The P-256 key under `id`; `Store(WrongKeyKind)` for a symmetric one.
-    fn p256(&mut self, id: KeyId) -> Result<SoftKey> {
+    fn p256(&mut self, id: KeyId) -> Result<SoftKey<P>> {
         let mut buf = SecretBytes::zero();
         if self.load(id, &mut buf)? != KeyKind::P256 {
             return Err(StoreError::WrongKeyKind.into());
@@ -858,7 +896,7 @@ impl<F: NorFlash> FlashStore<F> {
         SoftKey::p256_from_scalar(&buf).map_err(|_| Error::Store(StoreError::Corrupt))
     }
 
-    fn key(&mut self, id: KeyId) -> Result<SoftKey> {
+    fn key(&mut self, id: KeyId) -> Result<SoftKey<P>> {
         let mut buf = SecretBytes::zero();
         match self.load(id, &mut buf)? {
             KeyKind::P256 => SoftKey::p256_from_scalar(&buf),
@@ -877,7 +915,7 @@ impl<F: NorFlash> FlashStore<F> {
         Ok(())
     }
 
-    fn insert_key(&mut self, id: KeyId, key: &SoftKey) -> Result<()> {
+    fn insert_key(&mut self, id: KeyId, key: &SoftKey<P>) -> Result<()> {
         self.vacant(id)?;
         let kind = key.kind();
         let material = key.material();
@@ -894,7 +932,7 @@ fn newer(a: u32, b: u32) -> bool {
     a != b && a.wrapping_sub(b) < 1 << 31
 }
 
-impl<F: NorFlash> fmt::Debug for FlashStore<F> {
+impl<F: NorFlash, P: CryptoProvider> fmt::Debug for FlashStore<F, P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FlashStore")
             .field("pages", &self.pages)
@@ -905,7 +943,7 @@ impl<F: NorFlash> fmt::Debug for FlashStore<F> {
     }
 }
 
-impl<F: NorFlash> KeyInventory for FlashStore<F> {
+impl<F: NorFlash, P: CryptoProvider> KeyInventory for FlashStore<F, P> {
     fn key_kind(&mut self, id: KeyId) -> Result<KeyKind> {
         let mut e = Entry::default();
         self.found(KEYS, id.0, &mut e)?;
@@ -918,19 +956,19 @@ impl<F: NorFlash> KeyInventory for FlashStore<F> {
     }
 }
 
-impl<F: NorFlash> IdentityKeys for FlashStore<F> {
+impl<F: NorFlash, P: CryptoProvider> IdentityKeys for FlashStore<F, P> {
     fn generate_p256(
         &mut self,
         id: KeyId,
         rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<EcPublicKey> {
-        let key = SoftKey::p256_random(rng);
+        let key = SoftKey::<P>::p256_random(rng);
         self.insert_key(id, &key)?;
         key.public_key()
     }
 
     fn import_p256(&mut self, id: KeyId, scalar: &SecretBytes<32>) -> Result<EcPublicKey> {
-        let key = SoftKey::p256_from_scalar(scalar)?;
+        let key = SoftKey::<P>::p256_from_scalar(scalar)?;
         // A valid scalar is its own canonical encoding: stored as given.
         self.vacant(id)?;
         self.append(KEY | kind_code(KeyKind::P256) << 8, id.0, scalar.expose())?;
@@ -950,9 +988,9 @@ impl<F: NorFlash> IdentityKeys for FlashStore<F> {
     }
 }
 
-impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
+impl<F: NorFlash, P: CryptoProvider> SymmetricKeys for FlashStore<F, P> {
     fn import_symmetric(&mut self, id: KeyId, kind: KeyKind, key: &[u8]) -> Result<()> {
-        let key = SoftKey::symmetric(kind, key)?;
+        let key = SoftKey::<P>::symmetric(kind, key)?;
         self.insert_key(id, &key)
     }
 
@@ -962,7 +1000,7 @@ impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
         kind: KeyKind,
         rng: &mut dyn rand_core::CryptoRng,
     ) -> Result<()> {
-        let key = SoftKey::symmetric_random(kind, rng)?;
+        let key = SoftKey::<P>::symmetric_random(kind, rng)?;
         self.insert_key(id, &key)
     }
 
@@ -1015,7 +1053,7 @@ impl<F: NorFlash> SymmetricKeys for FlashStore<F> {
     }
 }
 
-impl<F: NorFlash> Records for FlashStore<F> {
+impl<F: NorFlash, P: CryptoProvider> Records for FlashStore<F, P> {
     fn max_record_len(&self) -> usize {
         MAX_DATA_LEN
     }

@@ -20,9 +20,11 @@ use provkit::handshake::{
     AwaitingFinish, AwaitingResponse, CredentialMode, Initiator, PeerCredential, PeerPolicy,
     Responder, Session,
 };
+use provkit::provider::{CryptoProvider, RustCrypto};
 use provkit::secret::SecretBytes;
 use provkit::store::flash::{FlashStore, RamFlash};
 use provkit::store::{IdentityKeys, KeyId, RecordId, Records};
+use provkit_cm4::Cm4;
 use rng::{PlaceholderRng, VectorReplayRng};
 
 mod dukpt;
@@ -48,7 +50,10 @@ const IDENTITY: KeyId = KeyId(1);
 /// The budget for the deepest stack of any step, from reset.
 const STACK_BUDGET: usize = 8 * 1024;
 type Flash = RamFlash<8192, 1024>;
-type Store = FlashStore<&'static mut Flash>;
+/// A device's key store, its keys used on the provider `P`.
+type StoreOn<P> = FlashStore<&'static mut Flash, P>;
+/// A device's key store on the portable RustCrypto provider.
+type Store = StoreOn<RustCrypto>;
 
 /// Counts passed steps and the deepest stack they used: below each step's entry (what the
 /// library call needs) and from reset (that plus this harness, which holds two devices'
@@ -135,17 +140,26 @@ fn main() -> ! {
     static mut FLASH_A: Flash = Flash::new();
     static mut FLASH_B: Flash = Flash::new();
     static mut FLASH_TERMINAL: Flash = Flash::new();
+    static mut FLASH_C: Flash = Flash::new();
+    static mut FLASH_D: Flash = Flash::new();
     // SAFETY: `main` runs once and never returns; these are the only references.
-    let (flash_a, flash_b, flash_t) = unsafe {
+    let (flash_a, flash_b, flash_t, flash_c, flash_d) = unsafe {
         (
             &mut *addr_of_mut!(FLASH_A),
             &mut *addr_of_mut!(FLASH_B),
             &mut *addr_of_mut!(FLASH_TERMINAL),
+            &mut *addr_of_mut!(FLASH_C),
+            &mut *addr_of_mut!(FLASH_D),
         )
     };
     let mut a = FlashStore::mount(flash_a).unwrap_or_else(|_| fail("mount flash A"));
     let mut b = FlashStore::mount(flash_b).unwrap_or_else(|_| fail("mount flash B"));
     let mut terminal = FlashStore::mount(flash_t).unwrap_or_else(|_| fail("mount flash T"));
+    // Devices C and D: the same keys as A and B, on the Cortex-M4 assembly provider.
+    let mut c =
+        StoreOn::<Cm4>::mount_with_provider(flash_c).unwrap_or_else(|_| fail("mount flash C"));
+    let mut d =
+        StoreOn::<Cm4>::mount_with_provider(flash_d).unwrap_or_else(|_| fail("mount flash D"));
     let mut steps = Steps {
         passed: 0,
         peak: 0,
@@ -154,7 +168,7 @@ fn main() -> ! {
 
     steps.run(
         "certificate chain verifies (root -> intermediate -> 111-byte device cert)",
-        &mut verify_chain,
+        &mut verify_chain::<RustCrypto>,
     );
     steps.run(
         "tampered device certificate is rejected",
@@ -170,8 +184,39 @@ fn main() -> ! {
         &mut || store_overhead(&mut a),
     );
 
-    pair_with_vector(&mut steps, &mut a, &mut b);
+    pair_with_vector(&mut steps, ("A", "B"), &mut a, &mut b);
     pair_fresh(&mut steps, &mut a, &mut b);
+
+    // The same device steps on the Cortex-M4 assembly provider, then one handshake each
+    // way between a device on each provider.
+    steps.run(
+        "cm4: certificate chain verifies (root -> intermediate -> 111-byte device cert)",
+        &mut verify_chain::<Cm4>,
+    );
+    steps.run(
+        "cm4: identity keys stored in the NOR-flash key store",
+        &mut || store_identities(&mut c, &mut d),
+    );
+    steps.run(
+        "cm4: P-256 sign and ECDH through the flash store cost what the raw operations cost",
+        &mut || store_overhead(&mut c),
+    );
+    pair_with_vector(&mut steps, ("C", "D"), &mut c, &mut d);
+    pair_with_vector(&mut steps, ("A", "D"), &mut a, &mut d);
+    pair_with_vector(&mut steps, ("C", "B"), &mut c, &mut b);
+    let mut sealed_cm4 = telemetry::Sealed::default();
+    steps.server(
+        "server (simulated here): makes its HPKE key pair",
+        &mut || telemetry::make_server(&mut sealed_cm4),
+    );
+    steps.run(
+        "cm4: telemetry: HPKE-sealed to the server, signed by the identity key in flash",
+        &mut || telemetry::seal(&mut c, &mut sealed_cm4),
+    );
+    steps.server(
+        "server (simulated here): opens the cm4 device's telemetry; refuses a flipped byte",
+        &mut || telemetry::open(&mut c, &mut sealed_cm4),
+    );
     steps.run(
         "pinned peer persists across a remount of the flash store",
         &mut || pin_and_remount(&mut a),
@@ -191,6 +236,10 @@ fn main() -> ! {
     );
 
     let mut sealed = telemetry::Sealed::default();
+    steps.server(
+        "server (simulated here): makes its HPKE key pair",
+        &mut || telemetry::make_server(&mut sealed),
+    );
     steps.run(
         "telemetry: HPKE-sealed to the server, signed by the identity key in flash",
         &mut || telemetry::seal(&mut a, &mut sealed),
@@ -229,11 +278,11 @@ fn fail(what: &str) -> ! {
 }
 
 #[inline(never)]
-fn verify_chain() -> bool {
+fn verify_chain<P: CryptoProvider>() -> bool {
     (|| -> provkit::Result<bool> {
-        let root = CaCert::from_compact(CHAIN_ROOT)?;
-        let int = CaCert::from_compact(CHAIN_INTERMEDIATE)?;
-        let v = cert::verify_device(
+        let root = CaCert::from_compact_on::<P>(CHAIN_ROOT)?;
+        let int = CaCert::from_compact_on::<P>(CHAIN_INTERMEDIATE)?;
+        let v = cert::verify_device_on::<P>(
             &root,
             Some(&int),
             &CompactCert::parse(CHAIN_DEVICE)?,
@@ -263,7 +312,7 @@ fn reject_tampered() -> bool {
 }
 
 #[inline(never)]
-fn store_identities(a: &mut Store, b: &mut Store) -> bool {
+fn store_identities<P: CryptoProvider>(a: &mut StoreOn<P>, b: &mut StoreOn<P>) -> bool {
     a.import_p256(IDENTITY, &SecretBytes::new(vectors::INITIATOR_SCALAR))
         .is_ok()
         && b.import_p256(IDENTITY, &SecretBytes::new(vectors::RESPONDER_SCALAR))
@@ -274,24 +323,22 @@ fn store_identities(a: &mut Store, b: &mut Store) -> bool {
 /// reads the scalar from flash each time), with the same key and inputs, and prints both
 /// counts: the store must not recompute the public key or anything else per call.
 #[inline(never)]
-fn store_overhead(a: &mut Store) -> bool {
-    use provkit::provider::{CryptoProvider, RustCrypto};
+fn store_overhead<P: CryptoProvider>(a: &mut StoreOn<P>) -> bool {
     let digest = [0x5a; 32];
-    let Ok(key) = RustCrypto::p256_key_from_scalar(&SecretBytes::new(vectors::INITIATOR_SCALAR))
-    else {
+    let Ok(key) = P::p256_key_from_scalar(&SecretBytes::new(vectors::INITIATOR_SCALAR)) else {
         return false;
     };
     let Ok(peer) = CompactCert::parse(&vectors::RESPONDER_CERT).and_then(|c| c.public_key()) else {
         return false;
     };
     let mark = instructions::Mark::now();
-    let raw_sig = RustCrypto::p256_sign_digest(&key, &digest);
+    let raw_sig = P::p256_sign_digest(&key, &digest);
     let raw_sign = mark.elapsed();
     let mark = instructions::Mark::now();
     let store_sig = a.sign_digest(IDENTITY, &digest);
     let store_sign = mark.elapsed();
     let mark = instructions::Mark::now();
-    let raw_shared = RustCrypto::p256_ecdh(&key, &peer);
+    let raw_shared = P::p256_ecdh(&key, &peer);
     let raw_ecdh = mark.elapsed();
     let mark = instructions::Mark::now();
     let store_shared = a.ecdh(IDENTITY, &peer);
@@ -335,11 +382,18 @@ fn pin_and_remount(a: &mut Store) -> bool {
 /// Device A initiates with the host vector's fixed randomness: every message must be
 /// byte-identical to tests/data/handshake/transcripts.json.
 #[inline(never)]
-fn pair_with_vector(steps: &mut Steps, a: &mut Store, b: &mut Store) {
+fn pair_with_vector<PA: CryptoProvider, PB: CryptoProvider>(
+    steps: &mut Steps,
+    (name_a, name_b): (&str, &str),
+    a: &mut StoreOn<PA>,
+    b: &mut StoreOn<PB>,
+) {
     let mut rng_a = VectorReplayRng::new(&vectors::INITIATOR_EPHEMERAL);
     let mut rng_b = VectorReplayRng::new(&vectors::RESPONDER_EPHEMERAL);
     let certs = (&vectors::INITIATOR_CERT, &vectors::RESPONDER_CERT);
-    let (mut sa, mut sb) = handshake(steps, "A", "B", a, b, certs, &mut rng_a, &mut rng_b, true);
+    let (mut sa, mut sb) = handshake(
+        steps, name_a, name_b, a, b, certs, &mut rng_a, &mut rng_b, true,
+    );
     steps.run(
         "records both ways; replay refused; exporter equals the host's",
         &mut || {
@@ -390,12 +444,17 @@ struct Wire {
 /// must equal the committed host transcript.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn handshake<RA: rand_core::CryptoRng, RB: rand_core::CryptoRng>(
+fn handshake<
+    PI: CryptoProvider,
+    PR: CryptoProvider,
+    RA: rand_core::CryptoRng,
+    RB: rand_core::CryptoRng,
+>(
     steps: &mut Steps,
     name_i: &str,
     name_r: &str,
-    ini: &mut Store,
-    res: &mut Store,
+    ini: &mut StoreOn<PI>,
+    res: &mut StoreOn<PR>,
     certs: (
         &'static [u8; cert::COMPACT_LEN],
         &'static [u8; cert::COMPACT_LEN],
@@ -403,7 +462,7 @@ fn handshake<RA: rand_core::CryptoRng, RB: rand_core::CryptoRng>(
     rng_i: &mut RA,
     rng_r: &mut RB,
     check_vector: bool,
-) -> (Session, Session) {
+) -> (Session<PI>, Session<PR>) {
     let root = CaCert::from_compact(&vectors::ROOT_COMPACT).unwrap_or_else(|_| fail("root"));
     let policy = PeerPolicy::new(&root, vectors::NOW);
     let mut wire = Wire {
@@ -457,27 +516,27 @@ fn handshake<RA: rand_core::CryptoRng, RB: rand_core::CryptoRng>(
 }
 
 #[inline(never)]
-fn initiator_start<R: rand_core::CryptoRng>(
+fn initiator_start<P: CryptoProvider, R: rand_core::CryptoRng>(
     cert: &'static [u8; cert::COMPACT_LEN],
     rng: &mut R,
     wire: &mut Wire,
-) -> provkit::Result<AwaitingResponse<'static>> {
+) -> provkit::Result<AwaitingResponse<'static, P>> {
     let cert = CompactCert::parse(cert)?;
-    let (hs, n) =
-        Initiator::new(IDENTITY, cert, CredentialMode::ByValue).start(rng, &mut wire.m1)?;
+    let (hs, n) = Initiator::<P>::with_provider(IDENTITY, cert, CredentialMode::ByValue)
+        .start(rng, &mut wire.m1)?;
     wire.n1 = n;
     Ok(hs)
 }
 
 #[inline(never)]
-fn responder_respond<R: rand_core::CryptoRng>(
-    store: &mut Store,
+fn responder_respond<P: CryptoProvider, R: rand_core::CryptoRng>(
+    store: &mut StoreOn<P>,
     cert: &'static [u8; cert::COMPACT_LEN],
     rng: &mut R,
     wire: &mut Wire,
-) -> provkit::Result<AwaitingFinish<'static>> {
+) -> provkit::Result<AwaitingFinish<'static, P>> {
     let cert = CompactCert::parse(cert)?;
-    let (hs, n) = Responder::new(IDENTITY, cert, CredentialMode::ByValue).respond(
+    let (hs, n) = Responder::<P>::with_provider(IDENTITY, cert, CredentialMode::ByValue).respond(
         store,
         rng,
         &wire.m1[..wire.n1],
@@ -488,13 +547,13 @@ fn responder_respond<R: rand_core::CryptoRng>(
 }
 
 #[inline(never)]
-fn initiator_finish(
-    store: &mut Store,
-    hs: AwaitingResponse<'_>,
+fn initiator_finish<P: CryptoProvider>(
+    store: &mut StoreOn<P>,
+    hs: AwaitingResponse<'_, P>,
     policy: &PeerPolicy<'_>,
     known_peer: &[u8; cert::COMPACT_LEN],
     wire: &mut Wire,
-) -> provkit::Result<Session> {
+) -> provkit::Result<Session<P>> {
     let parsed = hs.parse_message_2(&wire.m2[..wire.n2])?;
     let peer = match parsed.peer_credential() {
         PeerCredential::ByValue(c) => c,
@@ -508,12 +567,12 @@ fn initiator_finish(
 }
 
 #[inline(never)]
-fn responder_finish(
-    hs: AwaitingFinish<'_>,
+fn responder_finish<P: CryptoProvider>(
+    hs: AwaitingFinish<'_, P>,
     policy: &PeerPolicy<'_>,
     known_peer: &[u8; cert::COMPACT_LEN],
     wire: &Wire,
-) -> provkit::Result<Session> {
+) -> provkit::Result<Session<P>> {
     let parsed = hs.parse_message_3(&wire.m3[..wire.n3])?;
     let peer = parsed.peer_certificate().unwrap_or(*known_peer);
     let (session, _) = parsed.verify_message_3(&CompactCert::parse(&peer)?, policy)?;
@@ -521,7 +580,10 @@ fn responder_finish(
 }
 
 #[inline(never)]
-fn records(a: &mut Session, b: &mut Session) -> bool {
+fn records<PA: CryptoProvider, PB: CryptoProvider>(
+    a: &mut Session<PA>,
+    b: &mut Session<PB>,
+) -> bool {
     let mut rec = [0u8; 64];
     let mut out = [0u8; 64];
     for i in 0..3u8 {

@@ -3,9 +3,10 @@
 //! opens it, and refuses it once a relay flips a byte.
 
 use crate::rng::PlaceholderRng;
-use crate::{IDENTITY, Store};
+use crate::{IDENTITY, Store, StoreOn};
 use provkit::ec::EcPublicKey;
-use provkit::envelope::telemetry::{open_telemetry, seal_telemetry_signed, telemetry_len};
+use provkit::envelope::telemetry::{open_telemetry, seal_telemetry_signed_on, telemetry_len};
+use provkit::provider::CryptoProvider;
 use provkit::store::{IdentityKeys, KeyId, MemoryStore};
 
 const SERVER: KeyId = KeyId(7);
@@ -17,18 +18,31 @@ const LEN: usize = telemetry_len(READING.len(), true);
 #[derive(Default)]
 pub struct Sealed {
     server: Option<MemoryStore<1, 0, 0>>,
+    server_pk: Option<EcPublicKey>,
     message: Option<[u8; LEN]>,
 }
 
-/// The device side: seal to the server's public key (provisioned with the firmware).
+/// The server side, before any device seals: its HPKE key pair, whose public key a
+/// device is provisioned with.
 #[inline(never)]
-pub fn seal(device: &mut Store, out: &mut Sealed) -> bool {
+pub fn make_server(out: &mut Sealed) -> bool {
     let mut rng = PlaceholderRng::new(3);
     let mut server = MemoryStore::<1, 0, 0>::new();
     let Ok(server_pk) = server.generate_p256(SERVER, &mut rng) else {
         return false;
     };
     out.server = Some(server);
+    out.server_pk = Some(server_pk);
+    true
+}
+
+/// The device side: seal to the server's public key (provisioned with the firmware).
+#[inline(never)]
+pub fn seal<P: CryptoProvider>(device: &mut StoreOn<P>, out: &mut Sealed) -> bool {
+    let mut rng = PlaceholderRng::new(5);
+    let Some(server_pk) = out.server_pk else {
+        return false;
+    };
     let mut message = [0u8; LEN];
     let sealed = seal_to(device, &server_pk, &mut message, &mut rng);
     out.message = Some(message);
@@ -36,18 +50,20 @@ pub fn seal(device: &mut Store, out: &mut Sealed) -> bool {
 }
 
 #[inline(never)]
-fn seal_to(
-    device: &mut Store,
+fn seal_to<P: CryptoProvider>(
+    device: &mut StoreOn<P>,
     server: &EcPublicKey,
     message: &mut [u8; LEN],
     rng: &mut PlaceholderRng,
 ) -> bool {
-    seal_telemetry_signed(device, IDENTITY, server, SERIAL, READING, message, rng) == Ok(LEN)
+    // The ephemeral key on the provider the store runs on.
+    seal_telemetry_signed_on::<P, _, _>(device, IDENTITY, server, SERIAL, READING, message, rng)
+        == Ok(LEN)
 }
 
 /// The server side: opens the message, and refuses a copy with one flipped byte.
 #[inline(never)]
-pub fn open(device: &mut Store, sealed: &mut Sealed) -> bool {
+pub fn open<P: CryptoProvider>(device: &mut StoreOn<P>, sealed: &mut Sealed) -> bool {
     let (Some(server), Some(message), Ok(device_pk)) = (
         sealed.server.as_mut(),
         sealed.message.as_mut(),

@@ -4,6 +4,8 @@
 //! handler, so that `.text + .rodata` measures the library and its primitives, not a test
 //! harness. Inputs come through `black_box` so nothing is constant-folded away.
 //! `scripts/footprint.py` builds it per capability and writes `docs/footprint.md`.
+//! With `provider-cm4`, every capability runs on `provkit_cm4::Cm4` (the Cortex-M4
+//! assembly) instead of provkit's portable `RustCrypto`.
 //!
 //! Linked, never run: the QEMU proof (`src/main.rs`) is what checks behaviour.
 
@@ -19,7 +21,12 @@ use provkit::store::{KeyId, RecordId, Records};
 
 /// The device's flash: on a real part, the memory-mapped NOR-flash driver.
 type Flash = RamFlash<8192, 1024>;
-type Store = FlashStore<&'static mut Flash>;
+/// The provider every capability runs on.
+#[cfg(not(feature = "provider-cm4"))]
+type P = provkit::provider::RustCrypto;
+#[cfg(feature = "provider-cm4")]
+type P = provkit_cm4::Cm4;
+type Store = FlashStore<&'static mut Flash, P>;
 const IDENTITY: KeyId = KeyId(1);
 /// Where the probe's inputs come from: zeros in `.bss`, which take no flash (a constant
 /// array would sit in `.rodata` and count as the library's), opaque through `black_box`.
@@ -61,7 +68,7 @@ fn main() -> ! {
     let flash: &'static mut Flash = FLASH;
     let mut rng = PlaceholderTrng(black_box(1));
     let mut ok = 0u32;
-    if let Ok(mut store) = FlashStore::mount(flash) {
+    if let Ok(mut store) = Store::mount_with_provider(flash) {
         ok += u32::from(flash_store(&mut store));
         #[cfg(feature = "cap-cert")]
         {
@@ -108,17 +115,17 @@ fn flash_store(store: &mut Store) -> bool {
 
 #[cfg(feature = "cap-cert")]
 mod cert {
-    use super::input;
-    use provkit::cert::{CaCert, CompactCert, verify_device};
+    use super::{P, input};
+    use provkit::cert::{CaCert, CompactCert, verify_device_on};
 
     /// Chain verification: root and intermediate (compact CA certificates, as a device
     /// holds them), 111-byte device certificate.
     #[inline(never)]
     pub fn verify() -> provkit::Result<()> {
-        let root = CaCert::from_compact(input(182))?;
-        let int = CaCert::from_compact(input(187))?;
+        let root = CaCert::from_compact_on::<P>(input(182))?;
+        let int = CaCert::from_compact_on::<P>(input(187))?;
         let device = CompactCert::parse(input(111))?;
-        verify_device(
+        verify_device_on::<P>(
             &root,
             Some(&int),
             &device,
@@ -130,7 +137,7 @@ mod cert {
 
 #[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
 fn policy_root() -> provkit::Result<provkit::cert::CaCert<'static>> {
-    provkit::cert::CaCert::from_compact(input(182))
+    provkit::cert::CaCert::from_compact_on::<P>(input(182))
 }
 
 /// Peers must chain to `root`; nothing revoked.
@@ -140,7 +147,7 @@ fn policy<'a>(root: &'a provkit::cert::CaCert<'a>) -> provkit::handshake::PeerPo
 }
 
 #[cfg(any(feature = "cap-initiator", feature = "cap-responder"))]
-fn records(session: &mut provkit::handshake::Session) -> provkit::Result<()> {
+fn records(session: &mut provkit::handshake::Session<P>) -> provkit::Result<()> {
     let mut rec = [0u8; 96];
     let mut out = [0u8; 96];
     let n = session.seal(input(32), b"", &mut rec)?;
@@ -150,7 +157,7 @@ fn records(session: &mut provkit::handshake::Session) -> provkit::Result<()> {
 
 #[cfg(feature = "cap-initiator")]
 mod initiator {
-    use super::{IDENTITY, PlaceholderTrng, Store, input, policy, policy_root, records};
+    use super::{IDENTITY, P, PlaceholderTrng, Store, input, policy, policy_root, records};
     use provkit::cert::CompactCert;
     use provkit::handshake::{CredentialMode, Initiator, PeerCredential};
 
@@ -162,8 +169,8 @@ mod initiator {
         let mut m1 = [0u8; 40];
         let mut m3 = [0u8; 200];
         let mine = CompactCert::parse(input(111))?;
-        let (hs, _) =
-            Initiator::new(IDENTITY, mine, CredentialMode::ByValue).start(rng, &mut m1)?;
+        let (hs, _) = Initiator::<P>::with_provider(IDENTITY, mine, CredentialMode::ByValue)
+            .start(rng, &mut m1)?;
         let parsed = hs.parse_message_2(input(230))?;
         let peer = match parsed.peer_credential() {
             PeerCredential::ByValue(c) => c,
@@ -178,7 +185,7 @@ mod initiator {
 
 #[cfg(feature = "cap-responder")]
 mod responder {
-    use super::{IDENTITY, PlaceholderTrng, Store, input, policy, policy_root, records};
+    use super::{IDENTITY, P, PlaceholderTrng, Store, input, policy, policy_root, records};
     use provkit::cert::CompactCert;
     use provkit::handshake::{CredentialMode, Responder};
 
@@ -189,12 +196,8 @@ mod responder {
         let policy = policy(&root);
         let mut m2 = [0u8; 232];
         let mine = CompactCert::parse(input(111))?;
-        let (hs, _) = Responder::new(IDENTITY, mine, CredentialMode::ByValue).respond(
-            store,
-            rng,
-            input(40),
-            &mut m2,
-        )?;
+        let (hs, _) = Responder::<P>::with_provider(IDENTITY, mine, CredentialMode::ByValue)
+            .respond(store, rng, input(40), &mut m2)?;
         let parsed = hs.parse_message_3(input(190))?;
         let peer = parsed.peer_certificate().unwrap_or([0; 111]);
         let (mut session, _) = parsed.verify_message_3(&CompactCert::parse(&peer)?, &policy)?;
@@ -223,16 +226,24 @@ mod dukpt {
 
 #[cfg(feature = "cap-seal")]
 mod seal {
-    use super::{IDENTITY, PlaceholderTrng, Store, input};
-    use provkit::ec::EcPublicKey;
-    use provkit::envelope::telemetry::seal_telemetry_signed;
+    use super::{IDENTITY, P, PlaceholderTrng, Store, input};
+    use provkit::envelope::telemetry::seal_telemetry_signed_on;
+    use provkit::provider::CryptoProvider;
 
     /// Telemetry sealed (HPKE, P-256 + HKDF-SHA256 + AES-128-GCM) to the server, signed.
     #[inline(never)]
     pub fn run(store: &mut Store, rng: &mut PlaceholderTrng) -> provkit::Result<()> {
-        let server = EcPublicKey::from_sec1(input(65))?;
+        let server = P::p256_parse_public(input(65))?;
         let mut out = [0u8; 256];
-        seal_telemetry_signed(store, IDENTITY, &server, 42, input(32), &mut out, rng)?;
+        seal_telemetry_signed_on::<P, _, _>(
+            store,
+            IDENTITY,
+            &server,
+            42,
+            input(32),
+            &mut out,
+            rng,
+        )?;
         core::hint::black_box(&out);
         Ok(())
     }

@@ -1,0 +1,248 @@
+//! [`Cm4`]: the provider, on `p256-cortex-m4`.
+
+use core::cell::OnceCell;
+use core::fmt;
+use crypto_bigint::U256;
+use p256_cortex_m4::{PublicKey as AsmPublicKey, SecretKey, Signature as AsmSignature};
+use provkit::ec::{EcPublicKey, EcdsaSignature};
+use provkit::error::{DecodeErrorKind, Error, Result};
+use provkit::provider::{CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, RustCrypto};
+use provkit::secret::SecretBytes;
+use zeroize::Zeroize;
+
+/// The order n of the P-256 group, for the RFC 6979 nonce generator.
+const ORDER: U256 =
+    U256::from_be_hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
+
+/// The Cortex-M4 provider: P-256 on the P256-Cortex-M4 assembly, the rest on
+/// [`RustCrypto`]. See the [crate documentation](crate).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cm4;
+
+/// [`Cm4`]'s P-256 private key: the scalar as the assembly holds it (range-checked,
+/// 1..n-1), its big-endian bytes (to store or wrap it), and its public key from the first
+/// time it is asked for. Making one costs no scalar multiplication. Wiped on drop.
+pub struct P256Key {
+    secret: SecretKey,
+    scalar: SecretBytes<32>,
+    public: OnceCell<EcPublicKey>,
+}
+
+impl Drop for P256Key {
+    fn drop(&mut self) {
+        // `scalar` wipes itself; the assembly's copy is a plain `Zeroize` value.
+        self.secret.zeroize();
+    }
+}
+
+impl fmt::Debug for P256Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("P256Key(..)")
+    }
+}
+
+/// A point from the assembly, through provkit's validation (an on-curve check).
+fn from_asm(point: &AsmPublicKey) -> Result<EcPublicKey> {
+    RustCrypto::p256_parse_public(&point.to_uncompressed_sec1_bytes())
+}
+
+/// A provkit point for the assembly (which checks it is on the curve once more).
+fn to_asm(point: &EcPublicKey) -> Result<AsmPublicKey> {
+    AsmPublicKey::from_sec1_bytes(&point.to_uncompressed()).map_err(|_| Error::Crypto)
+}
+
+/// The RFC 6979 nonces of one signature, as the RNG the assembly's signing call draws
+/// `k` from: each 32-byte draw is the next candidate of the HMAC-DRBG (RFC 6979 §3.2
+/// step h), little-endian as the assembly reads its words. The assembly draws again
+/// only when a candidate gives r = 0 or s = 0, where RFC 6979 takes the next candidate.
+struct Rfc6979Nonces<'a>(rfc6979::KGenerator<'a, sha2::Sha256, U256>);
+
+impl rand_core_06::RngCore for Rfc6979Nonces<'_> {
+    fn next_u32(&mut self) -> u32 {
+        rand_core_06::impls::next_u32_via_fill(self)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        rand_core_06::impls::next_u64_via_fill(self)
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        for chunk in dest.chunks_mut(32) {
+            let mut k = [0u8; 32];
+            self.0.fill_next_k(&mut k);
+            k.reverse();
+            for (d, b) in chunk.iter_mut().zip(k.iter()) {
+                *d = *b;
+            }
+            k.zeroize();
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> core::result::Result<(), rand_core_06::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl rand_core_06::CryptoRng for Rfc6979Nonces<'_> {}
+
+impl CryptoProvider for Cm4 {
+    type P256Key = P256Key;
+    type AesKey = <RustCrypto as CryptoProvider>::AesKey;
+
+    fn p256_key_from_scalar(scalar: &SecretBytes<32>) -> Result<Self::P256Key> {
+        let secret = SecretKey::from_bytes(scalar.dangerous_expose()).map_err(|_| Error::Crypto)?;
+        Ok(P256Key {
+            secret,
+            scalar: SecretBytes::from_slice(scalar.dangerous_expose())?,
+            public: OnceCell::new(),
+        })
+    }
+
+    fn p256_generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self::P256Key {
+        // RustCrypto's draw (rejection sampling of a non-zero scalar below n), so that a
+        // fixed RNG gives the same key on both providers; no point is computed there. A
+        // drawn scalar is always in range: the loop never runs twice.
+        loop {
+            let drawn = RustCrypto::p256_scalar(&RustCrypto::p256_generate(rng));
+            if let Ok(key) = Self::p256_key_from_scalar(&drawn) {
+                return key;
+            }
+        }
+    }
+
+    fn p256_scalar(key: &Self::P256Key) -> SecretBytes<32> {
+        let mut copy = [0u8; 32];
+        copy.copy_from_slice(key.scalar.dangerous_expose());
+        let out = SecretBytes::new(copy);
+        copy.zeroize();
+        out
+    }
+
+    fn p256_public_key(key: &Self::P256Key) -> EcPublicKey {
+        // The assembly's d·G is on the curve for a range-checked d, so provkit's check
+        // passes; `generator()` only keeps this total without linking a second scalar
+        // multiplication.
+        *key
+            .public
+            .get_or_init(|| from_asm(&key.secret.public_key()).unwrap_or_else(|_| generator()))
+    }
+
+    fn p256_sign_digest(key: &Self::P256Key, digest: &[u8; 32]) -> Result<EcdsaSignature> {
+        let nonces = rfc6979::KGenerator::<sha2::Sha256, U256>::new(
+            key.scalar.dangerous_expose(),
+            digest,
+            &[],
+            &ORDER,
+        );
+        let signature = key.secret.sign_prehashed(digest, Rfc6979Nonces(nonces));
+        Ok(EcdsaSignature(signature.to_untagged_bytes()))
+    }
+
+    fn p256_ecdh(key: &Self::P256Key, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
+        let shared = key.secret.agree(&to_asm(peer)?);
+        Ok(SecretBytes::new(*shared.as_bytes()))
+    }
+
+    fn p256_parse_public(sec1: &[u8]) -> Result<EcPublicKey> {
+        let invalid = Error::decode(DecodeErrorKind::InvalidPoint, 0);
+        match (sec1.first(), sec1.len()) {
+            // The assembly decompresses (its square root mod p); provkit checks the
+            // result is on the curve.
+            (Some(0x02 | 0x03), 33) => AsmPublicKey::from_sec1_bytes(sec1)
+                .map_err(|_| invalid)
+                .and_then(|p| from_asm(&p).map_err(|_| invalid)),
+            // Nothing to compute: provkit's on-curve check is all there is.
+            (Some(0x04), 65) => RustCrypto::p256_parse_public(sec1),
+            _ => Err(invalid),
+        }
+    }
+
+    fn p256_verify_digest(
+        key: &EcPublicKey,
+        digest: &[u8; 32],
+        sig: &EcdsaSignature,
+    ) -> Result<()> {
+        // `from_untagged_bytes` refuses r or s outside 1..n-1.
+        let signature = AsmSignature::from_untagged_bytes(&sig.0).map_err(|_| Error::Crypto)?;
+        if to_asm(key)?.verify_prehashed(digest, &signature) {
+            Ok(())
+        } else {
+            Err(Error::Crypto)
+        }
+    }
+
+    fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+        RustCrypto::sha256(parts)
+    }
+
+    fn hmac_sha256(key: &[u8], parts: &[&[u8]], out: &mut [u8; 32]) -> Result<()> {
+        RustCrypto::hmac_sha256(key, parts, out)
+    }
+
+    fn hkdf_expand(prk: &[u8; 32], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
+        RustCrypto::hkdf_expand(prk, info, out)
+    }
+
+    fn aes_gcm_seal(
+        key: &[u8],
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+    ) -> Result<[u8; GCM_TAG_LEN]> {
+        RustCrypto::aes_gcm_seal(key, nonce, aad, buf)
+    }
+
+    fn aes_gcm_seal_to(
+        key: &[u8],
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        input: &[u8],
+        output: &mut [u8],
+    ) -> Result<[u8; GCM_TAG_LEN]> {
+        RustCrypto::aes_gcm_seal_to(key, nonce, aad, input, output)
+    }
+
+    fn aes_gcm_open(
+        key: &[u8],
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        buf: &mut [u8],
+        tag: &[u8; GCM_TAG_LEN],
+    ) -> Result<()> {
+        RustCrypto::aes_gcm_open(key, nonce, aad, buf, tag)
+    }
+
+    fn aes_gcm_open_to(
+        key: &[u8],
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        input: &[u8],
+        output: &mut [u8],
+        tag: &[u8; GCM_TAG_LEN],
+    ) -> Result<()> {
+        RustCrypto::aes_gcm_open_to(key, nonce, aad, input, output, tag)
+    }
+
+    fn aes_key(key: &[u8]) -> Result<Self::AesKey> {
+        RustCrypto::aes_key(key)
+    }
+
+    fn aes_encrypt_blocks(key: &Self::AesKey, blocks: &mut [u8]) -> Result<()> {
+        RustCrypto::aes_encrypt_blocks(key, blocks)
+    }
+}
+
+/// What `p256_public_key` returns if provkit refused the assembly's d·G (impossible for a
+/// scalar in 1..n-1): the base point G, a valid key that no certificate names, so that a
+/// signature made with `key` never verifies under it.
+fn generator() -> EcPublicKey {
+    // SEC 1 encoding of G, the P-256 base point (y is odd).
+    const G: [u8; 33] = [
+        0x03, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
+        0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39,
+        0x45, 0xd8, 0x98, 0xc2, 0x96,
+    ];
+    #[allow(clippy::expect_used)] // a constant that is a curve point: cannot fail
+    RustCrypto::p256_parse_public(&G).expect("G is a curve point")
+}
