@@ -391,9 +391,10 @@ def main():
               "and the primitive-level code replaces RustCrypto code (a table-free verify for the "
               "stack budget, one AES for all key sizes); both are reported on their own lines "
               "and count in the full figure. "
-              "A hardware or assembly P-256 backend behind the key-store "
-              "trait (signing and ECDH by handle) replaces the P-256 share, except "
-              "verification and point decompression, which stay in software.\n")
+              "The Cortex-M4 assembly provider (`provkit-cm4`) replaces the P-256 share "
+              "but field arithmetic for on-curve checks (\"Flash on the assembly "
+              "provider\"); a secure element behind the key-store traits replaces signing "
+              "and ECDH only.\n")
     md.append("provkit's share by module:\n")
     md.append("| module | layer | bytes |")
     md.append("|---|---|---:|")

@@ -2,7 +2,8 @@
 //! transcript (tests/data/handshake/transcripts.json) into byte arrays, so the firmware
 //! checks that it reproduces the host's transcript byte for byte; and turns the X9.24-3
 //! AES-128 DUKPT vectors (tests/data/dukpt/aes_dukpt.json) into a table of expected PIN
-//! blocks and CMACs per transaction counter.
+//! blocks and CMACs per transaction counter; and Wycheproof's ECDSA P-256 and ECDH
+//! secp256r1 files into tables the assembly provider runs under QEMU.
 use std::{env, fs, path::PathBuf};
 
 fn field<'a>(json: &'a str, name: &str) -> &'a str {
@@ -55,6 +56,8 @@ fn main() {
         &first[s..s + first[s..].find(',').expect("comma")]
     });
     rs += &dukpt_vectors();
+    rs += &wycheproof_ecdsa();
+    rs += &wycheproof_ecdh();
     fs::write(out.join("vectors.rs"), rs).expect("write vectors.rs");
 }
 
@@ -64,6 +67,99 @@ fn hex_array(hex: &str) -> String {
         .map(|i| format!("0x{}", &hex[i..i + 2]))
         .collect();
     format!("[{}]", bytes.join(", "))
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn byte_list(bytes: &[u8]) -> String {
+    let items: Vec<String> = bytes.iter().map(|b| format!("0x{b:02x}")).collect();
+    format!("&[{}]", items.join(", "))
+}
+
+/// Wycheproof's result: valid (must pass), invalid (must fail), acceptable (either).
+fn outcome(v: &serde_json::Value) -> &'static str {
+    match v["result"].as_str().expect("result") {
+        "valid" => "Outcome::Valid",
+        "invalid" => "Outcome::Invalid",
+        _ => "Outcome::Acceptable",
+    }
+}
+
+/// `WYCHEPROOF_ECDSA: [(uncompressed key, message, P1363 signature, outcome)]` from
+/// Wycheproof's ECDSA P-256 SHA-256 (IEEE P1363 signatures) file.
+fn wycheproof_ecdsa() -> String {
+    let path = "../../tests/data/wycheproof/ecdsa_secp256r1_sha256_p1363_test.json";
+    println!("cargo:rerun-if-changed={path}");
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(path).expect("ecdsa file")).expect("json");
+    let mut rows = Vec::new();
+    for group in json["testGroups"].as_array().expect("groups") {
+        let key = hex_bytes(group["publicKey"]["uncompressed"].as_str().expect("key"));
+        for t in group["tests"].as_array().expect("tests") {
+            rows.push(format!(
+                "({}, {}, {}, {})",
+                byte_list(&key),
+                byte_list(&hex_bytes(t["msg"].as_str().expect("msg"))),
+                byte_list(&hex_bytes(t["sig"].as_str().expect("sig"))),
+                outcome(t)
+            ));
+        }
+    }
+    format!(
+        "pub const WYCHEPROOF_ECDSA: [(&[u8], &[u8], &[u8], Outcome); {}] = [{}];\n",
+        rows.len(),
+        rows.join(",\n")
+    )
+}
+
+/// `WYCHEPROOF_ECDH: [(public point or empty, private scalar, shared, outcome)]` from
+/// Wycheproof's ECDH secp256r1 file (X.509 public keys). The point is the SPKI's when
+/// the SPKI is a named-curve P-256 key (provkit's profile); empty otherwise, which
+/// provkit refuses before any arithmetic, so such a test must not be `valid`.
+fn wycheproof_ecdh() -> String {
+    const NAMED_P256: &str = "301306072a8648ce3d020106082a8648ce3d030107";
+    let path = "../../tests/data/wycheproof/ecdh_secp256r1_test.json";
+    println!("cargo:rerun-if-changed={path}");
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(path).expect("ecdh file")).expect("json");
+    let mut rows = Vec::new();
+    for group in json["testGroups"].as_array().expect("groups") {
+        for t in group["tests"].as_array().expect("tests") {
+            let spki = t["public"].as_str().expect("public");
+            // SEQUENCE { named P-256 AlgorithmIdentifier, BIT STRING (0 unused bits) }.
+            let point = [("3059", "034200", 65usize), ("3039", "032200", 33)]
+                .iter()
+                .find_map(|(outer, bits, len)| {
+                    let prefix = format!("{outer}{NAMED_P256}{bits}");
+                    let rest = spki.strip_prefix(&prefix)?;
+                    (rest.len() == 2 * len).then(|| hex_bytes(rest))
+                })
+                .unwrap_or_default();
+            let mut private = hex_bytes(t["private"].as_str().expect("private"));
+            while private.len() > 32 && private[0] == 0 {
+                private.remove(0);
+            }
+            let mut scalar = vec![0u8; 32usize.saturating_sub(private.len())];
+            scalar.extend_from_slice(&private);
+            rows.push(format!(
+                "({}, {}, {}, {})",
+                byte_list(&point),
+                byte_list(&scalar),
+                byte_list(&hex_bytes(t["shared"].as_str().expect("shared"))),
+                outcome(t)
+            ));
+        }
+    }
+    format!(
+        "pub const WYCHEPROOF_ECDH: [(&[u8], &[u8], &[u8], Outcome); {}] = [{}];\n",
+        rows.len(),
+        rows.join(",\n")
+    )
 }
 
 /// `DUKPT_IK`, `DUKPT_IKID` and `DUKPT: [(counter, pin block, cmac)]` for the AES-128

@@ -271,9 +271,7 @@ impl<'a> CompactCert<'a> {
     }
 
     /// [`public_key`](Self::public_key), decompressed on the provider `P`.
-    pub(crate) fn public_key_on<P: crate::provider::CryptoProvider>(
-        &self,
-    ) -> Result<EcPublicKey> {
+    pub(crate) fn public_key_on<P: crate::provider::CryptoProvider>(&self) -> Result<EcPublicKey> {
         EcPublicKey::from_x_and_parity_on::<P>(&self.field(15), self.raw[0] & 1 == 1)
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, 15))
     }

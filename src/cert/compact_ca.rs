@@ -128,8 +128,9 @@ impl<'a> CompactCa<'a> {
         if !(1..=0x7f).contains(&fixed[OFF_SERIAL]) {
             return Err(decode(DecodeErrorKind::InvalidValue, OFF_SERIAL));
         }
-        let public_key = EcPublicKey::from_x_and_parity_on::<P>(&get(fixed, OFF_X), header & 1 == 1)
-            .map_err(|_| decode(DecodeErrorKind::InvalidPoint, OFF_X))?;
+        let public_key =
+            EcPublicKey::from_x_and_parity_on::<P>(&get(fixed, OFF_X), header & 1 == 1)
+                .map_err(|_| decode(DecodeErrorKind::InvalidPoint, OFF_X))?;
         let ca = Self {
             raw,
             fixed,

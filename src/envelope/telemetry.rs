@@ -110,7 +110,9 @@ pub fn seal_telemetry<R: rand_core::CryptoRng + ?Sized>(
     out: &mut [u8],
     rng: &mut R,
 ) -> Result<usize> {
-    seal::<RustCrypto, crate::store::MemoryStore<0, 0, 0>, R>(None, server, serial, payload, out, rng)
+    seal::<RustCrypto, crate::store::MemoryStore<0, 0, 0>, R>(
+        None, server, serial, payload, out, rng,
+    )
 }
 
 /// Seals telemetry signed by the device identity key `device_key` in `store` (by handle,

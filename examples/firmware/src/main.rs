@@ -32,8 +32,10 @@ mod instructions;
 mod rng;
 mod stack;
 mod telemetry;
+mod wycheproof;
 
 mod vectors {
+    use crate::wycheproof::Outcome;
     include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
 }
 
@@ -192,6 +194,14 @@ fn main() -> ! {
     steps.run(
         "cm4: certificate chain verifies (root -> intermediate -> 111-byte device cert)",
         &mut verify_chain::<Cm4>,
+    );
+    steps.run(
+        "cm4: Wycheproof ECDSA P-256 SHA-256 suite on the assembly",
+        &mut wycheproof::ecdsa::<Cm4>,
+    );
+    steps.run(
+        "cm4: Wycheproof ECDH secp256r1 suite on the assembly",
+        &mut wycheproof::ecdh::<Cm4>,
     );
     steps.run(
         "cm4: identity keys stored in the NOR-flash key store",
