@@ -443,12 +443,14 @@ def main():
               f"**{kib(cm4_full_flash)}** against {kib(full_flash)} on RustCrypto. The "
               "assembly and its tables take about 8.5 KiB, and the RFC 6979 generator "
               "(HMAC-DRBG) about 1 KiB. What remains of RustCrypto's `p256` is field "
-              "arithmetic: the on-curve check every `EcPublicKey` passes, and the "
-              "decompression that `EcPublicKey::from_sec1` links. So the assembly does not "
-              "save flash over RustCrypto's opt-level \"z\" build: it saves instructions. "
-              "The issue's 40 KiB for the full device side is not met. Meeting it means "
-              "keeping provkit's own point validation out of the assembly build. It is "
-              "reported here and not enforced.\n")
+              "arithmetic for the on-curve check every `EcPublicKey` passes "
+              "(`EcPublicKey::from_uncompressed`: no square root is linked, the assembly "
+              "decompresses), about 3.7 KiB. So the assembly saves little flash over "
+              "RustCrypto's opt-level \"z\" build: it saves instructions. The issue's "
+              "40 KiB for the full device side is not met. Meeting it means an "
+              "`EcPublicKey` that the provider validates, without `p256` field arithmetic, "
+              "and smaller AES-GCM and HKDF code. It is reported here and not "
+              "enforced.\n")
     md.append("## Stack, painted in the QEMU run\n")
     md.append("`cd examples/firmware && cargo run --release` on QEMU `mps2-an386`: each step "
               "paints the free stack, runs, and reports the deepest point reached below its "

@@ -58,6 +58,47 @@ impl EcPublicKey {
         RustCrypto::p256_parse_public(bytes)
     }
 
+    /// Parses an uncompressed SEC1 point `04 || x || y`: checks that the coordinates are
+    /// field elements, the point is on the curve and not the identity. Nothing is
+    /// decompressed, so a firmware whose provider decompresses on its own (the Cortex-M4
+    /// assembly's) links no square root from here.
+    ///
+    /// # Errors
+    /// `Decode(InvalidPoint)` for anything else.
+    ///
+    /// ```
+    /// use provkit::ec::EcPublicKey;
+    /// // The base point G.
+    /// let g = EcPublicKey::from_x_and_parity(
+    ///     &[0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
+    ///       0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1,
+    ///       0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96],
+    ///     true,
+    /// )?;
+    /// assert_eq!(EcPublicKey::from_uncompressed(&g.to_uncompressed())?, g);
+    /// let mut off_curve = g.to_uncompressed();
+    /// off_curve[64] ^= 1;
+    /// assert!(EcPublicKey::from_uncompressed(&off_curve).is_err());
+    /// # Ok::<(), provkit::Error>(())
+    /// ```
+    pub fn from_uncompressed(bytes: &[u8; UNCOMPRESSED_LEN]) -> Result<Self> {
+        use p256::elliptic_curve::point::AffineCoordinates as _;
+        let invalid = Error::decode(crate::error::DecodeErrorKind::InvalidPoint, 0);
+        let (tag, xy) = bytes.split_first().ok_or(invalid)?;
+        let (x, y) = xy.split_at(32);
+        if *tag != 0x04 {
+            return Err(invalid);
+        }
+        let x = p256::FieldBytes::try_from(x).map_err(|_| invalid)?;
+        let y = p256::FieldBytes::try_from(y).map_err(|_| invalid)?;
+        let point = p256::AffinePoint::from_coordinates(&x, &y)
+            .into_option()
+            .ok_or(invalid)?;
+        p256::PublicKey::from_affine(point)
+            .map(Self)
+            .map_err(|_| invalid)
+    }
+
     /// Rebuilds a point from its x coordinate and the parity of y (point decompression).
     ///
     /// # Errors

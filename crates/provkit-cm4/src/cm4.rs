@@ -43,7 +43,7 @@ impl fmt::Debug for P256Key {
 
 /// A point from the assembly, through provkit's validation (an on-curve check).
 fn from_asm(point: &AsmPublicKey) -> Result<EcPublicKey> {
-    RustCrypto::p256_parse_public(&point.to_uncompressed_sec1_bytes())
+    EcPublicKey::from_uncompressed(&point.to_uncompressed_sec1_bytes())
 }
 
 /// A provkit point for the assembly (which checks it is on the curve once more).
@@ -152,7 +152,9 @@ impl CryptoProvider for Cm4 {
                 .map_err(|_| invalid)
                 .and_then(|p| from_asm(&p).map_err(|_| invalid)),
             // Nothing to compute: provkit's on-curve check is all there is.
-            (Some(0x04), 65) => RustCrypto::p256_parse_public(sec1),
+            (Some(0x04), 65) => <&[u8; 65]>::try_from(sec1)
+                .map_err(|_| invalid)
+                .and_then(EcPublicKey::from_uncompressed),
             _ => Err(invalid),
         }
     }
@@ -236,12 +238,14 @@ impl CryptoProvider for Cm4 {
 /// scalar in 1..n-1): the base point G, a valid key that no certificate names, so that a
 /// signature made with `key` never verifies under it.
 fn generator() -> EcPublicKey {
-    // SEC 1 encoding of G, the P-256 base point (y is odd).
-    const G: [u8; 33] = [
-        0x03, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4,
+    // SEC 1 uncompressed encoding of G, the P-256 base point.
+    const G: [u8; 65] = [
+        0x04, 0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63, 0xa4,
         0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1, 0x39, 0x45, 0xd8,
-        0x98, 0xc2, 0x96,
+        0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f, 0x9b, 0x8e, 0xe7, 0xeb, 0x4a,
+        0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57, 0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40,
+        0x68, 0x37, 0xbf, 0x51, 0xf5,
     ];
     #[allow(clippy::expect_used)] // a constant that is a curve point: cannot fail
-    RustCrypto::p256_parse_public(&G).expect("G is a curve point")
+    EcPublicKey::from_uncompressed(&G).expect("G is a curve point")
 }
