@@ -51,7 +51,7 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
-use crate::error::{Error, Result, StoreError};
+use crate::error::{BackendCause, Error, Result, StoreError};
 use crate::secret::SecretBytes;
 use crate::store::soft;
 /// Flash keys run on the default provider (a firmware store).
@@ -352,13 +352,13 @@ impl<F: NorFlash> FlashStore<F> {
     fn read(&mut self, at: u32, buf: &mut [u8]) -> Result<()> {
         self.flash
             .read(at, buf)
-            .map_err(|_| StoreError::Backend.into())
+            .map_err(|_| BackendCause::FLASH.into())
     }
 
     fn write(&mut self, at: u32, buf: &[u8]) -> Result<()> {
         self.flash
             .write(at, buf)
-            .map_err(|_| StoreError::Backend.into())
+            .map_err(|_| BackendCause::FLASH.into())
     }
 
     /// The page after `page` in the ring.
@@ -667,7 +667,7 @@ impl<F: NorFlash> FlashStore<F> {
         let base = page * self.page_size;
         self.flash
             .erase(base, base + self.page_size)
-            .map_err(|_| Error::Store(StoreError::Backend))?;
+            .map_err(|_| Error::from(BackendCause::FLASH))?;
         self.write(base, header)
     }
 
