@@ -85,7 +85,8 @@ fn cause(e: &rusqlite::Error) -> provkit::error::BackendCause {
 }
 
 /// A database error as a ledger error: its message (no key material is ever bound into
-/// a statement, so none can appear in it), its result code and itself as the source.
+/// a statement, so none can appear in it) naming the result code, the code as the cause
+/// and the error itself as the source.
 /// `SQLITE_BUSY` and `SQLITE_LOCKED` (the write lock still held when the busy timeout
 /// ran out) are retryable: the transaction was rolled back.
 fn db(e: rusqlite::Error) -> provkit_ledger::LedgerError {
@@ -95,5 +96,10 @@ fn db(e: rusqlite::Error) -> provkit_ledger::LedgerError {
     } else {
         provkit_ledger::Retry::Never
     };
-    provkit_ledger::BackendError::new(e.to_string(), cause, retry, e).into()
+    let message = if cause.is_unspecified() {
+        e.to_string()
+    } else {
+        format!("{e} ({cause})")
+    };
+    provkit_ledger::BackendError::new(message, cause, retry, e).into()
 }
