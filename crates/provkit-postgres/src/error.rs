@@ -64,7 +64,9 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
 }
 
 /// True for failures that a retry of the whole transaction resolves: serialization
-/// failures and deadlocks (SQLSTATE 40001, 40P01).
+/// failures and deadlocks (SQLSTATE 40001, 40P01), for your own queries. The ledger's
+/// errors say it themselves
+/// ([`LedgerError::retry`](provkit_ledger::LedgerError::retry)).
 #[must_use]
 pub fn is_retryable(e: &postgres::Error) -> bool {
     matches!(
