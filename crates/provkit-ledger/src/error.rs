@@ -105,7 +105,6 @@ impl std::error::Error for BackendError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.source {
             Some(e) => Some(&**e),
-            None if !self.cause.is_unspecified() => Some(&self.cause),
             None => None,
         }
     }
@@ -332,5 +331,81 @@ impl From<provkit::Error> for LedgerError {
 impl From<ChainBreak> for LedgerError {
     fn from(b: ChainBreak) -> Self {
         Self::ChainBroken(b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = RetryPolicy {
+            attempts: 10,
+            backoff: Duration::from_millis(10),
+            max_backoff: Duration::from_millis(80),
+        };
+        let ms: Vec<u128> = (1..=6).map(|n| p.backoff(n).as_millis()).collect();
+        assert_eq!(ms, [10, 20, 40, 80, 80, 80]);
+        assert_eq!(p.backoff(u32::MAX), Duration::from_millis(80));
+        assert_eq!(RetryPolicy::NONE.backoff(1), Duration::ZERO);
+    }
+
+    #[test]
+    fn sources_and_retry_classes() {
+        let io = LedgerError::from(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "short file",
+        ));
+        let LedgerError::Io(inner) = &io else {
+            panic!("{io:?}")
+        };
+        assert_eq!(inner.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert_eq!(
+            io.source().map(ToString::to_string).as_deref(),
+            Some("short file")
+        );
+        assert_eq!(io.to_string(), "reading the shipment: short file");
+        assert_eq!(io.clone(), io);
+        assert!(!io.is_retryable());
+
+        let lost = StoreError::Backend(BackendCause::pkcs11(0xB3));
+        let e = LedgerError::Provkit(lost.into());
+        assert_eq!(e.retry(), Retry::AfterReconnect);
+        let source = e.source().expect("the provkit error");
+        assert_eq!(
+            source.source().map(ToString::to_string).as_deref(),
+            Some("CKR_SESSION_HANDLE_INVALID (0xb3)")
+        );
+        let device = LedgerError::Provkit(StoreError::Backend(BackendCause::pkcs11(0x30)).into());
+        assert_eq!(device.retry(), Retry::Never);
+
+        let busy = BackendError::new(
+            "database is locked",
+            BackendCause::sqlite(5),
+            Retry::Immediately,
+            std::io::Error::other("driver error"),
+        );
+        let e = LedgerError::from(busy.clone());
+        assert!(e.is_retryable());
+        assert_eq!(e.to_string(), "database: database is locked");
+        assert_eq!(
+            e.source().map(ToString::to_string).as_deref(),
+            Some("driver error")
+        );
+        // Equality leaves the source out.
+        let same = BackendError::new(
+            "database is locked",
+            BackendCause::sqlite(5),
+            Retry::Immediately,
+            std::io::Error::other("another driver error"),
+        );
+        assert_eq!(busy, same);
+        assert_ne!(busy, BackendError::detected("database is locked"));
+        // A failure the ledger detected itself has no source.
+        assert!(BackendError::detected("page").source().is_none());
+        assert!(!LedgerError::from(BackendError::detected("page")).is_retryable());
+        assert!(LedgerError::UnknownSerial(1).source().is_none());
     }
 }
