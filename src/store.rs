@@ -57,7 +57,7 @@ mod soft;
 #[cfg(feature = "test-suite")]
 pub mod suite;
 
-pub use crate::error::StoreError;
+pub use crate::error::{BackendCause, StoreError};
 pub use memory::{KeyOnlyStore, MemoryStore};
 pub use signer::{ExternalSigner, StoreSigner};
 pub(crate) use soft::SoftKey;

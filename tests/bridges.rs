@@ -15,7 +15,7 @@ use p256::pkcs8::{DecodePublicKey, EncodePublicKey, LineEnding};
 use provkit::Error;
 use provkit::cert::{self, CaCert, CompactCert, DeviceRequest};
 use provkit::ec::{EcPublicKey, EcdsaSignature, MAX_DER_SIGNATURE_LEN, SPKI_DER_LEN, sha256};
-use provkit::error::{DecodeErrorKind, StoreError};
+use provkit::error::{BackendCause, DecodeErrorKind, StoreError};
 use provkit::handshake::{CredentialMode, Initiator, PeerPolicy, Responder};
 use provkit::rand_core;
 use provkit::secret::SecretBytes;
@@ -437,19 +437,25 @@ fn store_signer_refuses_missing_and_wrong_keys() {
     // A store that fails to sign: the provkit error, and the source of the
     // `signature::Error`.
     let (s3, _) = store_key(5);
-    let mut failing = SignsWith(s3, |_, _, _| Err(StoreError::Backend.into()));
+    let device_error = StoreError::Backend(BackendCause::pkcs11(0x30));
+    let mut failing = SignsWith(s3, |_, _, _| {
+        Err(StoreError::Backend(BackendCause::pkcs11(0x30)).into())
+    });
     let signer = StoreSigner::new(&mut failing, DEVICE_KEY).unwrap();
     assert_eq!(
         signer.sign_digest(&[1; 32]),
-        Err(Error::Store(StoreError::Backend))
+        Err(Error::Store(device_error))
     );
     let e: p256::ecdsa::Error =
         PrehashSigner::<Signature>::sign_prehash(&signer, &[1; 32]).unwrap_err();
     let source = std::error::Error::source(&e).expect("the provkit error as source");
     assert_eq!(
         source.downcast_ref::<Error>(),
-        Some(&Error::Store(StoreError::Backend))
+        Some(&Error::Store(device_error))
     );
+    // ... and the backend's cause as the source of that.
+    let cause = source.source().expect("the backend cause");
+    assert_eq!(cause.to_string(), "CKR_DEVICE_ERROR (0x30)");
 }
 
 /// A [`Store`] whose signatures come from `sign` instead: a failing HSM, or one that

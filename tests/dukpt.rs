@@ -27,7 +27,9 @@ use provkit::dukpt::{
     working_key_derivation_data,
 };
 use provkit::secret::SecretBuf;
-use provkit::store::{KeyId, MemoryStore, RecordId, Records, StoreError, SymmetricKeys};
+use provkit::store::{
+    BackendCause, KeyId, MemoryStore, RecordId, Records, StoreError, SymmetricKeys,
+};
 use provkit::testing::InsecureTestRng;
 use rand_core::Rng;
 use serde_json::Value;
@@ -887,7 +889,7 @@ impl Records for CutStore {
     }
     fn write_record(&mut self, id: RecordId, data: &[u8]) -> provkit::Result<()> {
         match &mut self.budget {
-            Some(0) => Err(StoreError::Backend.into()),
+            Some(0) => Err(StoreError::Backend(BackendCause::FLASH).into()),
             Some(n) => {
                 *n -= 1;
                 self.inner.write_record(id, data)
@@ -935,7 +937,7 @@ fn power_cut_never_reuses_a_counter() {
                 }
             };
             assert!(
-                failed == Error::Store(StoreError::Backend)
+                failed == Error::Store(StoreError::Backend(BackendCause::FLASH))
                     || failed == Error::Dukpt(DukptError::Exhausted)
             );
             // Power returns: re-open and carry on.
@@ -975,7 +977,7 @@ fn a_cut_between_commit_and_wipe_leaves_no_used_key() {
             store.budget = Some(children as usize + 1);
             assert_eq!(
                 dev.next_transaction(&mut store).unwrap_err(),
-                Error::Store(StoreError::Backend)
+                Error::Store(StoreError::Backend(BackendCause::FLASH))
             );
             store.budget = None;
             let used = ik.transaction_key(&AesKsn::new(ikid, start)).unwrap();

@@ -51,7 +51,7 @@
 #![allow(clippy::cast_possible_truncation)]
 
 use crate::ec::{EcPublicKey, EcdsaSignature};
-use crate::error::{Error, Result, StoreError};
+use crate::error::{BackendCause, Error, Result, StoreError};
 use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
 use crate::store::soft::SoftKey;
@@ -390,13 +390,13 @@ impl<F: NorFlash, P: CryptoProvider> FlashStore<F, P> {
     fn read(&mut self, at: u32, buf: &mut [u8]) -> Result<()> {
         self.flash
             .read(at, buf)
-            .map_err(|_| StoreError::Backend.into())
+            .map_err(|_| BackendCause::FLASH.into())
     }
 
     fn write(&mut self, at: u32, buf: &[u8]) -> Result<()> {
         self.flash
             .write(at, buf)
-            .map_err(|_| StoreError::Backend.into())
+            .map_err(|_| BackendCause::FLASH.into())
     }
 
     /// The page after `page` in the ring.
@@ -705,7 +705,7 @@ impl<F: NorFlash, P: CryptoProvider> FlashStore<F, P> {
         let base = page * self.page_size;
         self.flash
             .erase(base, base + self.page_size)
-            .map_err(|_| Error::Store(StoreError::Backend))?;
+            .map_err(|_| Error::from(BackendCause::FLASH))?;
         self.write(base, header)
     }
 

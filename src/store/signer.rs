@@ -13,7 +13,7 @@
 
 use super::{IdentityKeys, KeyId, KeyInventory, KeyKind, StoreError};
 use crate::ec::{EcPublicKey, EcdsaSignature, sha256};
-use crate::error::{Error, Result};
+use crate::error::{BackendCause, Error, Result};
 use crate::secret::SecretBytes;
 use core::cell::RefCell;
 use core::fmt;
@@ -94,7 +94,7 @@ impl<'a, S: IdentityKeys + ?Sized> StoreSigner<'a, S> {
         let mut store = self
             .store
             .try_borrow_mut()
-            .map_err(|_| Error::Store(StoreError::Backend))?;
+            .map_err(|_| Error::Store(StoreError::Backend(BackendCause::UNSPECIFIED)))?;
         let sig = super::sign_low_s(&mut **store, self.id, digest)?;
         Signature::try_from(sig)
     }
@@ -171,8 +171,8 @@ impl<S: IdentityKeys + ?Sized> fmt::Debug for StoreSigner<'_, S> {
 /// [`delete_key`](KeyInventory::delete_key). An id other
 /// than the signer's is [`StoreError::NotFound`].
 ///
-/// A signer failure is [`StoreError::Backend`] (the `signature::Error` carries no
-/// detail provkit could keep). The signature is not verified here: a signer that
+/// A signer failure is [`StoreError::Backend`] with [`BackendCause::SIGNER`] (the
+/// `signature::Error` carries no detail provkit could keep). The signature is not verified here: a signer that
 /// signs with another key than its `verifying_key` produces messages that peers
 /// refuse.
 ///
@@ -279,7 +279,7 @@ where
         let sig = self
             .signer
             .sign_prehash(digest)
-            .map_err(|_| Error::Store(StoreError::Backend))?;
+            .map_err(|_| Error::from(BackendCause::SIGNER))?;
         Ok(EcdsaSignature::from(sig).normalize_s())
     }
 

@@ -37,7 +37,7 @@
 //! these obligations through the ledger, including concurrent writers.
 
 use crate::audit::{AuditRecord, ChainHead, KeyCensus};
-use crate::error::Result;
+use crate::error::{Result, RetryPolicy};
 use crate::rows::{BatchId, ImportRow, KeyRow, StoredWrap};
 use provkit::envelope::{KekId, KekRef};
 
@@ -66,6 +66,21 @@ pub trait LedgerBackend {
     /// [`LedgerError::Backend`](crate::LedgerError::Backend) when the database fails or
     /// the lock wait times out.
     fn begin(&mut self, mode: TxMode) -> Result<Self::Tx<'_>>;
+
+    /// How the [`Ledger`](crate::Ledger) repeats a call whose transaction failed with
+    /// [`Retry::Immediately`](crate::Retry::Immediately) (a serialization failure or a
+    /// deadlock that the database rolled back). The default never repeats.
+    ///
+    /// The ledger repeats only calls that run in a single transaction and change nothing
+    /// outside it: `issue`, `issue_batch`, `attach_certificate`, `abandon_import`,
+    /// `set_min_decrypt_version`, `open_key` and the reads (`lookup`, `import_status`,
+    /// `census`, `min_decrypt_version`, `audit_head`, `verify_audit`). `import` (which
+    /// consumes its input stream and commits per chunk group), `rotate` and `check_keys`
+    /// (several transactions each) return the failure; run them again yourself, as
+    /// their documentation describes.
+    fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy::NONE
+    }
 }
 
 /// The primitive operations inside one transaction. Every method may fail with

@@ -5,7 +5,7 @@ use crate::audit::{
 };
 use crate::backend::{LedgerBackend, LedgerTx, TxMode};
 use crate::codec::db_order;
-use crate::error::{LedgerError, Result};
+use crate::error::{BackendError, LedgerError, Result, Retry};
 use crate::fingerprint::fingerprint;
 use crate::rows::{BatchId, ImportRow, ImportStatus, KeyRow, StoredWrap};
 use provkit::ec::{EcPublicKey, sha256};
@@ -211,6 +211,8 @@ pub struct Ledger<B, K, D> {
     keys: K,
     keks: D,
     config: LedgerConfig,
+    /// Tries repeated under the backend's retry policy.
+    retries: u64,
 }
 
 impl<B, K, D> std::fmt::Debug for Ledger<B, K, D> {
@@ -221,8 +223,8 @@ impl<B, K, D> std::fmt::Debug for Ledger<B, K, D> {
     }
 }
 
-fn io_err(e: &std::io::Error) -> LedgerError {
-    LedgerError::Io(e.to_string())
+fn io_err(e: std::io::Error) -> LedgerError {
+    LedgerError::Io(e.into())
 }
 
 impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
@@ -234,6 +236,35 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
             keys,
             keks,
             config,
+            retries: 0,
+        }
+    }
+
+    /// How many times this ledger repeated a call after a failure the backend classed
+    /// [`Retry::Immediately`] (see [`LedgerBackend::retry_policy`]): a figure to
+    /// export as a metric; a steady rise means contention with other clients.
+    #[must_use]
+    pub const fn retries(&self) -> u64 {
+        self.retries
+    }
+
+    /// Runs `op` (one transaction, nothing outside it) and repeats it under the
+    /// backend's retry policy while it fails with [`Retry::Immediately`]: the failed
+    /// transaction was rolled back, so a repetition starts from the same state.
+    fn retrying<T>(&mut self, mut op: impl FnMut(&mut Self) -> Result<T>) -> Result<T> {
+        let policy = self.backend.retry_policy();
+        let mut attempt = 1;
+        loop {
+            match op(self) {
+                Err(LedgerError::Backend(e))
+                    if e.retry() == Retry::Immediately && attempt < policy.attempts =>
+                {
+                    std::thread::sleep(policy.backoff(attempt));
+                    attempt += 1;
+                    self.retries = self.retries.saturating_add(1);
+                }
+                r => return r,
+            }
         }
     }
 
@@ -297,7 +328,7 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         K: IdentityKeys,
     {
         let mut header = [0u8; HEADER_LEN];
-        input.read_exact(&mut header).map_err(|e| io_err(&e))?;
+        input.read_exact(&mut header).map_err(io_err)?;
         let header_hash = sha256(&header);
         let batch_id = ShipmentHeader::parse(&header).map_or([0; 16], |h| h.batch_id);
         let slot = self.keks.encrypt_slot(self.config.kek)?;
@@ -510,7 +541,7 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
                 .ok_or(StageError::Ledger(LedgerError::Corrupt("chunk length")))?;
             input
                 .read_exact(buf)
-                .map_err(|e| StageError::Io(io_err(&e)))?;
+                .map_err(|e| StageError::Io(io_err(e)))?;
             opened.clear();
             if index < skip_chunks {
                 opener
@@ -541,7 +572,7 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         let mut trailer = [0u8; TRAILER_LEN];
         input
             .read_exact(&mut trailer)
-            .map_err(|e| StageError::Io(io_err(&e)))?;
+            .map_err(|e| StageError::Io(io_err(e)))?;
         let mut extra = [0u8; 1];
         match input.read(&mut extra) {
             Ok(0) => {}
@@ -551,7 +582,7 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
                     usize::try_from(header.file_len()).unwrap_or(usize::MAX),
                 )));
             }
-            Err(e) => return Err(StageError::Io(io_err(&e))),
+            Err(e) => return Err(StageError::Io(io_err(e))),
         }
         opener.finish(&trailer).map_err(StageError::Shipment)
     }
@@ -628,6 +659,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// [`LedgerError::BatchConflict`] if the batch is complete (a completed import is
     /// never undone); [`LedgerError::Corrupt`]-free backend errors otherwise.
     pub fn abandon_import(&mut self, batch_id: &BatchId, now: u64) -> Result<u64> {
+        self.retrying(|l| l.abandon_import_once(batch_id, now))
+    }
+
+    fn abandon_import_once(&mut self, batch_id: &BatchId, now: u64) -> Result<u64> {
         let mut tx = self.backend.begin(TxMode::Write)?;
         let mut chain = Chain::lock(&mut tx, now)?;
         match tx.import_get(batch_id)? {
@@ -676,6 +711,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// # Errors
     /// Backend errors (then nothing of the batch is issued).
     pub fn issue_batch(&mut self, serials: &[u64], now: u64) -> Result<Vec<IssueOutcome>> {
+        self.retrying(|l| l.issue_batch_once(serials, now))
+    }
+
+    fn issue_batch_once(&mut self, serials: &[u64], now: u64) -> Result<Vec<IssueOutcome>> {
         let mut tx = self.backend.begin(TxMode::Write)?;
         let mut chain = Chain::lock(&mut tx, now)?;
         let mut out = Vec::with_capacity(serials.len());
@@ -714,6 +753,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// [`LedgerError::KekVersionRetired`]; `Provkit(Crypto)` when the unwrap or the KCV
     /// check fails; store errors.
     pub fn open_key(&mut self, key: &IssuedKey) -> Result<SecretBuf<32>> {
+        self.retrying(|l| l.open_key_once(key))
+    }
+
+    fn open_key_once(&mut self, key: &IssuedKey) -> Result<SecretBuf<32>> {
         let min = {
             let mut tx = self.backend.begin(TxMode::Read)?;
             tx.min_decrypt_version(key.wrapped.kek.id)?
@@ -735,6 +778,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// [`LedgerError::UnknownSerial`], [`LedgerError::NotIssued`],
     /// [`LedgerError::CertificateExists`]; backend errors.
     pub fn attach_certificate(&mut self, serial: u64, certificate: &[u8], now: u64) -> Result<()> {
+        self.retrying(|l| l.attach_certificate_once(serial, certificate, now))
+    }
+
+    fn attach_certificate_once(&mut self, serial: u64, certificate: &[u8], now: u64) -> Result<()> {
         let mut tx = self.backend.begin(TxMode::Write)?;
         let mut chain = Chain::lock(&mut tx, now)?;
         if tx.set_certificate(serial, certificate)? {
@@ -768,6 +815,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// # Errors
     /// Backend errors; [`LedgerError::Corrupt`] for an audit row that does not decode.
     pub fn lookup(&mut self, serial: u64) -> Result<Option<DeviceRecord>> {
+        self.retrying(|l| l.lookup_once(serial))
+    }
+
+    fn lookup_once(&mut self, serial: u64) -> Result<Option<DeviceRecord>> {
         let mut tx = self.backend.begin(TxMode::Read)?;
         let Some(key) = tx.key_by_serial(serial)? else {
             return Ok(None);
@@ -796,6 +847,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// # Errors
     /// Backend errors.
     pub fn import_status(&mut self, batch_id: &BatchId) -> Result<Option<ImportRow>> {
+        self.retrying(|l| l.import_status_once(batch_id))
+    }
+
+    fn import_status_once(&mut self, batch_id: &BatchId) -> Result<Option<ImportRow>> {
         let mut tx = self.backend.begin(TxMode::Read)?;
         tx.import_get(batch_id)
     }
@@ -807,6 +862,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// # Errors
     /// Backend errors.
     pub fn census(&mut self) -> Result<KeyCensus> {
+        self.retrying(|l| l.census_once())
+    }
+
+    fn census_once(&mut self) -> Result<KeyCensus> {
         let mut tx = self.backend.begin(TxMode::Read)?;
         tx.census()
     }
@@ -927,6 +986,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// # Errors
     /// Backend errors.
     pub fn min_decrypt_version(&mut self, kek: KekId) -> Result<u32> {
+        self.retrying(|l| l.min_decrypt_version_once(kek))
+    }
+
+    fn min_decrypt_version_once(&mut self, kek: KekId) -> Result<u32> {
         let mut tx = self.backend.begin(TxMode::Read)?;
         tx.min_decrypt_version(kek)
     }
@@ -939,6 +1002,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// # Errors
     /// [`LedgerError::KekVersionInUse`]; backend errors.
     pub fn set_min_decrypt_version(&mut self, kek: KekId, version: u32, now: u64) -> Result<()> {
+        self.retrying(|l| l.set_min_decrypt_version_once(kek, version, now))
+    }
+
+    fn set_min_decrypt_version_once(&mut self, kek: KekId, version: u32, now: u64) -> Result<()> {
         let primary = self
             .keks
             .encrypt_slot(kek)
@@ -972,6 +1039,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// # Errors
     /// Backend errors.
     pub fn audit_head(&mut self) -> Result<ChainHead> {
+        self.retrying(|l| l.audit_head_once())
+    }
+
+    fn audit_head_once(&mut self) -> Result<ChainHead> {
         let mut tx = self.backend.begin(TxMode::Read)?;
         tx.audit_head()
     }
@@ -983,6 +1054,10 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// [`LedgerError::ChainBroken`] naming the first broken sequence number; backend
     /// errors.
     pub fn verify_audit(&mut self, anchor: Option<ChainHead>) -> Result<ChainReport> {
+        self.retrying(|l| l.verify_audit_once(anchor))
+    }
+
+    fn verify_audit_once(&mut self, anchor: Option<ChainHead>) -> Result<ChainReport> {
         let mut tx = self.backend.begin(TxMode::Read)?;
         let mut verifier = ChainVerifier::new(anchor);
         loop {
@@ -1066,10 +1141,11 @@ fn page_end(after: Option<u64>, rows: &[KeyRow]) -> Result<Option<u64>> {
     let mut cursor = after;
     for row in rows {
         if let Some(c) = cursor.filter(|&c| db_order(row.serial, c).is_le()) {
-            return Err(LedgerError::Backend(format!(
+            return Err(BackendError::detected(format!(
                 "key page does not advance: serial {:#x} listed after serial {c:#x}",
                 row.serial
-            )));
+            ))
+            .into());
         }
         cursor = Some(row.serial);
     }

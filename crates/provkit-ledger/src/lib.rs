@@ -45,7 +45,7 @@ pub use audit::{
     AuditEvent, AuditRecord, ChainBreak, ChainBreakKind, ChainHead, ChainReport, KeyCensus, Refusal,
 };
 pub use backend::{LedgerBackend, LedgerTx, TxMode};
-pub use error::{LedgerError, Result};
+pub use error::{BackendError, IoError, LedgerError, Result, Retry, RetryPolicy};
 pub use ledger::{
     CertificateOutcome, DeviceRecord, ImportReport, IssueOutcome, IssuedKey, KeyCheckReport,
     Ledger, LedgerConfig, RefusedRecord, RotationReport,

@@ -83,6 +83,7 @@ fn login(session: &Session, user: UserType, pin: &Pin) -> Result<(), OpenError> 
         Err(e) if rv(&e) == Some(RvError::UserAlreadyLoggedIn) => Ok(()),
         Err(e) => Err(OpenError::Login {
             detail: describe(&e),
+            source: e,
         }),
     }
 }

@@ -111,7 +111,7 @@ impl Pkcs11Store {
     /// contradicts the mechanism) and returns `Backend`.
     pub(crate) fn inconsistent(&mut self, what: &str) -> Error {
         self.last_error = Some(format!("inconsistent HSM answer: {what}"));
-        StoreError::Backend.into()
+        StoreError::Backend(provkit::error::BackendCause::UNSPECIFIED).into()
     }
 
     pub(crate) fn session(&self) -> &Session {

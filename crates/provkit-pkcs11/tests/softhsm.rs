@@ -13,7 +13,7 @@
 mod softhsm;
 
 use provkit::Error;
-use provkit::error::DecodeErrorKind;
+use provkit::error::{BackendCause, DecodeErrorKind};
 use provkit::store::{
     IdentityKeys, KeyId, KeyInventory, KeyKind, MemoryStore, RecordId, Records, StoreError,
     SymmetricKeys, WrapAlgorithm, suite,
@@ -182,6 +182,35 @@ fn symmetric_conformance_one_key_per_role() {
         assert_eq!(
             hsm.encrypt_block(derive, &mut block),
             Err(Error::Store(StoreError::NotFound))
+        );
+    });
+}
+
+#[test]
+fn backend_failure_carries_its_ck_rv() {
+    with_token("backend_failure_carries_its_ck_rv", || {
+        let mut hsm = store(1, ExportPolicy::Sealed);
+        hsm.generate_p256(KeyId(1), &mut InsecureTestRng::new(1))
+            .unwrap();
+        // Log the application out behind the store's back (login state is shared by
+        // every session of the process): the token now refuses private-key work.
+        softhsm::raw_session().logout().unwrap();
+        let e = hsm
+            .generate_p256(KeyId(2), &mut InsecureTestRng::new(2))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            Error::Store(StoreError::Backend(BackendCause::pkcs11(0x101)))
+        );
+        let cause = std::error::Error::source(&e).expect("the CK_RV as source");
+        assert_eq!(cause.to_string(), "CKR_USER_NOT_LOGGED_IN (0x101)");
+        assert!(!cause.downcast_ref::<BackendCause>().unwrap().is_transient());
+        assert!(
+            hsm.last_backend_error()
+                .unwrap()
+                .contains("UserNotLoggedIn"),
+            "{:?}",
+            hsm.last_backend_error()
         );
     });
 }
@@ -743,8 +772,21 @@ fn errors_map_cleanly() {
         // so drop it first to make the token check the PIN.
         drop(hsm);
         match Pkcs11Store::open(c) {
-            Err(OpenError::Login { detail }) => {
-                assert!(detail.contains("PinIncorrect"), "{detail}")
+            Err(e @ OpenError::Login { .. }) => {
+                assert!(e.to_string().contains("PinIncorrect"), "{e}");
+                // The CK_RV comes through `source()` (cryptoki's error) and `cause()`.
+                let source = std::error::Error::source(&e).expect("cryptoki's error");
+                match source.downcast_ref::<cryptoki::error::Error>() {
+                    Some(cryptoki::error::Error::Pkcs11(rv, _)) => {
+                        assert_eq!(*rv, cryptoki::error::RvError::PinIncorrect)
+                    }
+                    other => panic!("source: {other:?}"),
+                }
+                assert_eq!(e.cause(), Some(BackendCause::pkcs11(0xA0)));
+                assert_eq!(
+                    e.cause().map(|c| c.to_string()).as_deref(),
+                    Some("CKR_PIN_INCORRECT (0xa0)")
+                );
             }
             other => panic!("wrong PIN: {other:?}"),
         }

@@ -1,16 +1,19 @@
 //! Errors: [`OpenError`] for connecting and creating the schema, and the mapping of
 //! PostgreSQL failures to [`provkit::Error`] for key-store operations.
 //!
-//! `provkit::Error` is a small `Copy` enum without room for backend detail, so a database
-//! failure that is not one of provkit's own kinds becomes `Error::Store(StoreError::Backend)`
-//! and the server's message is kept in the store
+//! `provkit::Error` is a small `Copy` enum without room for text, so a database failure
+//! that is not one of provkit's own kinds becomes `Error::Store(StoreError::Backend(cause))`
+//! with the SQLSTATE as the cause (also the error's `source()`), and the server's message
+//! is kept in the store
 //! ([`PgStore::last_backend_error`](crate::PgStore::last_backend_error)). No key material is
 //! ever sent to the server, so none can appear in its messages.
 
 use core::fmt;
 use postgres::error::SqlState;
 use provkit::Error;
+use provkit::error::BackendCause;
 use provkit::store::StoreError;
+use provkit_ledger::{BackendError, LedgerError, Retry};
 
 /// Why a store could not be opened.
 #[derive(Debug)]
@@ -61,7 +64,9 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
 }
 
 /// True for failures that a retry of the whole transaction resolves: serialization
-/// failures and deadlocks (SQLSTATE 40001, 40P01).
+/// failures and deadlocks (SQLSTATE 40001, 40P01), for your own queries. The ledger's
+/// errors say it themselves
+/// ([`LedgerError::retry`](provkit_ledger::LedgerError::retry)).
 #[must_use]
 pub fn is_retryable(e: &postgres::Error) -> bool {
     matches!(
@@ -70,12 +75,54 @@ pub fn is_retryable(e: &postgres::Error) -> bool {
     )
 }
 
+/// The cause provkit keeps of a PostgreSQL failure: the SQLSTATE, else the OS error of a
+/// failed socket, else none (a closed connection, a type conversion).
+pub(crate) fn cause(e: &postgres::Error) -> BackendCause {
+    if let Some(code) = e.code() {
+        if let Ok(code) = <[u8; 5]>::try_from(code.code().as_bytes()) {
+            return BackendCause::sql_state(code);
+        }
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(n) = s
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::raw_os_error)
+        {
+            return BackendCause::os(n);
+        }
+        source = s.source();
+    }
+    BackendCause::UNSPECIFIED
+}
+
+/// Whether the call that failed with `e` can be repeated: at once after a serialization
+/// failure, a deadlock or a lock timeout (the server rolled the transaction back); over
+/// a new connection when this one is closed or the server is shutting down.
+pub(crate) fn retry_class(e: &postgres::Error) -> Retry {
+    let state = e.code().map(SqlState::code);
+    match state {
+        Some("40001" | "40P01" | "55P03") => Retry::Immediately,
+        Some(c) if c.starts_with("08") || matches!(c, "57P01" | "57P02" | "57P03") => {
+            Retry::AfterReconnect
+        }
+        None if e.is_closed() => Retry::AfterReconnect,
+        _ => Retry::Never,
+    }
+}
+
+/// A PostgreSQL failure as a ledger error: the message with its SQLSTATE, the cause,
+/// the retry class and the `postgres::Error` as its source.
+pub(crate) fn to_ledger(e: postgres::Error) -> LedgerError {
+    BackendError::new(describe(&e), cause(&e), retry_class(&e), e).into()
+}
+
 /// provkit's error for a PostgreSQL failure: a unique violation is `AlreadyExists`, the
-/// rest is `Backend`.
+/// rest is `Backend` with the SQLSTATE as its cause.
 pub(crate) fn to_provkit(e: &postgres::Error) -> Error {
     match e.code() {
         Some(c) if *c == SqlState::UNIQUE_VIOLATION => StoreError::AlreadyExists.into(),
-        _ => StoreError::Backend.into(),
+        _ => StoreError::Backend(cause(e)).into(),
     }
 }
 

@@ -28,14 +28,19 @@
 //! that statement already returned. Neither changes what is committed.
 //!
 //! Serialization failures and deadlocks (SQLSTATE 40001, 40P01) cannot arise between
-//! ledger writers under this locking order; one caused by another client surfaces as
-//! [`LedgerError::Backend`] with the SQLSTATE in the message (see [`is_retryable`]), and
-//! the whole ledger call can be repeated: each runs in its own transaction and rolled
-//! back transactions leave nothing behind.
-//!
-//! [`is_retryable`]: crate::is_retryable
+//! ledger writers under this locking order, but one caused by another client can (a
+//! report that locks ledger rows, a maintenance script). The ledger then repeats the call
+//! itself, under [`PgLedger::DEFAULT_RETRY`] (see [`PgLedger::set_retry_policy`]): each
+//! repeated call runs in one transaction, which the server rolled back, and changes
+//! nothing outside it (the audit rows are in the same transaction, the KEK state is
+//! only read), so a repetition starts from the state the first try saw. Failures are
+//! [`LedgerError::Backend`] with the SQLSTATE as the [cause](provkit_ledger::BackendError::cause),
+//! the `postgres::Error` as the source, and a [`Retry`](provkit_ledger::Retry) class: `Immediately` for
+//! 40001, 40P01 and 55P03 (lock not available); `AfterReconnect` for a lost connection
+//! (class 08, 57P01-57P03, a closed socket), which the ledger does not repeat, as it
+//! cannot reconnect a client it was given; `Never` for the rest.
 
-use crate::error::{OpenError, check_schema_name, describe};
+use crate::error::{OpenError, check_schema_name, to_ledger};
 use crate::store::create_schema;
 use postgres::types::ToSql;
 use postgres::{Client, IsolationLevel, NoTls, Row, Statement, Transaction};
@@ -47,8 +52,9 @@ use provkit_ledger::codec::{
 };
 use provkit_ledger::{
     AuditRecord, BatchId, ChainHead, ImportRow, ImportStatus, KeyRow, LedgerBackend, LedgerError,
-    LedgerTx, Result, StoredWrap, TxMode,
+    LedgerTx, Result, RetryPolicy, StoredWrap, TxMode,
 };
+use std::time::Duration;
 
 /// The ledger's tables (PostgreSQL 14 or later, for `CREATE OR REPLACE TRIGGER`).
 pub const LEDGER_SCHEMA_SQL: &str = r"
@@ -302,6 +308,7 @@ pub struct PgLedger {
     client: Client,
     schema: String,
     statements: Statements,
+    retry: RetryPolicy,
 }
 
 impl core::fmt::Debug for PgLedger {
@@ -335,7 +342,23 @@ impl PgLedger {
             client,
             schema: schema.to_owned(),
             statements,
+            retry: Self::DEFAULT_RETRY,
         })
+    }
+
+    /// The retry policy a new `PgLedger` has: 5 tries in all, sleeping 10, 20, 40 and
+    /// 80 ms between them (150 ms at most), for failures classed
+    /// [`Retry::Immediately`](provkit_ledger::Retry::Immediately). A deadlock with another client costs that client's
+    /// `deadlock_timeout` (1 s by default) per try on top.
+    pub const DEFAULT_RETRY: RetryPolicy = RetryPolicy {
+        attempts: 5,
+        backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(80),
+    };
+
+    /// Replaces the retry policy ([`RetryPolicy::NONE`] to see every failure).
+    pub const fn set_retry_policy(&mut self, policy: RetryPolicy) {
+        self.retry = policy;
     }
 
     /// The schema the ledger's tables live in.
@@ -350,12 +373,12 @@ impl PgLedger {
     }
 }
 
-fn backend(e: &postgres::Error) -> LedgerError {
-    LedgerError::Backend(describe(e))
-}
-
 impl LedgerBackend for PgLedger {
     type Tx<'a> = PgLedgerTx<'a>;
+
+    fn retry_policy(&self) -> RetryPolicy {
+        self.retry
+    }
 
     fn begin(&mut self, mode: TxMode) -> Result<PgLedgerTx<'_>> {
         let builder = self.client.build_transaction();
@@ -366,7 +389,7 @@ impl LedgerBackend for PgLedger {
                 .read_only(true),
         }
         .start()
-        .map_err(|e| backend(&e))?;
+        .map_err(to_ledger)?;
         Ok(PgLedgerTx {
             tx,
             st: &self.statements,
@@ -419,24 +442,24 @@ impl PgLedgerTx<'_> {
                     &seqs, &times, &kinds, &serials, &events, &hashes, &head_seq, &head_hash,
                 ],
             )
-            .map_err(|e| backend(&e))?;
+            .map_err(to_ledger)?;
         self.pending.clear();
         Ok(())
     }
 
     fn query(&mut self, st: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
         self.last_miss = None;
-        self.tx.query(st, params).map_err(|e| backend(&e))
+        self.tx.query(st, params).map_err(to_ledger)
     }
 
     fn query_opt(&mut self, st: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>> {
         self.last_miss = None;
-        self.tx.query_opt(st, params).map_err(|e| backend(&e))
+        self.tx.query_opt(st, params).map_err(to_ledger)
     }
 
     fn execute(&mut self, st: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
         self.last_miss = None;
-        self.tx.execute(st, params).map_err(|e| backend(&e))
+        self.tx.execute(st, params).map_err(to_ledger)
     }
 
     fn key_rows(&mut self, st: &Statement, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<KeyRow>> {
@@ -544,7 +567,7 @@ fn code16(code: u8) -> i16 {
 impl LedgerTx for PgLedgerTx<'_> {
     fn commit(mut self) -> Result<()> {
         self.flush()?;
-        self.tx.commit().map_err(|e| backend(&e))
+        self.tx.commit().map_err(to_ledger)
     }
 
     fn audit_head(&mut self) -> Result<ChainHead> {

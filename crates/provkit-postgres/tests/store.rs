@@ -240,3 +240,38 @@ fn oversized_records_are_refused() {
     store.write_record(RecordId(2), &[]).unwrap();
     assert_eq!(store.read_record(RecordId(2), &mut small), Ok(0));
 }
+
+/// A database failure keeps its SQLSTATE: another client locks the records table and the
+/// store's statement times out waiting (SQLSTATE 55P03, transient), then the table is
+/// gone (42P01, not transient).
+#[test]
+fn backend_failures_carry_their_sqlstate() {
+    use provkit::error::BackendCause;
+    use std::error::Error as _;
+    let schema = TestSchema::new("sqlstate");
+    let mut store = open(&schema);
+    store.write_record(RecordId(1), b"before").unwrap();
+    store
+        .client()
+        .batch_execute("SET lock_timeout = '50ms'")
+        .unwrap();
+    let mut other = schema.client();
+    other
+        .batch_execute("BEGIN; LOCK TABLE records IN ACCESS EXCLUSIVE MODE")
+        .unwrap();
+    let e = store.write_record(RecordId(1), b"during").unwrap_err();
+    assert_eq!(
+        e,
+        Error::Store(StoreError::Backend(BackendCause::sql_state(*b"55P03")))
+    );
+    let cause = e.source().expect("the SQLSTATE as source");
+    assert_eq!(cause.to_string(), "SQLSTATE 55P03");
+    assert!(cause.downcast_ref::<BackendCause>().unwrap().is_transient());
+    assert!(store.last_backend_error().unwrap().contains("55P03"));
+
+    other.batch_execute("DROP TABLE records; COMMIT").unwrap();
+    let e = store.write_record(RecordId(1), b"after").unwrap_err();
+    let cause = e.source().expect("the SQLSTATE as source");
+    assert_eq!(cause.to_string(), "SQLSTATE 42P01");
+    assert!(!cause.downcast_ref::<BackendCause>().unwrap().is_transient());
+}

@@ -75,8 +75,31 @@ fn open_connection(path: &Path, options: SqliteOptions) -> rusqlite::Result<rusq
     Ok(conn)
 }
 
-/// A database error as a ledger error (the message only; no key material is ever bound
-/// into a statement, so none can appear in it).
+/// The cause provkit keeps of a database error: SQLite's extended result code, or
+/// none for a failure on the Rust side (a type conversion, a missing row).
+fn cause(e: &rusqlite::Error) -> provkit::error::BackendCause {
+    match e.sqlite_error() {
+        Some(f) => provkit::error::BackendCause::sqlite(f.extended_code),
+        None => provkit::error::BackendCause::UNSPECIFIED,
+    }
+}
+
+/// A database error as a ledger error: its message (no key material is ever bound into
+/// a statement, so none can appear in it) naming the result code, the code as the cause
+/// and the error itself as the source.
+/// `SQLITE_BUSY` and `SQLITE_LOCKED` (the write lock still held when the busy timeout
+/// ran out) are retryable: the transaction was rolled back.
 fn db(e: rusqlite::Error) -> provkit_ledger::LedgerError {
-    provkit_ledger::LedgerError::Backend(e.to_string())
+    let cause = cause(&e);
+    let retry = if cause.is_transient() {
+        provkit_ledger::Retry::Immediately
+    } else {
+        provkit_ledger::Retry::Never
+    };
+    let message = if cause.is_unspecified() {
+        e.to_string()
+    } else {
+        format!("{e} ({cause})")
+    };
+    provkit_ledger::BackendError::new(message, cause, retry, e).into()
 }

@@ -70,10 +70,10 @@ impl<K, P: CryptoProvider> std::fmt::Debug for SqliteStore<K, P> {
     }
 }
 
-fn backend(_: rusqlite::Error) -> Error {
-    // provkit::Error is Copy and carries no text; the database message is not needed to
-    // act on the failure.
-    Error::Store(StoreError::Backend)
+fn backend(e: rusqlite::Error) -> Error {
+    // provkit::Error is Copy and carries no text: it keeps SQLite's extended result code
+    // (e.g. SQLITE_BUSY, SQLITE_READONLY), which is what a caller acts on.
+    Error::Store(StoreError::Backend(crate::cause(&e)))
 }
 
 const fn kind_code(kind: KeyKind) -> Result<u8> {
