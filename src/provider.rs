@@ -23,7 +23,7 @@
 //!   panic.
 //! - Secret values (keys, shared secrets) are wiped when the provider's own copies are
 //!   dropped.
-//! - It passes [`suite::all`] (feature `test-suite`): known answers from the standards,
+//! - It passes `suite::all` (feature `test-suite`): known answers from the standards,
 //!   and every operation against [`RustCrypto`] in both directions; and the Wycheproof
 //!   files its crate's tests run on it (ECDSA P-256, AES-GCM, HKDF).
 //!
