@@ -111,7 +111,7 @@ fn wycheproof_ecdsa() -> String {
         }
     }
     format!(
-        "pub const WYCHEPROOF_ECDSA: [(&[u8], &[u8], &[u8], Outcome); {}] = [{}];\n",
+        "pub static WYCHEPROOF_ECDSA: [Case; {}] = [{}];\n",
         rows.len(),
         rows.join(",\n")
     )
@@ -156,7 +156,7 @@ fn wycheproof_ecdh() -> String {
         }
     }
     format!(
-        "pub const WYCHEPROOF_ECDH: [(&[u8], &[u8], &[u8], Outcome); {}] = [{}];\n",
+        "pub static WYCHEPROOF_ECDH: [Case; {}] = [{}];\n",
         rows.len(),
         rows.join(",\n")
     )

@@ -2,7 +2,8 @@
 //! registers and counter live in flash and survive a remount (a reset).
 
 use crate::rng::VectorReplayRng;
-use crate::{Store, vectors};
+use crate::{Store, instructions, vectors};
+use cortex_m_semihosting::hprintln;
 use provkit::dukpt::{AesBdk, AesDevice, InitialKey, InitialKeyId, KeyType};
 use provkit::store::flash::FlashStore;
 use provkit::store::{RecordId, Records};
@@ -23,16 +24,33 @@ pub fn inject(store: &mut Store) -> bool {
 }
 
 /// Counters 1..=8, remounting the flash before each as after a reset; at each counter the
-/// supplement has vectors for, the PIN block and request CMAC must equal them.
+/// supplement has vectors for, the PIN block and request CMAC must equal them. With
+/// `multiwrite`, the store is mounted for a part that programs a word twice (superseded
+/// registers zeroed in place); without, for a part that programs each word once (their
+/// pages evacuated and erased). Prints the instructions of each mount and transaction.
 #[inline(never)]
-pub fn transactions(store: &mut Store) -> bool {
+pub fn transactions(store: &mut Store, multiwrite: bool) -> bool {
     let last = vectors::DUKPT.iter().map(|v| v.0).max().unwrap_or(0);
     let mut checked = 0;
+    let (mut mounts, mut txns) = ((u64::MAX, 0u64), (u64::MAX, 0u64));
     for counter in 1..=last {
-        let Ok(mut flash) = FlashStore::mount(&mut **store.flash_mut()) else {
+        let mark = instructions::Mark::now();
+        let flash = &mut **store.flash_mut();
+        let mounted = if multiwrite {
+            FlashStore::mount_multiwrite(flash)
+        } else {
+            FlashStore::mount(flash)
+        };
+        let Ok(mut flash) = mounted else {
             return false;
         };
-        let Some(ok) = transaction(&mut flash, counter) else {
+        let mount = mark.elapsed();
+        let mark = instructions::Mark::now();
+        let result = transaction(&mut flash, counter);
+        let txn = mark.elapsed();
+        mounts = (mounts.0.min(mount), mounts.1.max(mount));
+        txns = (txns.0.min(txn), txns.1.max(txn));
+        let Some(ok) = result else {
             return false;
         };
         if !ok {
@@ -40,6 +58,18 @@ pub fn transactions(store: &mut Store) -> bool {
         }
         checked += usize::from(vectors::DUKPT.iter().any(|v| v.0 == counter));
     }
+    hprintln!(
+        "       DUKPT instructions ({}): mount {}-{}, transaction {}-{}",
+        if multiwrite {
+            "multiwrite"
+        } else {
+            "single-write"
+        },
+        mounts.0,
+        mounts.1,
+        txns.0,
+        txns.1
+    );
     checked == vectors::DUKPT.len()
 }
 

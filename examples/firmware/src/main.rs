@@ -35,7 +35,7 @@ mod telemetry;
 mod wycheproof;
 
 mod vectors {
-    use crate::wycheproof::Outcome;
+    use crate::wycheproof::{Case, Outcome};
     include!(concat!(env!("OUT_DIR"), "/vectors.rs"));
 }
 
@@ -144,19 +144,23 @@ fn main() -> ! {
     static mut FLASH_TERMINAL: Flash = Flash::new();
     static mut FLASH_C: Flash = Flash::new();
     static mut FLASH_D: Flash = Flash::new();
+    static mut FLASH_TERMINAL_MULTIWRITE: Flash = Flash::new();
     // SAFETY: `main` runs once and never returns; these are the only references.
-    let (flash_a, flash_b, flash_t, flash_c, flash_d) = unsafe {
+    let (flash_a, flash_b, flash_t, flash_c, flash_d, flash_tm) = unsafe {
         (
             &mut *addr_of_mut!(FLASH_A),
             &mut *addr_of_mut!(FLASH_B),
             &mut *addr_of_mut!(FLASH_TERMINAL),
             &mut *addr_of_mut!(FLASH_C),
             &mut *addr_of_mut!(FLASH_D),
+            &mut *addr_of_mut!(FLASH_TERMINAL_MULTIWRITE),
         )
     };
     let mut a = FlashStore::mount(flash_a).unwrap_or_else(|_| fail("mount flash A"));
     let mut b = FlashStore::mount(flash_b).unwrap_or_else(|_| fail("mount flash B"));
     let mut terminal = FlashStore::mount(flash_t).unwrap_or_else(|_| fail("mount flash T"));
+    let mut terminal_multiwrite =
+        FlashStore::mount_multiwrite(flash_tm).unwrap_or_else(|_| fail("mount flash TM"));
     // Devices C and D: the same keys as A and B, on the Cortex-M4 assembly provider.
     let mut c =
         StoreOn::<Cm4>::mount_with_provider(flash_c).unwrap_or_else(|_| fail("mount flash C"));
@@ -238,11 +242,21 @@ fn main() -> ! {
     );
     steps.run(
         "DUKPT: transactions 1-8, flash remounted before each; PIN blocks and CMACs equal X9.24-3",
-        &mut || dukpt::transactions(&mut terminal),
+        &mut || dukpt::transactions(&mut terminal, false),
     );
     steps.run(
         "DUKPT: AES-192/256 keys refused (Unsupported) in this AES-128-only build",
         &mut || dukpt::refuses_unbuilt_sizes(&mut terminal),
+    );
+    // The same terminal on a part that programs a word twice: superseded registers are
+    // zeroed in place instead of their pages evacuated and erased.
+    steps.run(
+        "DUKPT: X9.24-3 initial key injected into a multiwrite flash store",
+        &mut || dukpt::inject(&mut terminal_multiwrite),
+    );
+    steps.run(
+        "DUKPT: transactions 1-8 on multiwrite flash, remounted before each; equal to X9.24-3",
+        &mut || dukpt::transactions(&mut terminal_multiwrite, true),
     );
 
     let mut sealed = telemetry::Sealed::default();

@@ -9,6 +9,10 @@ use provkit::provider::CryptoProvider;
 use provkit::secret::SecretBytes;
 use subtle::ConstantTimeEq;
 
+/// One test: ECDSA (uncompressed key, message, P1363 signature, outcome) or ECDH (public
+/// point or empty, private scalar, shared secret, outcome).
+pub type Case = (&'static [u8], &'static [u8], &'static [u8], Outcome);
+
 /// What Wycheproof expects of a test.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
