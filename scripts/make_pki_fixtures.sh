@@ -24,6 +24,10 @@ keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 authorityInfoAccess = caIssuers;URI:http://pki.example.com/root.crt
+[v1int]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
 [leaf]
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
@@ -52,6 +56,15 @@ openssl req -new -x509 -config ext.cnf -key p384_root.key -sha384 -days $days -s
 openssl x509 -req -in int.csr -CA p384_root.pem -CAkey p384_root.key -sha384 -days $days \
   -set_serial 0x5a05 -extensions int -extfile ext.cnf -out p384_int.pem
 cat leaf.pem int384.pem > bundle.pem
+# A version 1 root (no extensions, as legacy roots are) and a CA it signs.
+key P-256 v1_root.key
+openssl req -new -config /dev/null -key v1_root.key -subj "/O=Example Legacy/CN=Example V1 Root" \
+  -out v1_root.csr
+openssl x509 -req -in v1_root.csr -signkey v1_root.key -sha256 -days $days -set_serial 0x5a06 \
+  -out v1_root.pem
+openssl x509 -req -in int.csr -CA v1_root.pem -CAkey v1_root.key -sha256 -days $days \
+  -set_serial 0x5a07 -extensions v1int -extfile ext.cnf -out v1_int.pem
 openssl verify -CAfile root.pem -untrusted int384.pem leaf.pem
 openssl verify -CAfile p384_root.pem p384_int.pem
-rm ext.cnf int.csr leaf.csr int.key leaf.key p384_root.key
+openssl verify -CAfile v1_root.pem v1_int.pem
+rm ext.cnf int.csr leaf.csr int.key leaf.key p384_root.key v1_root.csr v1_root.key

@@ -721,3 +721,81 @@ fn the_provkit_root_of_the_common_fixtures_is_an_anchor() {
     assert_eq!(path.anchor, 0);
     let _ = ROOT_KEY;
 }
+
+/// Validity is inclusive at both ends (RFC 5280 §4.1.2.5), for chain and anchor alike.
+#[test]
+fn validity_bounds_are_inclusive() {
+    let (anchors, chain) = three(|_, _| {});
+    let (from, to) = ALWAYS;
+    pki::verify_chain(&anchors, &chain, from).unwrap();
+    pki::verify_chain(&anchors, &chain, to).unwrap();
+    let (_, error, _) = refusal(pki::verify_chain(&anchors, &chain, from - 1));
+    assert_eq!(error, CertError::NotYetValid.into());
+    let (_, error, _) = refusal(pki::verify_chain(&anchors, &chain, to + 1));
+    assert_eq!(error, CertError::Expired.into());
+}
+
+/// A version 1 root (no extensions at all, as legacy roots are) is accepted as a trust
+/// anchor, as RFC 5280 allows; a version 3 anchor without basicConstraints is not a CA.
+#[test]
+fn a_version_1_anchor_is_trusted_and_a_bare_version_3_one_is_not() {
+    let v1 = certs("v1_root.pem");
+    assert_eq!(v1[0].tbs_certificate().version(), x509_cert::Version::V1);
+    let path = pki::verify_chain(&v1, &certs("v1_int.pem"), NOW).unwrap();
+    assert_eq!(path.anchor, 0);
+    // The same root in version 3 (a version field, still no extensions): refused.
+    let (_, chain) = three(|_, _| {});
+    let bare = make(
+        "CN=Root,O=Foreign",
+        &key(1),
+        "CN=Root,O=Foreign",
+        &key(1),
+        vec![],
+        ALWAYS,
+    );
+    assert_eq!(bare.tbs_certificate().version(), x509_cert::Version::V1);
+    pki::verify_chain(&[bare.clone()], &chain, T).unwrap();
+    let bare_v3 = as_version_3(&bare, &key(1));
+    assert_eq!(bare_v3.tbs_certificate().version(), x509_cert::Version::V3);
+    assert!(bare_v3.tbs_certificate().extensions().is_none());
+    let (at, error, _) = refusal(pki::verify_chain(&[bare_v3], &chain, T));
+    assert_eq!((at, error), (CertAt::Anchor(0), CertError::NotACa.into()));
+    // A version 1 certificate as an intermediate (not an anchor) is not a CA either.
+    let (at, error, _) = refusal(pki::verify_chain(
+        &certs("root.pem"),
+        &[certs("v1_int.pem")[0].clone(), v1[0].clone()],
+        NOW,
+    ));
+    assert_eq!((at, error), (CertAt::Chain(1), CertError::NotACa.into()));
+}
+
+/// `cert` with a version field `[0] INTEGER 2` added to its TBSCertificate (nothing else
+/// changed), signed again by `key`: a version 3 certificate without extensions.
+fn as_version_3(cert: &Certificate, key: &SigningKey) -> Certificate {
+    use p256::ecdsa::signature::Signer;
+    fn tlv(tag: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![tag];
+        match body.len() {
+            n if n < 0x80 => out.push(n as u8),
+            n if n < 0x100 => out.extend([0x81, n as u8]),
+            n => out.extend([0x82, (n >> 8) as u8, n as u8]),
+        }
+        out.extend_from_slice(body);
+        out
+    }
+    let tbs = cert.tbs_certificate().to_der().unwrap();
+    let header = if tbs[1] < 0x80 {
+        2
+    } else {
+        2 + usize::from(tbs[1] & 0x7f)
+    };
+    let body = [&[0xa0, 0x03, 0x02, 0x01, 0x02][..], &tbs[header..]].concat();
+    let tbs = tlv(0x30, &body);
+    let signature: DerSignature = key.sign(&tbs);
+    let bits = x509_cert::der::asn1::BitString::from_bytes(signature.as_bytes())
+        .unwrap()
+        .to_der()
+        .unwrap();
+    let alg = cert.signature_algorithm().to_der().unwrap();
+    Certificate::from_der(&tlv(0x30, &[tbs, alg, bits].concat())).unwrap()
+}
