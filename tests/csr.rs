@@ -312,9 +312,53 @@ fn builder_requests_outside_the_profile_are_refused() {
             vec![code_signing],
             "1.3.6.1.5.5.7.3.3",
         ),
+        // The serial as an IA5String, not a PrintableString or UTF8String.
+        (
+            "2.5.4.5=#161030313032303330343035303630373038",
+            vec![],
+            "16 hexadecimal",
+        ),
     ] {
         let der = request(&k, subject, extensions);
         let why = outside(csr::check_request(&der, &all, ISSUED));
         assert!(why.contains(reason), "{subject}: {why}");
     }
+}
+
+/// Each keyUsage bit beyond digitalSignature and keyAgreement is refused on its own, even
+/// beside digitalSignature, and even when the policy allows every usage it can.
+#[test]
+fn each_key_usage_outside_the_profile_is_refused() {
+    let all = CsrPolicy::new().allowing(
+        DeviceUsage::SIGN_ONLY
+            .with_key_agreement(true)
+            .with_server_auth(true),
+    );
+    for (bit, name) in [
+        (KeyUsages::NonRepudiation, "NonRepudiation"),
+        (KeyUsages::KeyEncipherment, "KeyEncipherment"),
+        (KeyUsages::DataEncipherment, "DataEncipherment"),
+        (KeyUsages::KeyCertSign, "KeyCertSign"),
+        (KeyUsages::CRLSign, "CRLSign"),
+        (KeyUsages::EncipherOnly, "EncipherOnly"),
+        (KeyUsages::DecipherOnly, "DecipherOnly"),
+    ] {
+        let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyAgreement | bit);
+        let der = request(
+            &key(7),
+            "SERIALNUMBER=0000000000000009",
+            vec![ext("2.5.29.15", true, &usage)],
+        );
+        let why = outside(csr::check_request(&der, &all, ISSUED));
+        assert!(why.contains(name), "{name}: {why}");
+    }
+    // The two the profile knows pass together.
+    let usage = KeyUsage(KeyUsages::DigitalSignature | KeyUsages::KeyAgreement);
+    let der = request(
+        &key(7),
+        "SERIALNUMBER=0000000000000009",
+        vec![ext("2.5.29.15", true, &usage)],
+    );
+    let granted = csr::check_request(&der, &all, ISSUED).unwrap();
+    assert!(granted.usage.key_agreement);
 }

@@ -2,7 +2,7 @@
 //! Emill Larsson's P256-Cortex-M4 assembly, everything else on provkit's portable
 //! [`RustCrypto`].
 //!
-//! [`Cm4`] implements [`CryptoProvider`]: a firmware picks it by type
+//! `Cm4` (on ARM targets) implements [`CryptoProvider`]: a firmware picks it by type
 //! (`FlashStore::<_, Cm4>::mount_with_provider`, `Initiator::<Cm4>::with_provider`,
 //! `cert::verify_device_on::<Cm4>`, `seal_telemetry_signed_on::<Cm4, _, _>`), and no
 //! protocol code changes. Counted with QEMU on the firmware proof (`docs/footprint.md`),
