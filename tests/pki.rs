@@ -754,7 +754,7 @@ fn a_version_1_anchor_is_trusted_and_a_bare_version_3_one_is_not() {
         ALWAYS,
     );
     assert_eq!(bare.tbs_certificate().version(), x509_cert::Version::V1);
-    pki::verify_chain(&[bare.clone()], &chain, T).unwrap();
+    pki::verify_chain(std::slice::from_ref(&bare), &chain, T).unwrap();
     let bare_v3 = as_version_3(&bare, &key(1));
     assert_eq!(bare_v3.tbs_certificate().version(), x509_cert::Version::V3);
     assert!(bare_v3.tbs_certificate().extensions().is_none());
