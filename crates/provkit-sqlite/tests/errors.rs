@@ -2,25 +2,17 @@
 //! connection (busy timeout 0) fails with SQLITE_BUSY, and the store's and the ledger's
 //! errors say so through `source()`.
 
+mod common;
+
+use common::{kek_store, temp_db};
 use provkit::Error;
-use provkit::envelope::{KekId, KekRef, KekSlot};
 use provkit::error::BackendCause;
-use provkit::store::WrapAlgorithm;
-use provkit::store::{KeyId, KeyKind, MemoryStore, RecordId, Records, StoreError, SymmetricKeys};
+use provkit::store::{RecordId, Records, StoreError};
 use provkit_ledger::{LedgerBackend, LedgerError, Retry, TxMode};
 use provkit_sqlite::{SqliteLedger, SqliteOptions, SqliteStore};
 use std::error::Error as _;
 use std::path::PathBuf;
 use std::time::Duration;
-
-fn temp_db(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "provkit-sqlite-errors-{}-{name}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("test.db")
-}
 
 /// Fails at once instead of waiting for the write lock.
 const NO_WAIT: SqliteOptions = SqliteOptions {
@@ -38,17 +30,7 @@ fn lock(path: &PathBuf) -> rusqlite::Connection {
 #[test]
 fn store_failure_names_the_sqlite_code() {
     let path = temp_db("store");
-    let mut kek = MemoryStore::<1, 0, 0>::new();
-    kek.import_symmetric(KeyId(9), KeyKind::Aes256, &[0x3C; 32])
-        .unwrap();
-    let slot = KekSlot {
-        kek: KekRef {
-            id: KekId(*b"storekek"),
-            version: 1,
-        },
-        key: KeyId(9),
-        wrap: WrapAlgorithm::AesKwp,
-    };
+    let (kek, slot) = kek_store();
     let mut store = SqliteStore::open(&path, kek, slot, NO_WAIT).unwrap();
     store.write_record(RecordId(1), &[1; 16]).unwrap();
 

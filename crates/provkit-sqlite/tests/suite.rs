@@ -1,38 +1,11 @@
 //! The shared conformance suites on SQLite: the key-store suite on `SqliteStore`, the
 //! ledger suite and the 8-thread × 100,000-serial concurrency test on `SqliteLedger`.
 
-use provkit::envelope::{KekId, KekRef, KekSlot};
-use provkit::store::{KeyId, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
+mod common;
+
+use common::{kek_store, temp_db};
+use provkit::store::{KeyId, KeyKind, MemoryStore, SymmetricKeys};
 use provkit_sqlite::{Durability, SqliteLedger, SqliteOptions, SqliteStore};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
-
-fn temp_db(name: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "provkit-sqlite-{}-{}-{}",
-        std::process::id(),
-        name,
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("test.db")
-}
-
-fn kek_store() -> (MemoryStore<1, 0, 0>, KekSlot) {
-    let mut k = MemoryStore::new();
-    k.import_symmetric(KeyId(9), KeyKind::Aes256, &[0x3C; 32])
-        .unwrap();
-    let slot = KekSlot {
-        kek: KekRef {
-            id: KekId(*b"storekek"),
-            version: 1,
-        },
-        key: KeyId(9),
-        wrap: WrapAlgorithm::AesKwp,
-    };
-    (k, slot)
-}
 
 #[test]
 fn key_store_suite_passes() {
