@@ -82,6 +82,45 @@ fn writes_spread_over_all_pages() {
     assert_eq!(&buf[..n], &1999u32.to_le_bytes());
 }
 
+/// Store pages of several erase sectors (`mount_with_page_size`): each page erased as a
+/// whole, and the erase counts, the values and the page geometry survive a remount with
+/// the same page size; a size that is not a multiple of the sector is refused.
+#[test]
+fn pages_may_span_several_erase_sectors() {
+    let mut s = FlashStore::<_, provkit::provider::RustCrypto>::mount_with_page_size(
+        RamFlash::<4096, 256>::new(),
+        1024,
+    )
+    .unwrap();
+    for i in 0..400u32 {
+        s.write_record(RecordId(2), &i.to_le_bytes()).unwrap();
+    }
+    let mut counts = [0u32; 16];
+    // 4096 bytes in 1024-byte pages: four pages, not sixteen 256-byte sectors.
+    assert_eq!(s.erase_counts(&mut counts).unwrap(), 4);
+    assert!(
+        counts[..4].iter().all(|&c| c >= 2),
+        "erase counts {counts:?}"
+    );
+    let mut again =
+        FlashStore::<_, provkit::provider::RustCrypto>::mount_with_page_size(s.into_inner(), 1024)
+            .unwrap();
+    let mut buf = [0u8; 8];
+    let n = again.read_record(RecordId(2), &mut buf).unwrap();
+    assert_eq!(&buf[..n], &399u32.to_le_bytes());
+    for bad in [0, 1000, 256 + 128] {
+        assert_eq!(
+            FlashStore::<_, provkit::provider::RustCrypto>::mount_with_page_size(
+                RamFlash::<4096, 256>::new(),
+                bad
+            )
+            .map(|_| ()),
+            Err(provkit::Error::Unsupported),
+            "page size {bad}"
+        );
+    }
+}
+
 #[test]
 fn store_full_is_reported_and_nothing_is_lost() {
     let mut s = FlashStore::mount(RamFlash::<1024, 512>::new()).unwrap();

@@ -246,7 +246,7 @@ impl<F: MultiwriteNorFlash> FlashStore<F> {
     /// # Errors
     /// As [`mount`](Self::mount).
     pub fn mount_multiwrite(flash: F) -> Result<Self> {
-        Self::open(flash, true)
+        Self::open(flash, true, F::ERASE_SIZE)
     }
 }
 
@@ -257,7 +257,17 @@ impl<F: MultiwriteNorFlash, P: CryptoProvider> FlashStore<F, P> {
     /// # Errors
     /// As [`mount`](FlashStore::mount).
     pub fn mount_multiwrite_with_provider(flash: F) -> Result<Self> {
-        Self::open(flash, true)
+        Self::open(flash, true, F::ERASE_SIZE)
+    }
+
+    /// [`mount_multiwrite_with_provider`](Self::mount_multiwrite_with_provider) with
+    /// store pages of `page_size` bytes, as
+    /// [`mount_with_page_size`](FlashStore::mount_with_page_size).
+    ///
+    /// # Errors
+    /// As [`mount_with_page_size`](FlashStore::mount_with_page_size).
+    pub fn mount_multiwrite_with_page_size(flash: F, page_size: usize) -> Result<Self> {
+        Self::open(flash, true, page_size)
     }
 }
 
@@ -279,7 +289,7 @@ impl<F: NorFlash> FlashStore<F> {
     /// pages under 256 bytes, a write size other than 1, 2, 4, 8, 16 or 32 bytes, or
     /// a page size that is not a multiple of it).
     pub fn mount(flash: F) -> Result<Self> {
-        Self::open(flash, false)
+        Self::open(flash, false, F::ERASE_SIZE)
     }
 }
 
@@ -307,11 +317,28 @@ impl<F: NorFlash, P: CryptoProvider> FlashStore<F, P> {
     /// # Errors
     /// As [`mount`](FlashStore::mount).
     pub fn mount_with_provider(flash: F) -> Result<Self> {
-        Self::open(flash, false)
+        Self::open(flash, false, F::ERASE_SIZE)
     }
 
-    fn open(flash: F, multiwrite: bool) -> Result<Self> {
-        let page_size = u32::try_from(F::ERASE_SIZE).map_err(|_| Error::Unsupported)?;
+    /// [`mount_with_provider`](Self::mount_with_provider) with store pages of
+    /// `page_size` bytes instead of the part's `ERASE_SIZE`: a page is then one or more
+    /// whole erase sectors, erased together. For a driver whose sector size is known only
+    /// at run time (`provkit-c`'s flash driver over C callbacks declares the smallest
+    /// sector and checks each erase against the part's), or a page that spans several
+    /// small sectors. Mount a store with the page size it was formatted with.
+    ///
+    /// # Errors
+    /// As [`mount`](FlashStore::mount); `Unsupported` also when `page_size` is not a
+    /// multiple of `F::ERASE_SIZE`.
+    pub fn mount_with_page_size(flash: F, page_size: usize) -> Result<Self> {
+        Self::open(flash, false, page_size)
+    }
+
+    fn open(flash: F, multiwrite: bool, page_size: usize) -> Result<Self> {
+        if F::ERASE_SIZE == 0 || !page_size.is_multiple_of(F::ERASE_SIZE) {
+            return Err(Error::Unsupported);
+        }
+        let page_size = u32::try_from(page_size).map_err(|_| Error::Unsupported)?;
         let capacity = u32::try_from(flash.capacity()).map_err(|_| Error::Unsupported)?;
         let pages = capacity / page_size.max(1);
         if pages < 2

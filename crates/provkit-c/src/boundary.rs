@@ -1,0 +1,138 @@
+//! The checks every function makes on what C hands it: pointers, lengths, overlap; and the
+//! guard that turns errors (and, on hosts, panics) into a status.
+
+use crate::provkit_status;
+use core::slice;
+
+/// The result of a function body: a status for every failure.
+pub(crate) type Ffi<T = ()> = Result<T, provkit_status>;
+
+/// Runs a function body, returning `PROVKIT_OK` or its failure. With `std`, a panic is
+/// caught here and returned as `PROVKIT_ERR_PANIC` (unwinding into C is undefined).
+pub(crate) fn guard(body: impl FnOnce() -> Ffi) -> provkit_status {
+    #[cfg(feature = "std")]
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
+        .unwrap_or(Err(provkit_status::PROVKIT_ERR_PANIC));
+    #[cfg(not(feature = "std"))]
+    let outcome = body();
+    match outcome {
+        Ok(()) => provkit_status::PROVKIT_OK,
+        Err(status) => status,
+    }
+}
+
+/// `*p`, or `PROVKIT_ERR_NULL_POINTER`.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `T` that nothing mutates during `'a`.
+pub(crate) unsafe fn get<'a, T>(p: *const T) -> Ffi<&'a T> {
+    // SAFETY: the caller's contract; NULL is refused by `as_ref`.
+    unsafe { p.as_ref() }.ok_or(provkit_status::PROVKIT_ERR_NULL_POINTER)
+}
+
+/// `&mut *p`, or `PROVKIT_ERR_NULL_POINTER`.
+///
+/// # Safety
+/// `p` is NULL or points to a valid `T` that nothing else accesses during `'a`.
+pub(crate) unsafe fn get_mut<'a, T>(p: *mut T) -> Ffi<&'a mut T> {
+    // SAFETY: the caller's contract; NULL is refused by `as_mut`.
+    unsafe { p.as_mut() }.ok_or(provkit_status::PROVKIT_ERR_NULL_POINTER)
+}
+
+/// The `len` bytes at `p`: empty when `len` is 0 (then `p` may be NULL), else
+/// `PROVKIT_ERR_NULL_POINTER` for NULL.
+///
+/// # Safety
+/// Unless NULL, `p` points to `len` readable bytes that nothing mutates during `'a`.
+pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Ffi<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+    }
+    if len > isize::MAX as usize {
+        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, `len` readable bytes by the caller's contract, `len` ≤ isize::MAX.
+    Ok(unsafe { slice::from_raw_parts(p, len) })
+}
+
+/// The `len` writable bytes at `p`, as [`bytes`].
+///
+/// # Safety
+/// Unless NULL, `p` points to `len` writable bytes that nothing else accesses during `'a`.
+pub(crate) unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> Ffi<&'a mut [u8]> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    if p.is_null() {
+        return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+    }
+    if len > isize::MAX as usize {
+        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: non-NULL, `len` writable bytes by the caller's contract, `len` ≤ isize::MAX.
+    Ok(unsafe { slice::from_raw_parts_mut(p, len) })
+}
+
+/// Exactly `N` bytes at `p`, whose length the caller gave as `len`: a wrong length is
+/// `PROVKIT_ERR_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// As [`bytes`].
+pub(crate) unsafe fn array<'a, const N: usize>(p: *const u8, len: usize) -> Ffi<&'a [u8; N]> {
+    if len != N {
+        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+    }
+    // SAFETY: as `bytes`.
+    let b = unsafe { bytes(p, len) }?;
+    b.try_into()
+        .map_err(|_| provkit_status::PROVKIT_ERR_INVALID_ARGUMENT)
+}
+
+/// The first `N` of `len` writable bytes at `p`: a shorter buffer is
+/// `PROVKIT_ERR_BUFFER_TOO_SMALL`.
+///
+/// # Safety
+/// As [`bytes_mut`].
+pub(crate) unsafe fn array_out<'a, const N: usize>(p: *mut u8, len: usize) -> Ffi<&'a mut [u8; N]> {
+    if len < N {
+        return Err(provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL);
+    }
+    // SAFETY: as `bytes_mut`.
+    let b = unsafe { bytes_mut(p, N) }?;
+    b.try_into()
+        .map_err(|_| provkit_status::PROVKIT_ERR_INVALID_ARGUMENT)
+}
+
+/// Refuses an output buffer that overlaps an input, before either becomes a slice: Rust
+/// (and the AEADs) assume they are apart, and C callers sometimes pass one buffer for both.
+pub(crate) fn apart(
+    input: *const u8,
+    input_len: usize,
+    output: *const u8,
+    output_len: usize,
+) -> Ffi {
+    let (a, b) = (input as usize, output as usize);
+    if input_len == 0
+        || output_len == 0
+        || a.saturating_add(input_len) <= b
+        || b.saturating_add(output_len) <= a
+    {
+        Ok(())
+    } else {
+        Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT)
+    }
+}
+
+/// `result`'s failure as a status; for `BufferTooSmall`, the length needed is written to
+/// `len_out` first (the functions that have one say so).
+pub(crate) fn with_needed<T>(result: provkit::Result<T>, len_out: &mut usize) -> Ffi<T> {
+    result.map_err(|e| {
+        if let provkit::Error::BufferTooSmall { needed } = e {
+            *len_out = needed.get();
+        }
+        e.into()
+    })
+}

@@ -1,0 +1,33 @@
+//! Key check values: the first bytes of AES-CMAC of a zero block under the key, to confirm
+//! a key (or key component) arrived intact without revealing it.
+
+use crate::boundary::{array_out, bytes, guard};
+use crate::provkit_status;
+use provkit::envelope::{KCV_LEN, Kcv};
+use provkit::secret::SecretBuf;
+
+/// Bytes of a key check value.
+pub const PROVKIT_KCV_LEN: usize = 5;
+const _: () = assert!(PROVKIT_KCV_LEN == KCV_LEN);
+
+/// The AES-CMAC key check value of the AES key `key` (16 bytes; 24 or 32 where the library
+/// is built with those sizes): `PROVKIT_KCV_LEN` bytes to `kcv_out`.
+///
+/// # Safety
+/// `key` is `key_len` readable bytes; `kcv_out` is `kcv_len` writable bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn provkit_kcv_aes(
+    key: *const u8,
+    key_len: usize,
+    kcv_out: *mut u8,
+    kcv_len: usize,
+) -> provkit_status {
+    guard(|| {
+        // SAFETY: the caller's contract.
+        let out = unsafe { array_out::<KCV_LEN>(kcv_out, kcv_len) }?;
+        // SAFETY: the caller's contract.
+        let key = SecretBuf::<32>::from_slice(unsafe { bytes(key, key_len) }?)?;
+        *out = Kcv::of_key(&key)?.0;
+        Ok(())
+    })
+}
