@@ -63,8 +63,9 @@ def main(out_path):
             sys.exit("transcripts.json: %s missing" % key)
         out.append(c_array(name, bytes.fromhex(value)))
     out.append("#define HS_NOW UINT64_C(%d)\n" % find(first, "now"))
-    out.append("/* The exporter label and context of HS_EXPORTED. */\n")
-    out.append(c_string("HS_EXPORT_LABEL", "vector"))
+    out.append("/* The exporter label and context of HS_EXPORTED (strings; use strlen). */\n")
+    out.append(c_string("HS_EXPORT_LABEL", find(first, "export_label")))
+    out.append(c_string("HS_EXPORT_CONTEXT", find(first, "export_context")))
     out.append("\n")
 
     for name, file in [("CHAIN_ROOT", "root.compact"), ("CHAIN_INTERMEDIATE", "intermediate.compact"),
