@@ -7,8 +7,14 @@ abort; see examples/firmware/Cargo.toml) once per capability set, measures .text
 crates with llvm-nm, and runs the QEMU proof (examples/firmware, `cargo run --release`)
 for the peak stack measured by painting.
 
+The C firmware (examples/firmware-c, issue #20): builds it with its Makefile (the C proof
+and the C footprint probe, linked with libprovkit_c.a of each provider), compares the C
+probe's flash with the Rust probe's, runs the C proof on QEMU for both providers for its
+stack and instructions, and opens its telemetry on the host (open_telemetry.py).
+
 usage: scripts/footprint.py [--check all|stack|none] [--no-write]
-Exit status 1 when a checked budget is exceeded or the QEMU proof fails.
+Exit status 1 when a checked budget is exceeded, or a QEMU proof (Rust or C) or the host's
+opening of the C firmware's telemetry fails.
 """
 import argparse
 import collections
@@ -16,11 +22,15 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FW = os.path.join(ROOT, "examples", "firmware")
 TARGET = "thumbv7em-none-eabihf"
 TARGET_DIR = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "..", "provkit-target")) + "-firmware"
+FWC = os.path.join(ROOT, "examples", "firmware-c")
+# The C firmware's build (its Makefile's OUT): the library of each provider, the programs.
+FWC_OUT = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "..", "provkit-target")) + "-firmware-c"
 LLVM = os.path.join(
     subprocess.check_output(["rustc", "--print", "sysroot"], text=True).strip(),
     "lib", "rustlib", "x86_64-unknown-linux-gnu", "bin")
@@ -46,6 +56,13 @@ BUDGET_STORE_RATIO = 1.05
 BUDGET_FULL = 48 * KIB
 BUDGET_PROTOCOL = 12 * KIB
 BUDGET_STACK = 8 * KIB
+# The C firmware (issue #20): the C probe costs at most 2 KiB of flash more than the Rust
+# probe with the same capabilities, on each provider; the C proof's deepest step stays
+# within the same 8 KiB of stack.
+BUDGET_C_OVER_RUST = 2 * KIB
+BUDGET_C_STACK = 8 * KIB
+# (the library's provider in examples/firmware-c's Makefile, index into PROVIDERS)
+C_PROVIDERS = [("rustcrypto", 0), ("cm4", 1)]
 
 # (cargo feature, name, text that marks the capability's steps in the QEMU proof)
 CAPS = [
@@ -66,6 +83,9 @@ UTILITY = {"core", "alloc", "hybrid_array", "subtle", "ctutils", "cmov", "zeroiz
 # The probe's own functions: after LTO they hold the library code inlined at its call
 # sites (protocol and primitives alike).
 PROBE = "footprint"
+# In the C build: the C API's Rust side (crates/provkit-c/src), and the C probe's own code.
+C_BOUNDARY = "provkit_c"
+C_PROBE = "the C probe"
 # provkit's source by layer (top-level module of the file the code was compiled from).
 # The protocol budget is for the protocols themselves; the key store (which the issue lists
 # beside them) and the primitive-level code provkit carries are reported on their own lines.
@@ -110,13 +130,16 @@ def sections(elf):
 
 
 def symbols(elf):
-    """(address, size, type, demangled name) of every sized .text/.rodata symbol."""
+    """(address, size, type, demangled name) of every sized .text/.rodata symbol. Weak
+    definitions (`W`: compiler-builtins' memset and `__aeabi_mem*` when C links the library)
+    count as code."""
     out = run([os.path.join(LLVM, "llvm-nm"), "--print-size", "--size-sort", elf])
     rows = [l.split(None, 3) for l in out.splitlines()]
-    rows = [r for r in rows if len(r) == 4 and r[2].lower() in "tr" and int(r[1], 16) > 0]
+    rows = [r for r in rows if len(r) == 4 and r[2] in "tTrRW" and int(r[1], 16) > 0]
     names = subprocess.run(["c++filt"], input="\n".join(r[3] for r in rows), text=True,
                            capture_output=True, check=True).stdout.splitlines()
-    return [(int(r[0], 16), int(r[1], 16), r[2].lower(), n) for r, n in zip(rows, names)]
+    return [(int(r[0], 16), int(r[1], 16), "t" if r[2] == "W" else r[2].lower(), n)
+            for r, n in zip(rows, names)]
 
 
 def crate_of_symbol(name):
@@ -131,6 +154,10 @@ def crate_of_path(path):
     path = os.path.normpath(path)
     if path.startswith(os.path.join(FW, "")):
         return PROBE
+    if path.startswith(os.path.join(FWC, "")):
+        return C_PROBE
+    if path.startswith(os.path.join(ROOT, "crates", "provkit-c", "")):
+        return C_BOUNDARY
     if path.startswith(os.path.join(ROOT, "src", "")):
         return "provkit"
     m = re.search(r"/registry/src/[^/]+/([A-Za-z0-9_-]+?)-\d+\.\d+\.\d+[^/]*/", path)
@@ -142,7 +169,7 @@ def crate_of_path(path):
     return None
 
 
-def crates(elf):
+def crates(elf, files_of=None):
     """Flash bytes per crate of the source code they were compiled from.
 
     Code is attributed instruction by instruction (every 2 bytes, Thumb's granule) to the
@@ -150,7 +177,8 @@ def crates(elf):
     generic utility (core's slice and integer helpers, hybrid-array, subtle, zeroize, ...:
     those count for the code that called them). So a primitive inlined into a provkit
     function counts as the primitive's, and provkit code inlined into the probe counts as
-    provkit's. Read-only data goes by symbol name.
+    provkit's. Read-only data goes by symbol name. With `files_of` (a crate name and a
+    Counter), that crate's bytes are also counted per source file.
     """
     agg = collections.Counter()
     sym_at = {}  # every code address (Thumb granule), with the symbol it lies in
@@ -179,6 +207,8 @@ def crates(elf):
             agg[known[0][0] if known else crate_of_symbol(sym_at.get(addr, "?"))] += 2
             continue
         agg[owner[0]] += 2
+        if files_of is not None and owner[0] == files_of[0]:
+            files_of[1][os.path.basename(owner[1])] += 2
         if owner[0] == "provkit":
             rel = os.path.relpath(owner[1], os.path.join(ROOT, "src"))
             modules[rel.split(os.sep)[0].removesuffix(".rs")] += 2
@@ -209,6 +239,67 @@ def qemu_proof():
     return ok, steps, summary, calibration, (store, dukpt), p.stdout + p.stderr
 
 
+def build_c():
+    """Builds examples/firmware-c with its Makefile: each provider's libprovkit_c.a, the C
+    proof and the C probe for every capability set. None, or the build's output when it
+    failed."""
+    p = subprocess.run(["make", "--no-print-directory", f"OUT={FWC_OUT}", "all", "footprint"],
+                       cwd=FWC, text=True, capture_output=True)
+    return None if p.returncode == 0 else p.stdout + p.stderr
+
+
+def c_probe(provider, probe):
+    return os.path.join(FWC_OUT, provider, f"footprint-{probe}.elf")
+
+
+def c_proof(provider):
+    """Runs the C proof of `provider` on QEMU and opens its telemetry on the host."""
+    cmd = ["qemu-system-arm", "-machine", "mps2-an386", "-cpu", "cortex-m4", "-nographic",
+           "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
+           "-kernel", os.path.join(FWC_OUT, provider, "proof.elf")]
+    try:
+        p = subprocess.run(cmd, text=True, capture_output=True, timeout=900)
+        out, status = p.stdout + p.stderr, p.returncode
+    except subprocess.TimeoutExpired as e:
+        out, status = str(e.stdout or ""), -1
+    steps = []
+    for line in out.splitlines():
+        m = re.match(r"\[( ok |FAIL)\] (.*) \(stack (\d+) B; (\d+) B from reset; "
+                     r"(\d+) instructions\)", line)
+        if m:
+            steps.append((m.group(1).strip(), m.group(2), int(m.group(3)), int(m.group(4)),
+                          int(m.group(5))))
+    summary = re.search(r"PROVKIT-FIRMWARE-C provider=(\S+) steps=(\d+) peak_stack=(\d+) "
+                        r"peak_stack_from_reset=(\d+)", out)
+    dukpt = re.findall(r"DUKPT instructions \(([\w-]+)\): mount (\d+)-(\d+), "
+                       r"transaction (\d+)-(\d+)", out)
+    host = subprocess.run([sys.executable, os.path.join(FWC, "open_telemetry.py")], input=out,
+                          text=True, capture_output=True)
+    telemetry = re.search(r"^TELEMETRY ([0-9a-f]+)$", out, re.M)
+    return {
+        "ok": status == 0 and "all steps passed" in out and summary is not None,
+        "steps": steps,
+        "peak": int(summary.group(3)) if summary else None,
+        "peak_reset": int(summary.group(4)) if summary else None,
+        "dukpt": dukpt,
+        "host_ok": host.returncode == 0,
+        "host": (host.stdout + host.stderr).strip(),
+        "telemetry": telemetry.group(1) if telemetry else None,
+        "log": out,
+    }
+
+
+def status_names(elf):
+    """Bytes of `.rodata` that hold provkit_status_name's strings (`PROVKIT_...` and NUL)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, "rodata.bin")
+        subprocess.run([os.path.join(LLVM, "llvm-objcopy"), "-O", "binary",
+                        "--only-section=.rodata", elf, raw], check=True, capture_output=True)
+        with open(raw, "rb") as f:
+            data = f.read()
+    return sum(len(m) for m in re.findall(rb"PROVKIT_[A-Z_]+\x00", data))
+
+
 def kib(n):
     return f"{n / KIB:.1f} KiB"
 
@@ -220,6 +311,190 @@ def mi(n):
 def ms(instructions):
     """Estimated milliseconds at 64 MHz, 1.2 cycles per instruction."""
     return f"{instructions * 1.2 / 64e6 * 1e3:,.0f} ms"
+
+
+def c_section(build_log, probes, rust_flash, c_flash, c_runs, c_parts, c_files, c_names,
+              rust_names, rust_parts, rust_steps, first_of):
+    """docs/footprint.md's section on the C firmware (examples/firmware-c)."""
+    md = ["## The C firmware (`examples/firmware-c`)\n"]
+    md.append("The same device steps from C (issue #20): `examples/firmware-c` is a C11 program "
+              "that includes only `provkit.h`, built with arm-none-eabi-gcc (`-mcpu=cortex-m4 "
+              "-mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Os -ffunction-sections "
+              "-fdata-sections`; its own startup, linker script and semihosting; linked with "
+              "`-nostartfiles -Wl,--gc-sections`) against `libprovkit_c.a` for "
+              "`thumbv7em-none-eabihf`, once per provider (`--no-default-features --features "
+              "small-stack`, and `cm4,small-stack`). The library is built with the Rust "
+              "firmware's release profile and size knobs, passed through cargo's environment "
+              "(`examples/firmware-c/Makefile`), and with `cargo rustc --crate-type staticlib`: "
+              "provkit-c's `crate-type` also lists `lib`, and cargo applies no LTO to a crate "
+              "that also builds an rlib, so `cargo build` would give an archive of each "
+              "dependency's separately optimised object (the full C probe on RustCrypto "
+              "was 102 KiB that way, when this was written).\n")
+    if build_log is not None:
+        md.append("**The C build failed:**\n")
+        md.append("```\n" + build_log[-3000:] + "\n```\n")
+        return md
+    names = {cprov: PROVIDERS[k][0] for cprov, k in C_PROVIDERS}
+    cap_names = dict([("base", "runtime + NOR-flash key store (identity key, records)"),
+                      ("full", "**full device side** (all of the above)")]
+                     + [(f.removeprefix("cap-"), "+ " + n) for f, n, _ in CAPS])
+    md.append("### Flash: the C probe beside the Rust probe\n")
+    md.append("`examples/firmware-c/src/footprint.c` makes the calls of the Rust probe "
+              "(`examples/firmware/src/bin/footprint.rs`) through `provkit.h`, per capability "
+              "(`-DCAP_CERT`, ...; the NOR-flash store, over a C flash driver, always in), with "
+              "inputs from zeros in `.bss` through an opaque barrier and halting fault handlers; "
+              "linked, never run. Flash is `.text + .rodata`, as above; each figure is the "
+              "whole build (not what a capability adds). The Rust probe is built per "
+              "capability on RustCrypto only.\n")
+    md.append("| provider | build | Rust probe | C probe | C - Rust |")
+    md.append("|---|---|---:|---:|---:|")
+    for cprov, _ in C_PROVIDERS:
+        for probe in probes:
+            rust = rust_flash[cprov].get(probe)
+            if rust is None:
+                continue
+            c = c_flash[cprov][probe]
+            md.append(f"| {names[cprov]} | {cap_names[probe]} | {kib(rust)} | {kib(c)} | "
+                      f"{'+' if c >= rust else ''}{c - rust:,} B |")
+    md.append("")
+    md.append("The C probe's base already holds ECDSA signing, ECDH and key generation: every "
+              "function that takes a `provkit_store` reaches the store through `&mut dyn "
+              "DeviceStore` (`crates/provkit-c/src/store.rs`), whose vtable holds every "
+              "key-store method, so a C firmware links them whether it calls them or not "
+              "(the Rust probe's base imports a key and writes a record, no more). The full "
+              "builds link them on both sides: the full device side is what the budget "
+              "compares.\n")
+    boundary = c_parts.get(C_BOUNDARY, 0)
+    c_total = sum(c_parts.values())
+    rust_total = sum(rust_parts.values())
+    by_file = ", ".join(f"`{f}` {v}" for f, v in c_files.most_common())
+    md.append("Where the full build's flash goes, RustCrypto (attributed as in \"Where the full "
+              "build's flash goes\"; bytes):\n")
+    md.append("| part | Rust probe | C probe |")
+    md.append("|---|---:|---:|")
+    rows_ = [
+        ("the C API's Rust side (`crates/provkit-c/src`: argument checks, opaque states, "
+         "status codes, the key store behind `dyn`; inlined library calls count as the "
+         "library's)", 0, boundary),
+        ("provkit", rust_parts.get("provkit", 0), c_parts.get("provkit", 0)),
+        ("the probe's own code (Rust: `footprint.rs`, into which LTO inlines its library "
+         "calls' glue; C: `footprint.c` and its startup)",
+         rust_parts.get(PROBE, 0), c_parts.get(C_PROBE, 0)),
+    ]
+    named = sum(r[1] for r in rows_), sum(r[2] for r in rows_)
+    rows_.append(("everything else (primitives, runtime)", rust_total - named[0],
+                  c_total - named[1]))
+    rows_.append(("not in a sized symbol: merged strings and other anonymous read-only data, "
+                  "weak runtime symbols (memset, ...), alignment",
+                  rust_flash["rustcrypto"]["full"] - rust_total,
+                  c_flash["rustcrypto"]["full"] - c_total))
+    for part, rust, c in rows_:
+        md.append(f"| {part} | {rust:,} | {c:,} |")
+    md.append(f"| *`.text + .rodata`* | *{rust_flash['rustcrypto']['full']:,}* | "
+              f"*{c_flash['rustcrypto']['full']:,}* |")
+    md.append("")
+    md.append(f"The C API's Rust side by file: {by_file}. The status names "
+              f"(`provkit_status_name`'s strings) take {c_names:,} B of the C probe's "
+              f"`.rodata` ({rust_names:,} B in the Rust probe's) although the probe never "
+              "calls `provkit_status_name`: after LTO the library's strings are one "
+              "mergeable section, which `--gc-sections` keeps or drops as a whole.\n")
+    md.append("### Stack and instructions of the C proof\n")
+    md.append("`examples/firmware-c/run.sh` (which CI runs through this script): the C proof "
+              "on QEMU `mps2-an386`, `-icount shift=0`, once per provider; each step paints the "
+              "stack and counts instructions as the Rust proof does "
+              "(`examples/firmware-c/src/stack.c`, `instructions.c`). Its devices' state "
+              "(stores, handshake states, sessions) is in `.bss`, so \"from reset\" adds only "
+              "the harness's frames. The Rust proof's figures for the same steps, on the same "
+              "provider, beside them:\n")
+    md.append("| | " + " | ".join(f"Rust, {names[p]} | C, {names[p]}" for p, _ in C_PROVIDERS)
+              + " |")
+    md.append("|---|" + "---:|" * (2 * len(C_PROVIDERS)))
+
+    def rust_peak(k):
+        pre, ini, res = PROVIDERS[k][1], PROVIDERS[k][2], PROVIDERS[k][3]
+        used = [u for _, n, u, _, _ in rust_steps
+                if n.startswith((pre + "certificate", f"{ini}: ", f"{res}: ", pre + "telemetry"))]
+        return max(used) if used else None
+
+    cells = {"stack": [], "chain": [], "ini": [], "res": [], "seal": []}
+    for cprov, k in C_PROVIDERS:
+        pre, ini, res = PROVIDERS[k][1], PROVIDERS[k][2], PROVIDERS[k][3]
+        run_ = c_runs[cprov]
+        cells["stack"] += [rust_peak(k), max((u for _, n, u, _, _ in run_["steps"]
+                                              if n.startswith(("certificate", "A: ", "B: ",
+                                                               "telemetry"))), default=None)]
+        cells["chain"] += [first_of(rust_steps, pre + "certificate chain verifies"),
+                           first_of(run_["steps"], "certificate chain verifies")]
+        cells["ini"] += [first_of(rust_steps, f"{ini}: initiator: message 1",
+                                  f"{ini}: initiator: verifies responder's chain"),
+                         first_of(run_["steps"], "A: initiator: message 1",
+                                  "A: initiator: verifies responder's chain")]
+        cells["res"] += [first_of(rust_steps, f"{res}: responder: message 2",
+                                  f"{res}: responder: verifies initiator's chain"),
+                         first_of(run_["steps"], "B: responder: message 2",
+                                  "B: responder: verifies initiator's chain")]
+        cells["seal"] += [first_of(rust_steps, pre + "telemetry: HPKE-sealed"),
+                          first_of(run_["steps"], "telemetry: HPKE-sealed")]
+    for key, label in [("stack", "deepest of the steps below, stack below the step entry"),
+                       ("chain", "certificate chain verify, instructions"),
+                       ("ini", "handshake, initiator side (message 1; verify message 2, "
+                        "message 3), instructions"),
+                       ("res", "handshake, responder side (message 2; verify message 3), "
+                        "instructions"),
+                       ("seal", "HPKE telemetry seal, signed, instructions")]:
+        shown = [("n/a" if v is None or v >= 10**12 else
+                  f"{v} B" if key == "stack" else mi(v)) for v in cells[key]]
+        md.append(f"| {label} | " + " | ".join(shown) + " |")
+    md.append("")
+    md.append("The deepest C steps are the handshake's finishing calls. `provkit_initiator_finish` "
+              "and `provkit_responder_finish` (`crates/provkit-c/src/handshake.rs`) hold on "
+              "their own frame the handshake phase they move out of the caller's state, the "
+              "parsed and verified message, the policy's CA certificates and the session and "
+              "peer they hand back before copying them into the caller's structs: about "
+              "3.9 KB each, from their prologues when this was written, against 1.75-1.8 KB "
+              "for the Rust proof's `initiator_finish` and `responder_finish`, above the same "
+              "verification calls.\n")
+    for cprov, k in C_PROVIDERS:
+        run_ = c_runs[cprov]
+        peak_ = "n/a" if run_["peak"] is None else f"{run_['peak']} B"
+        md.append(f"{names[cprov]}: peak over the C proof's steps **{peak_}** below the step "
+                  f"entry, {run_['peak_reset']} B from reset; "
+                  f"{'all steps passed' if run_['ok'] else '**the proof FAILED**'}. "
+                  + "; ".join(f"DUKPT ({mode}): mount {mi(int(m0))}-{mi(int(m1))}, transaction "
+                              f"{mi(int(t0))}-{mi(int(t1))}"
+                              for mode, m0, m1, t0, t1 in run_["dukpt"])
+                  + ".\n")
+    md.append("Every step of the C proof:\n")
+    md.append("| step | " + " | ".join(f"{names[p]}: stack | instructions"
+                                        for p, _ in C_PROVIDERS) + " |")
+    md.append("|---|" + "---:|---:|" * len(C_PROVIDERS))
+    runs = [c_runs[p]["steps"] for p, _ in C_PROVIDERS]
+    for i, (status, name, _, _, _) in enumerate(runs[0]):
+        cols = []
+        for r in runs:
+            if i < len(r) and r[i][1] == name:
+                cols += [f"{r[i][2]} B{'' if r[i][0] == 'ok' else ' **FAILED**'}", f"{r[i][4]:,}"]
+            else:
+                cols += ["n/a", "n/a"]
+        md.append(f"| {name} | " + " | ".join(cols) + " |")
+    md.append("")
+    md.append("### Telemetry opened on the host\n")
+    md.append("The C proof seals a reading to a server's P-256 key (a test key, RFC 6979 A.2.5, "
+              "its public half compiled into the firmware) and prints the message; "
+              "`examples/firmware-c/open_telemetry.py` plays the server with pyhpke and "
+              "pyca/cryptography, not provkit: it opens the message, checks the commitment "
+              "and the recipient fingerprint, verifies the device's signature (low-S) with the "
+              "key of the device's certificate, and refuses copies with a flipped byte.\n")
+    for cprov, _ in C_PROVIDERS:
+        run_ = c_runs[cprov]
+        md.append(f"- {names[cprov]}: {run_['host'] or 'no output'}")
+    same_ = (c_runs["rustcrypto"]["telemetry"] is not None
+             and c_runs["rustcrypto"]["telemetry"] == c_runs["cm4"]["telemetry"])
+    md.append(f"- The two providers' messages are "
+              f"{'byte-identical' if same_ else '**different**'} (the same placeholder "
+              "ephemeral key, RFC 6979 signatures).")
+    md.append("")
+    return md
 
 
 def main():
@@ -299,6 +574,48 @@ def main():
         ("peak stack (deepest library call)", peak or 10**9, BUDGET_STACK, args.check != "none"),
     ]
 
+    # The C firmware (examples/firmware-c): the C probe per capability set and provider,
+    # the C proof per provider, and where the C build's flash goes.
+    c_probes = ["base"] + [f.removeprefix("cap-") for f, _, _ in CAPS] + ["full"]
+    rust_flash = {  # the Rust probe's flash, as absolute figures (None: not built per capability)
+        "rustcrypto": dict({"base": base_flash, "full": full_flash},
+                           **{f.removeprefix("cap-"): base_flash + flash
+                              for (f, _, _), (_, flash, _, _) in zip(CAPS, rows)}),
+        "cm4": {"base": cm4_base_flash, "full": cm4_full_flash},
+    }
+    c_build_log = build_c()
+    c_flash, c_runs = {}, {}
+    c_parts, c_files, c_names, rust_names = collections.Counter(), collections.Counter(), 0, 0
+    if c_build_log is None:
+        for cprov, _ in C_PROVIDERS:
+            c_flash[cprov] = {probe: sections(c_probe(cprov, probe))[0] for probe in c_probes}
+            c_runs[cprov] = c_proof(cprov)
+        c_parts, _ = crates(c_probe("rustcrypto", "full"), (C_BOUNDARY, c_files))
+        c_names = status_names(c_probe("rustcrypto", "full"))
+        rust_names = status_names(full_elf)
+
+    def first_of(step_list, *prefixes):
+        """Instructions of the first step whose name starts with each prefix, summed."""
+        total = 0
+        for prefix in prefixes:
+            found = [i for _, n, _, _, i in step_list if n.startswith(prefix)]
+            if not found:
+                return 10**12
+            total += found[0]
+        return total
+
+    c_checks = []
+    for cprov, k in C_PROVIDERS:
+        pname = PROVIDERS[k][0]
+        over = (c_flash[cprov]["full"] - rust_flash[cprov]["full"]) if c_flash else 10**9
+        c_checks.append((f"C firmware (`provkit.h`), full device side: flash above the Rust "
+                         f"probe's, {pname}", over, BUDGET_C_OVER_RUST, args.check == "all"))
+    for cprov, k in C_PROVIDERS:
+        run_ = c_runs.get(cprov)
+        c_peak = run_["peak"] if run_ and run_["peak"] is not None else 10**9
+        c_checks.append((f"C firmware, peak stack (deepest library call), {PROVIDERS[k][0]}",
+                         c_peak, BUDGET_C_STACK, args.check != "none"))
+
     md = []
     md.append("# Footprint of the device side\n")
     md.append("Generated by `scripts/footprint.py` (do not edit by hand); CI runs it. Target "
@@ -332,6 +649,13 @@ def main():
         if args.check != "all":
             status += " (reported, not enforced in CI)"
         md.append(f"| {name}, instructions | {mi(value)} | {mi(budget)} | {status} |")
+    for name, value, budget, enforced in c_checks:
+        status = "within" if value <= budget else "**over**"
+        if not enforced:
+            status += " (reported, not enforced in CI)"
+        shown = "build failed" if value >= 10**9 else (
+            f"{'+' if 'flash' in name and value >= 0 else ''}{kib(value)}")
+        md.append(f"| {name} | {shown} | {kib(budget)} | {status} |")
     md.append("")
     md.append(f"All of provkit's own code in the full build, protocols plus key store plus "
               f"primitive-level code: {kib(provkit_total)} "
@@ -483,6 +807,9 @@ def main():
         md.append(f"Peak over device steps: **{peak} B** below the step entry, {peak_reset} B "
                   "from reset (the server step is not device code and is not counted).\n")
 
+    md += c_section(c_build_log, c_probes, rust_flash, c_flash, c_runs, c_parts, c_files,
+                    c_names, rust_names, per_crate, steps, first_of)
+
     text = "\n".join(md)
     if not args.no_write:
         with open(os.path.join(ROOT, "docs", "footprint.md"), "w") as f:
@@ -504,6 +831,23 @@ def main():
         if args.check == "all" and value > budget:
             print(f"BUDGET EXCEEDED: {name}: {value:,} instructions > {budget:,}",
                   file=sys.stderr)
+            failed = True
+    if c_build_log is not None:
+        print(c_build_log[-4000:], file=sys.stderr)
+        print("C firmware build FAILED", file=sys.stderr)
+        failed = True
+    for cprov, run_ in c_runs.items():
+        if not run_["ok"]:
+            print(run_["log"][-4000:], file=sys.stderr)
+            print(f"C firmware proof FAILED ({cprov})", file=sys.stderr)
+            failed = True
+        if not run_["host_ok"]:
+            print(run_["host"], file=sys.stderr)
+            print(f"host could not open the C firmware's telemetry ({cprov})", file=sys.stderr)
+            failed = True
+    for name, value, budget, enforced in c_checks:
+        if enforced and value > budget:
+            print(f"BUDGET EXCEEDED: {name}: {value} B > {budget} B", file=sys.stderr)
             failed = True
     return 1 if failed else 0
 
