@@ -44,6 +44,7 @@ pub(crate) unsafe fn get_mut<'a, T>(p: *mut T) -> Ffi<&'a mut T> {
 ///
 /// # Safety
 /// Unless NULL, `p` points to `len` readable bytes that nothing mutates during `'a`.
+#[inline(never)]
 pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Ffi<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
@@ -62,6 +63,7 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Ffi<&'a [u8]> {
 ///
 /// # Safety
 /// Unless NULL, `p` points to `len` writable bytes that nothing else accesses during `'a`.
+#[inline(never)]
 pub(crate) unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> Ffi<&'a mut [u8]> {
     if len == 0 {
         return Ok(&mut []);
@@ -108,6 +110,7 @@ pub(crate) unsafe fn array_out<'a, const N: usize>(p: *mut u8, len: usize) -> Ff
 
 /// Refuses an output buffer that overlaps an input, before either becomes a slice: Rust
 /// (and the AEADs) assume they are apart, and C callers sometimes pass one buffer for both.
+#[inline(never)]
 pub(crate) fn apart(
     input: *const u8,
     input_len: usize,
@@ -126,13 +129,13 @@ pub(crate) fn apart(
     }
 }
 
-/// `result`'s failure as a status; for `BufferTooSmall`, the length needed is written to
-/// `len_out` first (the functions that have one say so).
-pub(crate) fn with_needed<T>(result: provkit::Result<T>, len_out: &mut usize) -> Ffi<T> {
-    result.map_err(|e| {
-        if let provkit::Error::BufferTooSmall { needed } = e {
-            *len_out = needed.get();
-        }
-        e.into()
-    })
+/// The status of a failure, writing the length needed to `len_out` first for
+/// `BufferTooSmall` (the functions that have a length output say so). Used as
+/// `.map_err(|e| needed(e, len_out))?`: one copy, out of line, for every function.
+#[inline(never)]
+pub(crate) fn needed(e: provkit::Error, len_out: &mut usize) -> provkit_status {
+    if let provkit::Error::BufferTooSmall { needed } = e {
+        *len_out = needed.get();
+    }
+    e.into()
 }

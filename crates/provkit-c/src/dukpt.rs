@@ -65,6 +65,7 @@ fn key_type(code: u32) -> Ffi<KeyType> {
 ///
 /// # Safety
 /// As [`slot`].
+#[inline(never)]
 unsafe fn transaction<'a>(txn: *mut provkit_dukpt_transaction) -> Ffi<&'a mut TransactionKey> {
     // SAFETY: the caller's contract.
     unsafe { slot(txn) }?.into_mut()
@@ -92,8 +93,8 @@ pub unsafe extern "C" fn provkit_dukpt_load_initial_key(
         // SAFETY: the caller's contract.
         let ik = InitialKey::from_bytes(ikid, unsafe { bytes(ik, ik_len) }?)?;
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
-        AesDevice::load_initial_key(store, RecordId(base), &ik)?;
+        let mut store = unsafe { device_store(store) }?;
+        AesDevice::load_initial_key(&mut store, RecordId(base), &ik)?;
         Ok(())
     })
 }
@@ -121,9 +122,9 @@ pub unsafe extern "C" fn provkit_dukpt_next_transaction(
         let mut txn = unsafe { slot(txn_out) }?;
         txn.clear();
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
-        let mut device = AesDevice::open(store, RecordId(base))?;
-        let key = device.next_transaction(store)?;
+        let mut store = unsafe { device_store(store) }?;
+        let mut device = AesDevice::open(&mut store, RecordId(base))?;
+        let key = device.next_transaction(&mut store)?;
         *ksn_out = key.ksn().to_bytes();
         txn.put(key);
         Ok(())

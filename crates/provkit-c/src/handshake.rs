@@ -8,14 +8,14 @@
 //! 2 out) then [`provkit_responder_finish`] (message 3 in).
 
 use crate::Provider;
-use crate::boundary::{Ffi, apart, array, bytes, bytes_mut, get, get_mut, guard, with_needed};
+use crate::boundary::{Ffi, apart, array, bytes, bytes_mut, get, get_mut, guard, needed};
 use crate::cert::{ca, provkit_device_info};
 use crate::provkit_status;
 use crate::rng::{CallbackRng, provkit_rng};
-use crate::state::{OpaqueState, slot};
-use crate::store::{device_store, provkit_store};
+use crate::state::{Handle, OpaqueState, slot};
+use crate::store::{Device, device_store, provkit_store};
 use core::ptr::{addr_of, addr_of_mut};
-use provkit::cert::{COMPACT_LEN, CompactCert};
+use provkit::cert::{COMPACT_LEN, CaCert, CompactCert, VerifiedDevice};
 use provkit::handshake::{
     AwaitingFinish, AwaitingResponse, CredentialMode, Initiator, MAX_MSG2_LEN, MAX_MSG3_LEN,
     MSG1_LEN, PeerCredential, PeerPolicy, RECORD_OVERHEAD, Responder, Session,
@@ -123,6 +123,16 @@ impl OpaqueState for provkit_session {
     const TAG: u32 = 0x7073_6531; // "pse1"
 }
 
+/// The session in `session`.
+///
+/// # Safety
+/// As [`slot`].
+#[inline(never)]
+unsafe fn session_mut<'a>(session: *mut provkit_session) -> Ffi<&'a mut Session<Provider>> {
+    // SAFETY: the caller's contract.
+    unsafe { slot(session) }?.into_mut()
+}
+
 fn credential_mode(mode: u32) -> Ffi<CredentialMode> {
     match mode {
         PROVKIT_CREDENTIAL_BY_VALUE => Ok(CredentialMode::ByValue),
@@ -143,18 +153,17 @@ unsafe fn optional_cert<'a>(p: *const u8, len: usize) -> Ffi<Option<&'a [u8; COM
     unsafe { array::<COMPACT_LEN>(p, len) }.map(Some)
 }
 
-/// Starts a handshake as the first message's sender in `hs`, the step whose first call
-/// set it up. Shared by both roles: copies the caller's certificate into the state, then
-/// lets `start` build the phase on that copy.
+/// Sets up `hs` for a new handshake: drops what it held, copies the caller's certificate
+/// into it and parses the copy, which the phase built next refers to. Then [`settle`].
 ///
 /// # Safety
 /// `hs` as [`slot`]; `cert` is `cert_len` readable bytes.
-unsafe fn begin(
+#[inline(never)]
+unsafe fn prepare<'a>(
     hs: *mut provkit_handshake,
     cert: *const u8,
     cert_len: usize,
-    start: impl FnOnce(CompactCert<'static>) -> Ffi<Phase>,
-) -> Ffi {
+) -> Ffi<(Handle<'a, provkit_handshake>, CompactCert<'static>)> {
     // SAFETY: the caller's contract.
     let cert = *unsafe { array::<COMPACT_LEN>(cert, cert_len) }?;
     // SAFETY: the caller's contract.
@@ -166,12 +175,22 @@ unsafe fn begin(
     // (the only holder of this reference) first; a moved state is refused before the
     // phase is used.
     let own: &'static [u8; COMPACT_LEN] = unsafe { &*addr_of!((*place).cert) };
-    let phase = CompactCert::parse(own)
-        .map_err(provkit_status::from)
-        .and_then(start);
+    match CompactCert::parse(own) {
+        Ok(own) => Ok((state, own)),
+        Err(e) => {
+            state.wipe();
+            Err(e.into())
+        }
+    }
+}
+
+/// Completes what [`prepare`] began: stores the phase, or wipes the state on failure.
+#[inline(never)]
+fn settle(mut state: Handle<'_, provkit_handshake>, phase: Ffi<Phase>) -> Ffi {
     match phase {
         Ok(phase) => {
-            // SAFETY: `place` is valid for writes; with the certificate written above the
+            let place = state.place_kept();
+            // SAFETY: `place` is valid for writes; with the certificate `prepare` wrote the
             // value is complete.
             unsafe {
                 addr_of_mut!((*place).phase).write(phase);
@@ -186,47 +205,54 @@ unsafe fn begin(
     }
 }
 
-/// Runs `finish` on the phase a finishing call needs, then clears the state whatever the
-/// outcome: a handshake is never resumed after a failure.
+/// Takes the phase out of `hs` for a finishing call of the role `initiator` says, leaving
+/// the state holding the certificate the phase refers to: the caller clears it once the
+/// phase is gone, whatever the outcome (a handshake is never resumed after a failure). A
+/// call for the other role leaves the state as it is.
 ///
 /// # Safety
 /// `hs` as [`slot`].
-unsafe fn end<T>(
+unsafe fn take_phase<'a>(
     hs: *mut provkit_handshake,
-    finish: impl FnOnce(Phase) -> Ffi<T>,
     initiator: bool,
-) -> Ffi<T> {
+) -> Ffi<(Handle<'a, provkit_handshake>, Phase)> {
     // SAFETY: the caller's contract.
     let mut state = unsafe { slot(hs) }?;
     let inner = state.get()?;
     match (&inner.phase, initiator) {
         (Phase::Initiator(_), true) | (Phase::Responder(_), false) => {}
-        // Called for the other role: the state is left as it is.
         _ => return Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
     }
     let phase = core::mem::replace(&mut inner.phase, Phase::Spent);
-    let result = finish(phase);
-    state.clear();
-    result
+    Ok((state, phase))
 }
 
-/// Builds the policy, runs `with` on it.
+/// A `provkit_peer_policy`, its certificates parsed.
+struct Policy<'a> {
+    root: CaCert<'a>,
+    intermediate: Option<CaCert<'a>>,
+    revoked: &'a [u64],
+    now: u64,
+}
+
+impl Policy<'_> {
+    fn peer_policy(&self) -> PeerPolicy<'_> {
+        let policy = PeerPolicy::new(&self.root, self.now).with_revoked(self.revoked);
+        match &self.intermediate {
+            Some(intermediate) => policy.with_intermediate(intermediate),
+            None => policy,
+        }
+    }
+}
+
+/// Parses the policy at `policy` (shared by both roles' finishing calls).
 ///
 /// # Safety
 /// `policy` is NULL or a valid `provkit_peer_policy` whose pointers hold their lengths.
-unsafe fn with_policy<T>(
-    policy: *const provkit_peer_policy,
-    with: impl FnOnce(&PeerPolicy<'_>) -> Ffi<T>,
-) -> Ffi<T> {
+#[inline(never)]
+unsafe fn parse_policy<'a>(policy: *const provkit_peer_policy) -> Ffi<Policy<'a>> {
     // SAFETY: the caller's contract.
     let p = unsafe { get(policy) }?;
-    // SAFETY: the caller's contract.
-    let root = unsafe { ca(p.root, p.root_len) }?;
-    let intermediate = match p.intermediate_len {
-        0 => None,
-        // SAFETY: the caller's contract.
-        _ => Some(unsafe { ca(p.intermediate, p.intermediate_len) }?),
-    };
     let revoked: &[u64] = if p.revoked_len == 0 {
         &[]
     } else if p.revoked.is_null() {
@@ -237,11 +263,85 @@ unsafe fn with_policy<T>(
         // SAFETY: non-NULL, aligned, `revoked_len` readable u64s (the caller's contract).
         unsafe { core::slice::from_raw_parts(p.revoked, p.revoked_len) }
     };
-    let mut policy = PeerPolicy::new(&root, p.now).with_revoked(revoked);
-    if let Some(intermediate) = intermediate.as_ref() {
-        policy = policy.with_intermediate(intermediate);
+    Ok(Policy {
+        // SAFETY: the caller's contract.
+        root: unsafe { ca(p.root, p.root_len) }?,
+        intermediate: match p.intermediate_len {
+            0 => None,
+            // SAFETY: the caller's contract.
+            _ => Some(unsafe { ca(p.intermediate, p.intermediate_len) }?),
+        },
+        revoked,
+        now: p.now,
+    })
+}
+
+/// What a finishing call returns besides its status.
+struct Finished<'a, 'b> {
+    session: &'a mut Handle<'b, provkit_session>,
+    peer: Option<&'a mut provkit_device_info>,
+}
+
+impl Finished<'_, '_> {
+    fn deliver(self, session: Session<Provider>, peer: &VerifiedDevice) {
+        self.session.put(session);
+        if let Some(p) = self.peer {
+            *p = peer.into();
+        }
     }
-    with(&policy)
+}
+
+/// The initiator's part of message 2 and 3, out of line (its frame is gone before the
+/// session is stored).
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn finish_initiator(
+    hs: AwaitingResponse<'static, Provider>,
+    store: &mut Device<'_>,
+    policy: &Policy<'_>,
+    known: Option<&[u8; COMPACT_LEN]>,
+    msg2: &[u8],
+    out: &mut [u8],
+    len_out: &mut usize,
+    finished: Finished<'_, '_>,
+) -> Ffi {
+    let parsed = hs.parse_message_2(msg2)?;
+    let peer = match (parsed.peer_credential(), known) {
+        (PeerCredential::ByValue(c), _) => c,
+        (PeerCredential::ByReference(_), Some(known)) => *known,
+        (PeerCredential::ByReference(_), None) => {
+            return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED);
+        }
+    };
+    let verified = parsed.verify_message_2(&CompactCert::parse(&peer)?, &policy.peer_policy())?;
+    let device = *verified.peer();
+    let (session, n) = verified
+        .finish(store, out)
+        .map_err(|e| needed(e, len_out))?;
+    *len_out = n;
+    finished.deliver(session, &device);
+    Ok(())
+}
+
+/// The responder's part of message 3, out of line.
+#[inline(never)]
+fn finish_responder(
+    hs: AwaitingFinish<'static, Provider>,
+    policy: &Policy<'_>,
+    known: Option<&[u8; COMPACT_LEN]>,
+    msg3: &[u8],
+    finished: Finished<'_, '_>,
+) -> Ffi {
+    let parsed = hs.parse_message_3(msg3)?;
+    let peer = match (parsed.peer_certificate(), known) {
+        (Some(c), _) => c,
+        (None, Some(known)) => *known,
+        (None, None) => return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED),
+    };
+    let (session, device) =
+        parsed.verify_message_3(&CompactCert::parse(&peer)?, &policy.peer_policy())?;
+    finished.deliver(session, &device);
+    Ok(())
 }
 
 /// Initiator, message 1: starts a handshake in `hs` (anything it held is dropped) for the
@@ -275,21 +375,19 @@ pub unsafe extern "C" fn provkit_initiator_start(
         // SAFETY: the caller's contract.
         let out = unsafe { bytes_mut(msg1_out, msg1_cap) }?;
         // SAFETY: the caller's contract.
-        unsafe {
-            begin(hs, cert, cert_len, |own| {
-                let (hs, n) = with_needed(
-                    Initiator::<Provider>::with_provider(KeyId(identity), own, mode)
-                        .start(&mut rng, out),
-                    len_out,
-                )?;
-                if let Err(failed) = rng.check() {
-                    out.fill(0);
-                    return Err(failed);
-                }
-                *len_out = n;
-                Ok(Phase::Initiator(hs))
-            })
-        }
+        let (state, own) = unsafe { prepare(hs, cert, cert_len) }?;
+        let phase = (|| {
+            let (hs, n) = Initiator::<Provider>::with_provider(KeyId(identity), own, mode)
+                .start(&mut rng, out)
+                .map_err(|e| needed(e, len_out))?;
+            if let Err(failed) = rng.check() {
+                out.fill(0);
+                return Err(failed);
+            }
+            *len_out = n;
+            Ok(Phase::Initiator(hs))
+        })();
+        settle(state, phase)
     })
 }
 
@@ -330,20 +428,22 @@ pub unsafe extern "C" fn provkit_responder_respond(
         // SAFETY: the caller's contract.
         let out = unsafe { bytes_mut(msg2_out, msg2_cap) }?;
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
+        let mut store = unsafe { device_store(store) }?;
         // SAFETY: the caller's contract.
-        unsafe {
-            begin(hs, cert, cert_len, |own| {
-                let responder = Responder::<Provider>::with_provider(KeyId(identity), own, mode);
-                let (hs, n) = with_needed(responder.respond(store, &mut rng, msg1, out), len_out)?;
-                if let Err(failed) = rng.check() {
-                    out.fill(0);
-                    return Err(failed);
-                }
-                *len_out = n;
-                Ok(Phase::Responder(hs))
-            })
-        }
+        let (state, own) = unsafe { prepare(hs, cert, cert_len) }?;
+        let phase = (|| {
+            let responder = Responder::<Provider>::with_provider(KeyId(identity), own, mode);
+            let (hs, n) = responder
+                .respond(&mut store, &mut rng, msg1, out)
+                .map_err(|e| needed(e, len_out))?;
+            if let Err(failed) = rng.check() {
+                out.fill(0);
+                return Err(failed);
+            }
+            *len_out = n;
+            Ok(Phase::Responder(hs))
+        })();
+        settle(state, phase)
     })
 }
 
@@ -352,8 +452,9 @@ pub unsafe extern "C" fn provkit_responder_respond(
 /// (at most `PROVKIT_MAX_MSG3_LEN` bytes) to `msg3_out` and its length to `*msg3_len`, and
 /// puts the session in `session_out` (anything it held is dropped). `known_peer` (111
 /// bytes, or NULL with 0) is the responder's certificate when it presents it by reference.
-/// `peer_out`, unless NULL, receives the verified responder. The handshake state is empty
-/// afterwards, whatever the outcome.
+/// `peer_out`, unless NULL, receives the verified responder. Once the arguments are
+/// checked (a NULL, a wrong length or a malformed policy leaves the state as it was), the
+/// handshake state is empty afterwards, whatever the outcome.
 ///
 /// # Safety
 /// As [`provkit_responder_respond`]; `policy` is NULL or a valid `provkit_peer_policy`;
@@ -380,58 +481,39 @@ pub unsafe extern "C" fn provkit_initiator_finish(
         *len_out = 0;
         apart(msg2, msg2_len, msg3_out, msg3_cap)?;
         apart(known_peer, known_peer_len, msg3_out, msg3_cap)?;
-        // SAFETY: the caller's contract.
-        let known = unsafe { optional_cert(known_peer, known_peer_len) }?;
-        // SAFETY: the caller's contract.
-        let msg2 = unsafe { bytes(msg2, msg2_len) }?;
-        // SAFETY: the caller's contract.
-        let out = unsafe { bytes_mut(msg3_out, msg3_cap) }?;
-        // SAFETY: the caller's contract.
-        let mut session_state = unsafe { slot(session_out) }?;
-        // SAFETY: the caller's contract.
-        let peer_out = unsafe { peer_out.as_mut() };
-        // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
-        // SAFETY: the caller's contract.
-        let (session, peer) = unsafe {
-            end(
-                hs,
-                |phase| {
-                    let Phase::Initiator(hs) = phase else {
-                        return Err(provkit_status::PROVKIT_ERR_WRONG_STATE);
-                    };
-                    with_policy(policy, |policy| {
-                        let parsed = hs.parse_message_2(msg2)?;
-                        let peer = match (parsed.peer_credential(), known) {
-                            (PeerCredential::ByValue(c), _) => c,
-                            (PeerCredential::ByReference(_), Some(known)) => *known,
-                            (PeerCredential::ByReference(_), None) => {
-                                return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED);
-                            }
-                        };
-                        let verified =
-                            parsed.verify_message_2(&CompactCert::parse(&peer)?, policy)?;
-                        let info = provkit_device_info::from(verified.peer());
-                        let (session, n) = with_needed(verified.finish(store, out), len_out)?;
-                        *len_out = n;
-                        Ok((session, info))
-                    })
-                },
-                true,
+        // SAFETY: the caller's contract, for each.
+        let (known, msg2, out, mut session, peer, mut store, policy) = unsafe {
+            (
+                optional_cert(known_peer, known_peer_len)?,
+                bytes(msg2, msg2_len)?,
+                bytes_mut(msg3_out, msg3_cap)?,
+                slot(session_out)?,
+                peer_out.as_mut(),
+                device_store(store)?,
+                parse_policy(policy)?,
             )
-        }?;
-        session_state.put(session);
-        if let Some(p) = peer_out {
-            *p = peer;
-        }
-        Ok(())
+        };
+        // SAFETY: the caller's contract.
+        let (mut state, phase) = unsafe { take_phase(hs, true) }?;
+        let result = match phase {
+            Phase::Initiator(hs) => {
+                let finished = Finished {
+                    session: &mut session,
+                    peer,
+                };
+                finish_initiator(hs, &mut store, &policy, known, msg2, out, len_out, finished)
+            }
+            _ => Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
+        };
+        state.clear();
+        result
     })
 }
 
 /// Responder, message 3 in: checks the initiator's certificate under `policy` and its
 /// signature, and puts the session in `session_out`. `known_peer` and `peer_out` as in
-/// [`provkit_initiator_finish`]. The handshake state is empty afterwards, whatever the
-/// outcome.
+/// [`provkit_initiator_finish`]. Once the arguments are checked, the handshake state is
+/// empty afterwards, whatever the outcome.
 ///
 /// # Safety
 /// As [`provkit_initiator_finish`].
@@ -447,44 +529,30 @@ pub unsafe extern "C" fn provkit_responder_finish(
     peer_out: *mut provkit_device_info,
 ) -> provkit_status {
     guard(|| {
-        // SAFETY: the caller's contract.
-        let known = unsafe { optional_cert(known_peer, known_peer_len) }?;
-        // SAFETY: the caller's contract.
-        let msg3 = unsafe { bytes(msg3, msg3_len) }?;
-        // SAFETY: the caller's contract.
-        let mut session_state = unsafe { slot(session_out) }?;
-        // SAFETY: the caller's contract.
-        let peer_out = unsafe { peer_out.as_mut() };
-        // SAFETY: the caller's contract.
-        let (session, peer) = unsafe {
-            end(
-                hs,
-                |phase| {
-                    let Phase::Responder(hs) = phase else {
-                        return Err(provkit_status::PROVKIT_ERR_WRONG_STATE);
-                    };
-                    with_policy(policy, |policy| {
-                        let parsed = hs.parse_message_3(msg3)?;
-                        let peer = match (parsed.peer_certificate(), known) {
-                            (Some(c), _) => c,
-                            (None, Some(known)) => *known,
-                            (None, None) => {
-                                return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED);
-                            }
-                        };
-                        let (session, verified) =
-                            parsed.verify_message_3(&CompactCert::parse(&peer)?, policy)?;
-                        Ok((session, provkit_device_info::from(&verified)))
-                    })
-                },
-                false,
+        // SAFETY: the caller's contract, for each.
+        let (known, msg3, mut session, peer, policy) = unsafe {
+            (
+                optional_cert(known_peer, known_peer_len)?,
+                bytes(msg3, msg3_len)?,
+                slot(session_out)?,
+                peer_out.as_mut(),
+                parse_policy(policy)?,
             )
-        }?;
-        session_state.put(session);
-        if let Some(p) = peer_out {
-            *p = peer;
-        }
-        Ok(())
+        };
+        // SAFETY: the caller's contract.
+        let (mut state, phase) = unsafe { take_phase(hs, false) }?;
+        let result = match phase {
+            Phase::Responder(hs) => {
+                let finished = Finished {
+                    session: &mut session,
+                    peer,
+                };
+                finish_responder(hs, &policy, known, msg3, finished)
+            }
+            _ => Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
+        };
+        state.clear();
+        result
     })
 }
 
@@ -534,8 +602,10 @@ pub unsafe extern "C" fn provkit_session_seal(
             )
         };
         // SAFETY: the caller's contract.
-        let s = unsafe { slot(session) }?.into_mut()?;
-        *len_out = with_needed(s.seal(plaintext, aad, out), len_out)?;
+        let s = unsafe { session_mut(session) }?;
+        *len_out = s
+            .seal(plaintext, aad, out)
+            .map_err(|e| needed(e, len_out))?;
         Ok(())
     })
 }
@@ -572,8 +642,8 @@ pub unsafe extern "C" fn provkit_session_open(
             )
         };
         // SAFETY: the caller's contract.
-        let s = unsafe { slot(session) }?.into_mut()?;
-        *len_out = with_needed(s.open(record, aad, out), len_out)?;
+        let s = unsafe { session_mut(session) }?;
+        *len_out = s.open(record, aad, out).map_err(|e| needed(e, len_out))?;
         Ok(())
     })
 }
@@ -587,7 +657,7 @@ pub unsafe extern "C" fn provkit_session_open(
 pub unsafe extern "C" fn provkit_session_rekey(session: *mut provkit_session) -> provkit_status {
     guard(|| {
         // SAFETY: the caller's contract.
-        unsafe { slot(session) }?.into_mut()?.rekey()?;
+        unsafe { session_mut(session) }?.rekey()?;
         Ok(())
     })
 }
@@ -619,9 +689,7 @@ pub unsafe extern "C" fn provkit_session_export(
             )
         };
         // SAFETY: the caller's contract.
-        unsafe { slot(session) }?
-            .into_mut()?
-            .export(label, context, out)?;
+        unsafe { session_mut(session) }?.export(label, context, out)?;
         Ok(())
     })
 }

@@ -119,6 +119,13 @@ impl<'a, S: OpaqueState> Handle<'a, S> {
         unsafe { core::ptr::addr_of_mut!((*self.slot()).value).cast() }
     }
 
+    /// Where the value goes, without clearing: for the second half of a value built in
+    /// place (the state is still empty: its tag is 0).
+    pub(crate) fn place_kept(&mut self) -> *mut S::Inner {
+        // SAFETY: in bounds of the state (FITS).
+        unsafe { core::ptr::addr_of_mut!((*self.slot()).value).cast() }
+    }
+
     /// Marks a value written through [`place`](Self::place) as present.
     ///
     /// # Safety

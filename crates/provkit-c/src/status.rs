@@ -1,6 +1,6 @@
 //! Status codes: what every function returns, with a name for each.
 
-use core::ffi::{CStr, c_char};
+use core::ffi::c_char;
 use provkit::Error;
 use provkit::error::{CertError, DecodeErrorKind, DukptError, HandshakeError, StoreError};
 
@@ -127,68 +127,99 @@ pub enum provkit_status {
     PROVKIT_ERR_ENVELOPE = 600,
 }
 
+/// Every status's name, NUL-terminated, in one static: a firmware that never calls
+/// [`provkit_status_name`] links none of it (a static gets its own section, which the
+/// linker drops; string literals would share one it keeps).
+static NAMES: [u8; 1620] = *b"PROVKIT_OK\0PROVKIT_ERR_NULL_POINTER\0PROVKIT_ERR_BUFFER_TOO_SMALL\0\
+      PROVKIT_ERR_INVALID_ARGUMENT\0PROVKIT_ERR_WRONG_STATE\0PROVKIT_ERR_STATE_MOVED\0\
+      PROVKIT_ERR_RNG_FAILED\0PROVKIT_ERR_PANIC\0PROVKIT_ERR_UNSUPPORTED\0\
+      PROVKIT_ERR_CRYPTO\0PROVKIT_ERR_DECODE_TRUNCATED\0\
+      PROVKIT_ERR_DECODE_TRAILING_DATA\0PROVKIT_ERR_DECODE_UNEXPECTED_TAG\0\
+      PROVKIT_ERR_DECODE_INVALID_LENGTH\0PROVKIT_ERR_DECODE_UNKNOWN_VERSION\0\
+      PROVKIT_ERR_DECODE_INVALID_VALUE\0PROVKIT_ERR_DECODE_OUTSIDE_PROFILE\0\
+      PROVKIT_ERR_DECODE_INVALID_POINT\0PROVKIT_ERR_DECODE_OTHER\0\
+      PROVKIT_ERR_CERT_NOT_YET_VALID\0PROVKIT_ERR_CERT_EXPIRED\0\
+      PROVKIT_ERR_CERT_ISSUER_MISMATCH\0PROVKIT_ERR_CERT_NOT_A_CA\0\
+      PROVKIT_ERR_CERT_PATH_TOO_LONG\0PROVKIT_ERR_CERT_USAGE_NOT_ALLOWED\0\
+      PROVKIT_ERR_CERT_UNREPRESENTABLE\0PROVKIT_ERR_CERT_UNKNOWN_CRITICAL_EXTENSION\0\
+      PROVKIT_ERR_CERT_KEY_MISMATCH\0PROVKIT_ERR_CERT_OTHER\0\
+      PROVKIT_ERR_STORE_NOT_FOUND\0PROVKIT_ERR_STORE_ALREADY_EXISTS\0\
+      PROVKIT_ERR_STORE_WRONG_KEY_KIND\0PROVKIT_ERR_STORE_FULL\0\
+      PROVKIT_ERR_STORE_RECORD_TOO_LARGE\0PROVKIT_ERR_STORE_BACKEND\0\
+      PROVKIT_ERR_STORE_CORRUPT\0PROVKIT_ERR_STORE_OTHER\0\
+      PROVKIT_ERR_DUKPT_INVALID_COUNTER\0PROVKIT_ERR_DUKPT_KSN_MISMATCH\0\
+      PROVKIT_ERR_DUKPT_EXHAUSTED\0PROVKIT_ERR_DUKPT_KEY_TOO_STRONG\0\
+      PROVKIT_ERR_DUKPT_WRONG_KEY_USAGE\0PROVKIT_ERR_DUKPT_INVALID_PIN\0\
+      PROVKIT_ERR_DUKPT_INVALID_PAN\0PROVKIT_ERR_DUKPT_OTHER\0\
+      PROVKIT_ERR_HANDSHAKE_REFLECTION\0PROVKIT_ERR_HANDSHAKE_REVOKED\0\
+      PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED\0\
+      PROVKIT_ERR_HANDSHAKE_CREDENTIAL_MISMATCH\0\
+      PROVKIT_ERR_HANDSHAKE_SESSION_EXHAUSTED\0PROVKIT_ERR_HANDSHAKE_REPLAY\0\
+      PROVKIT_ERR_HANDSHAKE_NOT_CONFIRMED\0PROVKIT_ERR_HANDSHAKE_OTHER\0\
+      PROVKIT_ERR_ENVELOPE\0PROVKIT_UNKNOWN_STATUS\0";
+
 /// The name of a status code (`"PROVKIT_ERR_DECODE_TRUNCATED"`), as a NUL-terminated
 /// static string; `"PROVKIT_UNKNOWN_STATUS"` for a value that is no code. Never NULL.
 #[unsafe(no_mangle)]
 pub extern "C" fn provkit_status_name(status: i32) -> *const c_char {
-    let name: &'static CStr = match status {
-        0 => c"PROVKIT_OK",
-        1 => c"PROVKIT_ERR_NULL_POINTER",
-        2 => c"PROVKIT_ERR_BUFFER_TOO_SMALL",
-        3 => c"PROVKIT_ERR_INVALID_ARGUMENT",
-        4 => c"PROVKIT_ERR_WRONG_STATE",
-        5 => c"PROVKIT_ERR_STATE_MOVED",
-        6 => c"PROVKIT_ERR_RNG_FAILED",
-        7 => c"PROVKIT_ERR_PANIC",
-        8 => c"PROVKIT_ERR_UNSUPPORTED",
-        9 => c"PROVKIT_ERR_CRYPTO",
-        100 => c"PROVKIT_ERR_DECODE_TRUNCATED",
-        101 => c"PROVKIT_ERR_DECODE_TRAILING_DATA",
-        102 => c"PROVKIT_ERR_DECODE_UNEXPECTED_TAG",
-        103 => c"PROVKIT_ERR_DECODE_INVALID_LENGTH",
-        104 => c"PROVKIT_ERR_DECODE_UNKNOWN_VERSION",
-        105 => c"PROVKIT_ERR_DECODE_INVALID_VALUE",
-        106 => c"PROVKIT_ERR_DECODE_OUTSIDE_PROFILE",
-        107 => c"PROVKIT_ERR_DECODE_INVALID_POINT",
-        199 => c"PROVKIT_ERR_DECODE_OTHER",
-        200 => c"PROVKIT_ERR_CERT_NOT_YET_VALID",
-        201 => c"PROVKIT_ERR_CERT_EXPIRED",
-        202 => c"PROVKIT_ERR_CERT_ISSUER_MISMATCH",
-        203 => c"PROVKIT_ERR_CERT_NOT_A_CA",
-        204 => c"PROVKIT_ERR_CERT_PATH_TOO_LONG",
-        205 => c"PROVKIT_ERR_CERT_USAGE_NOT_ALLOWED",
-        206 => c"PROVKIT_ERR_CERT_UNREPRESENTABLE",
-        207 => c"PROVKIT_ERR_CERT_UNKNOWN_CRITICAL_EXTENSION",
-        208 => c"PROVKIT_ERR_CERT_KEY_MISMATCH",
-        299 => c"PROVKIT_ERR_CERT_OTHER",
-        300 => c"PROVKIT_ERR_STORE_NOT_FOUND",
-        301 => c"PROVKIT_ERR_STORE_ALREADY_EXISTS",
-        302 => c"PROVKIT_ERR_STORE_WRONG_KEY_KIND",
-        303 => c"PROVKIT_ERR_STORE_FULL",
-        304 => c"PROVKIT_ERR_STORE_RECORD_TOO_LARGE",
-        305 => c"PROVKIT_ERR_STORE_BACKEND",
-        306 => c"PROVKIT_ERR_STORE_CORRUPT",
-        399 => c"PROVKIT_ERR_STORE_OTHER",
-        400 => c"PROVKIT_ERR_DUKPT_INVALID_COUNTER",
-        401 => c"PROVKIT_ERR_DUKPT_KSN_MISMATCH",
-        402 => c"PROVKIT_ERR_DUKPT_EXHAUSTED",
-        403 => c"PROVKIT_ERR_DUKPT_KEY_TOO_STRONG",
-        404 => c"PROVKIT_ERR_DUKPT_WRONG_KEY_USAGE",
-        405 => c"PROVKIT_ERR_DUKPT_INVALID_PIN",
-        406 => c"PROVKIT_ERR_DUKPT_INVALID_PAN",
-        499 => c"PROVKIT_ERR_DUKPT_OTHER",
-        500 => c"PROVKIT_ERR_HANDSHAKE_REFLECTION",
-        501 => c"PROVKIT_ERR_HANDSHAKE_REVOKED",
-        502 => c"PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED",
-        503 => c"PROVKIT_ERR_HANDSHAKE_CREDENTIAL_MISMATCH",
-        504 => c"PROVKIT_ERR_HANDSHAKE_SESSION_EXHAUSTED",
-        505 => c"PROVKIT_ERR_HANDSHAKE_REPLAY",
-        506 => c"PROVKIT_ERR_HANDSHAKE_NOT_CONFIRMED",
-        599 => c"PROVKIT_ERR_HANDSHAKE_OTHER",
-        600 => c"PROVKIT_ERR_ENVELOPE",
-        _ => c"PROVKIT_UNKNOWN_STATUS",
+    let at: usize = match status {
+        0 => 0,
+        1 => 11,
+        2 => 36,
+        3 => 65,
+        4 => 94,
+        5 => 118,
+        6 => 142,
+        7 => 165,
+        8 => 183,
+        9 => 207,
+        100 => 226,
+        101 => 255,
+        102 => 288,
+        103 => 322,
+        104 => 356,
+        105 => 391,
+        106 => 424,
+        107 => 459,
+        199 => 492,
+        200 => 517,
+        201 => 548,
+        202 => 573,
+        203 => 606,
+        204 => 632,
+        205 => 663,
+        206 => 698,
+        207 => 731,
+        208 => 775,
+        299 => 805,
+        300 => 828,
+        301 => 856,
+        302 => 889,
+        303 => 922,
+        304 => 945,
+        305 => 980,
+        306 => 1006,
+        399 => 1032,
+        400 => 1056,
+        401 => 1090,
+        402 => 1121,
+        403 => 1149,
+        404 => 1182,
+        405 => 1216,
+        406 => 1246,
+        499 => 1276,
+        500 => 1300,
+        501 => 1333,
+        502 => 1363,
+        503 => 1401,
+        504 => 1443,
+        505 => 1483,
+        506 => 1512,
+        599 => 1548,
+        600 => 1576,
+        _ => 1597,
     };
-    name.as_ptr()
+    NAMES.as_ptr().wrapping_add(at).cast()
 }
 
 impl From<Error> for provkit_status {

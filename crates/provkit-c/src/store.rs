@@ -2,10 +2,10 @@
 //! written in C (a secure element driver) behind a vtable.
 //!
 //! Both become a [`provkit_store`], which every function that uses a key or a record
-//! takes. Whichever kind a firmware never sets up is not linked.
+//! takes. A firmware links only the kind it sets up (see `Ops`).
 
 use crate::Provider;
-use crate::boundary::{Ffi, array, array_out, bytes, bytes_mut, get, get_mut, guard};
+use crate::boundary::{Ffi, array, array_out, bytes, bytes_mut, get, get_mut, guard, needed};
 use crate::provkit_status;
 use crate::rng::{CallbackRng, provkit_rng};
 use crate::state::{OpaqueState, slot};
@@ -419,32 +419,151 @@ impl Records for CallbackStore {
     }
 }
 
-/// What protocols need of a store: identity keys and records.
-pub(crate) trait DeviceStore: IdentityKeys + Records {}
-impl<T: IdentityKeys + Records> DeviceStore for T {}
-
-/// One of the two store kinds; which one, `StoreInner::view` knows.
+/// One of the two store kinds; which one, `StoreInner::kind` says.
 union Storage {
     flash: ManuallyDrop<FlashStore<CallbackFlash, Provider>>,
     callbacks: ManuallyDrop<CallbackStore>,
 }
 
-/// A store in a `provkit_store`. Dispatch goes through `view`, set by the function that
-/// set the store up: the kind a firmware never sets up is never referenced, so the linker
-/// drops it.
+#[derive(Clone, Copy)]
+enum Kind {
+    Flash,
+    Callbacks,
+}
+
+/// What protocols call on a store, per kind. The table of a kind is referenced only by the
+/// function that sets that kind up, so a firmware links the kinds it sets up and, of the
+/// others (key generation, deletion), only the functions it calls.
+struct Ops {
+    public_key: fn(&mut Storage, KeyId) -> provkit::Result<EcPublicKey>,
+    sign_digest: fn(&mut Storage, KeyId, &[u8; 32]) -> provkit::Result<EcdsaSignature>,
+    ecdh: fn(&mut Storage, KeyId, &EcPublicKey) -> provkit::Result<SecretBytes<32>>,
+    max_record_len: fn(&Storage) -> usize,
+    read_record: fn(&mut Storage, RecordId, &mut [u8]) -> provkit::Result<usize>,
+    write_record: fn(&mut Storage, RecordId, &[u8]) -> provkit::Result<()>,
+}
+
+// SAFETY (every accessor below): a store's `ops` and `kind` are set with its storage, by
+// the one function that fills that variant (`provkit_store_mount_flash` for `flash`,
+// `provkit_store_use_keystore` for `callbacks`).
+fn flash(s: &mut Storage) -> &mut FlashStore<CallbackFlash, Provider> {
+    // SAFETY: see above.
+    unsafe { &mut s.flash }
+}
+
+fn flash_ref(s: &Storage) -> &FlashStore<CallbackFlash, Provider> {
+    // SAFETY: see above.
+    unsafe { &s.flash }
+}
+
+fn callbacks(s: &mut Storage) -> &mut CallbackStore {
+    // SAFETY: see above.
+    unsafe { &mut s.callbacks }
+}
+
+fn callbacks_ref(s: &Storage) -> &CallbackStore {
+    // SAFETY: see above.
+    unsafe { &s.callbacks }
+}
+
+static FLASH_OPS: Ops = Ops {
+    public_key: |s, id| flash(s).public_key(id),
+    sign_digest: |s, id, d| flash(s).sign_digest(id, d),
+    ecdh: |s, id, peer| flash(s).ecdh(id, peer),
+    max_record_len: |s| flash_ref(s).max_record_len(),
+    read_record: |s, id, out| flash(s).read_record(id, out),
+    write_record: |s, id, data| flash(s).write_record(id, data),
+};
+
+static CALLBACK_OPS: Ops = Ops {
+    public_key: |s, id| callbacks(s).public_key(id),
+    sign_digest: |s, id, d| callbacks(s).sign_digest(id, d),
+    ecdh: |s, id, peer| callbacks(s).ecdh(id, peer),
+    max_record_len: |s| callbacks_ref(s).max_record_len(),
+    read_record: |s, id, out| callbacks(s).read_record(id, out),
+    write_record: |s, id, data| callbacks(s).write_record(id, data),
+};
+
+/// A store in a `provkit_store`.
 pub(crate) struct StoreInner {
-    view: fn(&mut Storage) -> &mut dyn DeviceStore,
+    kind: Kind,
+    ops: &'static Ops,
     storage: Storage,
 }
 
-fn flash_view(s: &mut Storage) -> &mut dyn DeviceStore {
-    // SAFETY: `view` is `flash_view` only in a store `provkit_store_mount_flash` filled.
-    unsafe { &mut *s.flash }
+/// A set-up store, as protocols see it: identity keys and records, dispatched to its kind.
+pub(crate) struct Device<'a>(&'a mut StoreInner);
+
+impl Device<'_> {
+    /// The store for the operations outside `Ops`: each links both kinds, but only where
+    /// it is called.
+    fn either<T>(
+        &mut self,
+        on_flash: impl FnOnce(&mut FlashStore<CallbackFlash, Provider>) -> T,
+        on_callbacks: impl FnOnce(&mut CallbackStore) -> T,
+    ) -> T {
+        match self.0.kind {
+            Kind::Flash => on_flash(flash(&mut self.0.storage)),
+            Kind::Callbacks => on_callbacks(callbacks(&mut self.0.storage)),
+        }
+    }
 }
 
-fn callback_view(s: &mut Storage) -> &mut dyn DeviceStore {
-    // SAFETY: `view` is `callback_view` only in a store `provkit_store_use_keystore` filled.
-    unsafe { &mut *s.callbacks }
+impl KeyInventory for Device<'_> {
+    fn key_kind(&mut self, id: KeyId) -> provkit::Result<KeyKind> {
+        self.either(|f| f.key_kind(id), |c| c.key_kind(id))
+    }
+
+    fn delete_key(&mut self, id: KeyId) -> provkit::Result<()> {
+        self.either(|f| f.delete_key(id), |c| c.delete_key(id))
+    }
+}
+
+impl IdentityKeys for Device<'_> {
+    fn generate_p256(
+        &mut self,
+        id: KeyId,
+        rng: &mut dyn rand_core::CryptoRng,
+    ) -> provkit::Result<EcPublicKey> {
+        match self.0.kind {
+            Kind::Flash => flash(&mut self.0.storage).generate_p256(id, rng),
+            Kind::Callbacks => callbacks(&mut self.0.storage).generate_p256(id, rng),
+        }
+    }
+
+    fn import_p256(&mut self, id: KeyId, scalar: &SecretBytes<32>) -> provkit::Result<EcPublicKey> {
+        self.either(|f| f.import_p256(id, scalar), |c| c.import_p256(id, scalar))
+    }
+
+    fn public_key(&mut self, id: KeyId) -> provkit::Result<EcPublicKey> {
+        (self.0.ops.public_key)(&mut self.0.storage, id)
+    }
+
+    fn sign_digest(&mut self, id: KeyId, digest: &[u8; 32]) -> provkit::Result<EcdsaSignature> {
+        (self.0.ops.sign_digest)(&mut self.0.storage, id, digest)
+    }
+
+    fn ecdh(&mut self, id: KeyId, peer: &EcPublicKey) -> provkit::Result<SecretBytes<32>> {
+        (self.0.ops.ecdh)(&mut self.0.storage, id, peer)
+    }
+}
+
+impl Records for Device<'_> {
+    fn max_record_len(&self) -> usize {
+        (self.0.ops.max_record_len)(&self.0.storage)
+    }
+
+    fn read_record(&mut self, id: RecordId, out: &mut [u8]) -> provkit::Result<usize> {
+        (self.0.ops.read_record)(&mut self.0.storage, id, out)
+    }
+
+    fn write_record(&mut self, id: RecordId, data: &[u8]) -> provkit::Result<()> {
+        (self.0.ops.write_record)(&mut self.0.storage, id, data)
+    }
+
+    fn delete_record(&mut self, id: RecordId) -> provkit::Result<()> {
+        self.either(|f| f.delete_record(id), |c| c.delete_record(id))
+    }
 }
 
 impl OpaqueState for provkit_store {
@@ -456,10 +575,10 @@ impl OpaqueState for provkit_store {
 ///
 /// # Safety
 /// As [`slot`].
-pub(crate) unsafe fn device_store<'a>(store: *mut provkit_store) -> Ffi<&'a mut dyn DeviceStore> {
+#[inline(never)]
+pub(crate) unsafe fn device_store<'a>(store: *mut provkit_store) -> Ffi<Device<'a>> {
     // SAFETY: the caller's contract.
-    let inner = unsafe { slot(store) }?.into_mut()?;
-    Ok((inner.view)(&mut inner.storage))
+    Ok(Device(unsafe { slot(store) }?.into_mut()?))
 }
 
 /// Mounts provkit's NOR-flash key store on the part `driver` describes (copied: the
@@ -508,7 +627,8 @@ pub unsafe extern "C" fn provkit_store_mount_flash(
             FlashStore::<_, Provider>::mount_with_page_size(flash, sector as usize)
         };
         state.put(StoreInner {
-            view: flash_view,
+            kind: Kind::Flash,
+            ops: &FLASH_OPS,
             storage: Storage {
                 flash: ManuallyDrop::new(mounted?),
             },
@@ -540,7 +660,8 @@ pub unsafe extern "C" fn provkit_store_use_keystore(
             return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
         }
         state.put(StoreInner {
-            view: callback_view,
+            kind: Kind::Callbacks,
+            ops: &CALLBACK_OPS,
             storage: Storage {
                 callbacks: ManuallyDrop::new(CallbackStore { vtable, ctx }),
             },
@@ -586,7 +707,7 @@ pub unsafe extern "C" fn provkit_store_import_p256(
         // SAFETY: the caller's contract.
         let out = unsafe { public_output(public_out, public_len) }?;
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
+        let mut store = unsafe { device_store(store) }?;
         let public = store.import_p256(KeyId(key_id), &SecretBytes::new(*scalar))?;
         write_public(out, &public);
         Ok(())
@@ -613,7 +734,7 @@ pub unsafe extern "C" fn provkit_store_generate_p256(
         // SAFETY: the caller's contract.
         let out = unsafe { public_output(public_out, public_len) }?;
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
+        let mut store = unsafe { device_store(store) }?;
         let public = store.generate_p256(KeyId(key_id), &mut rng)?;
         if let Err(failed) = rng.check() {
             // A key from a failed RNG never stays.
@@ -640,7 +761,7 @@ pub unsafe extern "C" fn provkit_store_public_key(
         // SAFETY: the caller's contract.
         let out = unsafe { array_out::<UNCOMPRESSED_LEN>(public_out, public_len) }?;
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
+        let mut store = unsafe { device_store(store) }?;
         *out = store.public_key(KeyId(key_id))?.to_uncompressed();
         Ok(())
     })
@@ -684,9 +805,10 @@ pub unsafe extern "C" fn provkit_store_read_record(
         // SAFETY: the caller's contract.
         let out = unsafe { bytes_mut(out, capacity) }?;
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
-        *len_out =
-            crate::boundary::with_needed(store.read_record(RecordId(record_id), out), len_out)?;
+        let mut store = unsafe { device_store(store) }?;
+        *len_out = store
+            .read_record(RecordId(record_id), out)
+            .map_err(|e| needed(e, len_out))?;
         Ok(())
     })
 }

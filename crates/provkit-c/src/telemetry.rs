@@ -2,7 +2,7 @@
 //! identity key, so that relays can neither read nor alter it.
 
 use crate::Provider;
-use crate::boundary::{apart, array, bytes, bytes_mut, get_mut, guard, with_needed};
+use crate::boundary::{apart, array, bytes, bytes_mut, get_mut, guard, needed};
 use crate::provkit_status;
 use crate::rng::{CallbackRng, provkit_rng};
 use crate::store::{device_store, provkit_store};
@@ -56,9 +56,9 @@ pub unsafe extern "C" fn provkit_telemetry_seal(
         // SAFETY: the caller's contract.
         let mut rng = unsafe { CallbackRng::new(rng) }?;
         // SAFETY: the caller's contract.
-        let store = unsafe { device_store(store) }?;
+        let mut store = unsafe { device_store(store) }?;
         let sealed = seal_telemetry_signed_on::<Provider, _, _>(
-            store,
+            &mut store,
             KeyId(identity),
             &server,
             serial,
@@ -66,7 +66,7 @@ pub unsafe extern "C" fn provkit_telemetry_seal(
             out,
             &mut rng,
         );
-        let n = with_needed(sealed, len_out)?;
+        let n = sealed.map_err(|e| needed(e, len_out))?;
         if let Err(failed) = rng.check() {
             out.fill(0);
             return Err(failed);
