@@ -87,11 +87,13 @@ count=$(grep -c '  X(' "$build/provkit_functions.h")
 # --- 2. the library -----------------------------------------------------------------------
 if [ "$rust_asan" = 1 ]; then
   log "building libprovkit_c.a with -Zsanitizer=address into $target_dir"
-  (cd "$root" && RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zsanitizer=address -Cforce-frame-pointers=yes" \
+  (cd "$root" && env -u CARGO_ENCODED_RUSTFLAGS RUSTC_BOOTSTRAP=1 \
+    RUSTFLAGS="-Zsanitizer=address -Cforce-frame-pointers=yes" \
     CARGO_TARGET_DIR="$target_dir" cargo build --quiet -p provkit-c --target "$triple")
 else
   log "building libprovkit_c.a WITHOUT Rust AddressSanitizer (PROVKIT_CTEST_RUST_ASAN=0) into $target_dir"
-  (cd "$root" && RUSTFLAGS="" CARGO_TARGET_DIR="$target_dir" cargo build --quiet -p provkit-c --target "$triple")
+  (cd "$root" && env -u CARGO_ENCODED_RUSTFLAGS RUSTFLAGS="" CARGO_TARGET_DIR="$target_dir" \
+    cargo build --quiet -p provkit-c --target "$triple")
 fi
 lib="$target_dir/$triple/debug/libprovkit_c.a"
 [ -f "$lib" ] || { log "$lib was not built"; exit 1; }
@@ -107,6 +109,22 @@ log "compiling ${#sources[@]} C sources with $CC"
 # --- 4. run -------------------------------------------------------------------------------
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1:strict_init_order=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+if [ "$rust_asan" = 1 ]; then
+  # The Rust side really is instrumented: a deliberate over-read that only Rust code makes
+  # must be stopped by AddressSanitizer in a provkit frame (frame #0, not a libc
+  # interceptor).
+  "$CC" "${cflags[@]}" "$here/probe/rust_asan_probe.c" "$lib" -lpthread -ldl -lm -o "$build/rust_asan_probe"
+  if "$build/rust_asan_probe" >"$build/probe.txt" 2>&1; then
+    log "the Rust AddressSanitizer probe was not stopped: libprovkit_c.a is not instrumented"
+    exit 1
+  fi
+  if ! grep -qE '^ +#0 0x[0-9a-f]+ in _R[A-Za-z0-9_]*provkit' "$build/probe.txt"; then
+    log "the Rust AddressSanitizer probe did not stop in Rust code:"
+    sed -n '1,12p' "$build/probe.txt" >&2
+    exit 1
+  fi
+  log "Rust AddressSanitizer is live (a deliberate over-read inside provkit was caught)"
+fi
 log "running $build/provkit_c_tests"
 set +e
 "$build/provkit_c_tests" 2>&1 | tee "$build/output.txt"
