@@ -1,7 +1,7 @@
 //! Compact certificates: parsing, and chain verification (root → intermediate → device).
 
 use crate::Provider;
-use crate::boundary::{Ffi, bytes, get_mut, guard};
+use crate::boundary::{Ffi, array, bytes, get_mut, guard};
 use crate::provkit_status;
 use provkit::cert::{self, CaCert, CompactCert, VerifiedDevice};
 
@@ -61,13 +61,14 @@ pub(crate) unsafe fn ca<'a>(ca: *const u8, ca_len: usize) -> Ffi<CaCert<'a>> {
     Ok(CaCert::from_compact_on::<Provider>(ca)?)
 }
 
-/// Parses a compact device certificate.
+/// Parses a compact device certificate: exactly `PROVKIT_COMPACT_CERT_LEN` bytes (another
+/// length is `PROVKIT_ERR_INVALID_ARGUMENT`, as everywhere a certificate is passed).
 ///
 /// # Safety
 /// `cert` is `cert_len` readable bytes.
 pub(crate) unsafe fn device<'a>(cert: *const u8, cert_len: usize) -> Ffi<CompactCert<'a>> {
     // SAFETY: the caller's contract.
-    let cert = unsafe { bytes(cert, cert_len) }?;
+    let cert = unsafe { array::<PROVKIT_COMPACT_CERT_LEN>(cert, cert_len) }?;
     Ok(CompactCert::parse(cert)?)
 }
 

@@ -61,6 +61,15 @@ fn key_type(code: u32) -> Ffi<KeyType> {
     })
 }
 
+/// The cipher block (and IV) length of working keys of type `code`: 8 for TDES, 16 for
+/// AES.
+fn block_len(code: u32) -> usize {
+    match code {
+        PROVKIT_DUKPT_KEY_TDES2 | PROVKIT_DUKPT_KEY_TDES3 => 8,
+        _ => 16,
+    }
+}
+
 /// The transaction key in `txn`.
 ///
 /// # Safety
@@ -88,6 +97,11 @@ pub unsafe extern "C" fn provkit_dukpt_load_initial_key(
     ik_len: usize,
 ) -> provkit_status {
     guard(|| {
+        // An AES initial key is 16, 24 or 32 bytes (a build without AES-192/256 answers
+        // PROVKIT_ERR_UNSUPPORTED for those below).
+        if !matches!(ik_len, 16 | 24 | 32) {
+            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        }
         // SAFETY: the caller's contract.
         let ikid = InitialKeyId::new(*unsafe { array::<8>(ikid, ikid_len) }?);
         // SAFETY: the caller's contract.
@@ -152,6 +166,8 @@ pub unsafe extern "C" fn provkit_dukpt_encrypt_pin_block(
 ) -> provkit_status {
     guard(|| {
         let kind = key_type(key_type_code)?;
+        apart(pin, pin_len, block_out, block_len)?;
+        apart(pan, pan_len, block_out, block_len)?;
         // SAFETY: the caller's contract.
         let mut rng = unsafe { CallbackRng::new(rng) }?;
         // SAFETY: the caller's contract.
@@ -186,6 +202,7 @@ pub unsafe extern "C" fn provkit_dukpt_request_cmac(
 ) -> provkit_status {
     guard(|| {
         let kind = key_type(key_type_code)?;
+        apart(msg, msg_len, mac_out, mac_len)?;
         // SAFETY: the caller's contract.
         let (msg, out) = unsafe { (bytes(msg, msg_len)?, array_out::<16>(mac_out, mac_len)?) };
         // SAFETY: the caller's contract.
@@ -235,6 +252,9 @@ pub unsafe extern "C" fn provkit_dukpt_encrypt_request(
     guard(|| {
         let kind = key_type(key_type_code)?;
         apart(iv, iv_len, buf, buf_len)?;
+        if iv_len != block_len(key_type_code) {
+            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        }
         // SAFETY: the caller's contract.
         let (iv, buf) = unsafe { (bytes(iv, iv_len)?, bytes_mut(buf, buf_len)?) };
         // SAFETY: the caller's contract.
@@ -260,6 +280,9 @@ pub unsafe extern "C" fn provkit_dukpt_decrypt_response(
     guard(|| {
         let kind = key_type(key_type_code)?;
         apart(iv, iv_len, buf, buf_len)?;
+        if iv_len != block_len(key_type_code) {
+            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        }
         // SAFETY: the caller's contract.
         let (iv, buf) = unsafe { (bytes(iv, iv_len)?, bytes_mut(buf, buf_len)?) };
         // SAFETY: the caller's contract.

@@ -5,7 +5,9 @@
 //! takes. A firmware links only the kind it sets up (see `Ops`).
 
 use crate::Provider;
-use crate::boundary::{Ffi, array, array_out, bytes, bytes_mut, get, get_mut, guard, needed};
+use crate::boundary::{
+    Ffi, apart, array, array_out, bytes, bytes_mut, get, get_mut, guard, needed,
+};
 use crate::provkit_status;
 use crate::rng::{CallbackRng, provkit_rng};
 use crate::state::{OpaqueState, slot};
@@ -702,6 +704,7 @@ pub unsafe extern "C" fn provkit_store_import_p256(
     public_len: usize,
 ) -> provkit_status {
     guard(|| {
+        apart(scalar, scalar_len, public_out, public_len)?;
         // SAFETY: the caller's contract.
         let scalar = unsafe { array::<32>(scalar, scalar_len) }?;
         // SAFETY: the caller's contract.
