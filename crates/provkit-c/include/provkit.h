@@ -320,7 +320,9 @@ typedef struct PROVKIT_ALIGNED(16) {
 
 // Which peers a device accepts: certificates chaining to `root`, directly or through
 // `intermediate`, valid at `now`, whose serial is not in `revoked`. The pointed-to bytes
-// need only be valid during the call that takes the policy.
+// need only be valid during the call that takes the policy. `root` is the trust anchor,
+// provisioned with the firmware: it must be a CA certificate, but its own signature and
+// validity are not checked (an intermediate's are, under the root).
 typedef struct {
   // The root, a compact CA certificate.
   const uint8_t *root;
@@ -393,7 +395,9 @@ typedef struct {
                          uint8_t *signature_out,
                          size_t signature_len);
   // ECDH of key `key_id` with a peer's uncompressed public key (provkit has checked it
-  // is on the curve): the shared x-coordinate. Required.
+  // is on the curve): the shared x-coordinate. Optional: the device functions of this
+  // API sign with the identity key and agree only with ephemeral keys; a store that
+  // offers static ECDH (a certified keyAgreement key) provides it.
   int32_t (*ecdh)(void *ctx,
                   uint32_t key_id,
                   const uint8_t *peer_public,
@@ -417,7 +421,8 @@ typedef struct {
   int32_t (*write_record)(void *ctx, uint32_t record_id, const uint8_t *data, size_t len);
   // Deletes record `record_id`. Optional.
   int32_t (*delete_record)(void *ctx, uint32_t record_id);
-  // The largest record the store holds, in bytes (DUKPT needs 40).
+  // The largest record the store holds, in bytes (a DUKPT device needs 20 for an AES-128
+  // initial key, 36 for AES-256).
   size_t max_record_len;
 } provkit_keystore_vtable;
 
@@ -430,7 +435,8 @@ extern "C" {
 const char *provkit_provider_name(void);
 
 // Verifies the chain `root` → `intermediate` → `device` at `now` (seconds since 1970):
-// `root` (a compact CA certificate) is the trust anchor; `intermediate` may be NULL
+// `root` (a compact CA certificate) is the trust anchor (a CA, whose own signature and
+// validity are not checked); `intermediate` may be NULL
 // (with length 0) for a device the root issued directly; `device` is the 111-byte
 // compact device certificate. On success fills `*out`.
 //
@@ -517,7 +523,9 @@ provkit_status provkit_dukpt_request_cmac(provkit_dukpt_transaction *txn,
                                           size_t mac_len);
 
 // Checks the host's AES-CMAC `mac` of a response message (under the MAC verification key
-// of type `key_type`) in constant time: `PROVKIT_ERR_CRYPTO` when it does not match.
+// of type `key_type`) in constant time: `PROVKIT_ERR_CRYPTO` when it does not match. `mac`
+// may be the full 16 bytes or truncated to its first 4 to 15 (as X9.24 and ISO 9797
+// allow); a shorter one is refused.
 //
 // # Safety
 // As [`provkit_dukpt_encrypt_pin_block`].
@@ -602,8 +610,10 @@ provkit_status provkit_responder_respond(provkit_handshake *hs,
 // (at most `PROVKIT_MAX_MSG3_LEN` bytes) to `msg3_out` and its length to `*msg3_len`, and
 // puts the session in `session_out` (anything it held is dropped). `known_peer` (111
 // bytes, or NULL with 0) is the responder's certificate when it presents it by reference.
-// `peer_out`, unless NULL, receives the verified responder. The handshake state is empty
-// afterwards, whatever the outcome.
+// `peer_out`, unless NULL, receives the verified responder. Argument errors leave the
+// handshake as it was (a NULL, a wrong length, a malformed policy, a `msg3_out` shorter
+// than this side's message 3, whose length goes to `*msg3_len`); once message 2 is
+// processed, the handshake state is empty afterwards, whatever the outcome.
 //
 // # Safety
 // As [`provkit_responder_respond`]; `policy` is NULL or a valid `provkit_peer_policy`;
@@ -624,8 +634,8 @@ provkit_status provkit_initiator_finish(provkit_handshake *hs,
 
 // Responder, message 3 in: checks the initiator's certificate under `policy` and its
 // signature, and puts the session in `session_out`. `known_peer` and `peer_out` as in
-// [`provkit_initiator_finish`]. The handshake state is empty afterwards, whatever the
-// outcome.
+// [`provkit_initiator_finish`]. Argument errors leave the handshake as it was; once
+// message 3 is processed, the handshake state is empty afterwards, whatever the outcome.
 //
 // # Safety
 // As [`provkit_initiator_finish`].
@@ -662,7 +672,8 @@ provkit_status provkit_session_seal(provkit_session *session,
 
 // Opens `record` (with the same `aad`) into `plaintext_out`; its length goes to
 // `*plaintext_len`. A forged, replayed or reordered record is refused
-// (`PROVKIT_ERR_CRYPTO`, `PROVKIT_ERR_HANDSHAKE_REPLAY`) and nothing is written.
+// (`PROVKIT_ERR_CRYPTO`, `PROVKIT_ERR_HANDSHAKE_REPLAY`): no plaintext is released (the
+// output buffer is zeroed) and the session stays usable.
 //
 // # Safety
 // As [`provkit_session_seal`].
@@ -831,7 +842,8 @@ size_t provkit_telemetry_len(size_t payload_len);
 // Seals `payload` to the server's P-256 public key `server_public` (65 bytes,
 // uncompressed) for device `serial`, signed by identity key `identity` in `store`; the
 // HPKE ephemeral key from `rng`. Writes `provkit_telemetry_len(payload_len)` bytes to
-// `out` and that length to `*out_len`.
+// `out` and that length to `*out_len`. On any failure `out` is zeroed (it may have held
+// part of the message).
 //
 // # Safety
 // `store` is NULL or a set-up `provkit_store`; the buffers are valid for their lengths;

@@ -73,7 +73,8 @@ pub(crate) unsafe fn device<'a>(cert: *const u8, cert_len: usize) -> Ffi<Compact
 }
 
 /// Verifies the chain `root` → `intermediate` → `device` at `now` (seconds since 1970):
-/// `root` (a compact CA certificate) is the trust anchor; `intermediate` may be NULL
+/// `root` (a compact CA certificate) is the trust anchor (a CA, whose own signature and
+/// validity are not checked); `intermediate` may be NULL
 /// (with length 0) for a device the root issued directly; `device` is the 111-byte
 /// compact device certificate. On success fills `*out`.
 ///

@@ -212,7 +212,9 @@ pub unsafe extern "C" fn provkit_dukpt_request_cmac(
 }
 
 /// Checks the host's AES-CMAC `mac` of a response message (under the MAC verification key
-/// of type `key_type`) in constant time: `PROVKIT_ERR_CRYPTO` when it does not match.
+/// of type `key_type`) in constant time: `PROVKIT_ERR_CRYPTO` when it does not match. `mac`
+/// may be the full 16 bytes or truncated to its first 4 to 15 (as X9.24 and ISO 9797
+/// allow); a shorter one is refused.
 ///
 /// # Safety
 /// As [`provkit_dukpt_encrypt_pin_block`].

@@ -66,7 +66,9 @@ pub struct provkit_session {
 
 /// Which peers a device accepts: certificates chaining to `root`, directly or through
 /// `intermediate`, valid at `now`, whose serial is not in `revoked`. The pointed-to bytes
-/// need only be valid during the call that takes the policy.
+/// need only be valid during the call that takes the policy. `root` is the trust anchor,
+/// provisioned with the firmware: it must be a CA certificate, but its own signature and
+/// validity are not checked (an intermediate's are, under the root).
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct provkit_peer_policy {
@@ -102,6 +104,8 @@ impl core::fmt::Debug for provkit_session {
 /// it stands.
 pub(crate) struct HandshakeInner {
     cert: [u8; COMPACT_LEN],
+    /// How this side presents its certificate: the length of its last message.
+    mode: CredentialMode,
     phase: Phase,
 }
 
@@ -163,6 +167,7 @@ unsafe fn prepare<'a>(
     hs: *mut provkit_handshake,
     cert: *const u8,
     cert_len: usize,
+    mode: CredentialMode,
 ) -> Ffi<(Handle<'a, provkit_handshake>, CompactCert<'static>)> {
     // SAFETY: the caller's contract.
     let cert = *unsafe { array::<COMPACT_LEN>(cert, cert_len) }?;
@@ -170,7 +175,10 @@ unsafe fn prepare<'a>(
     let mut state = unsafe { slot(hs) }?;
     let place = state.place();
     // SAFETY: `place` is valid for writes of a `HandshakeInner` (FITS).
-    unsafe { addr_of_mut!((*place).cert).write(cert) };
+    unsafe {
+        addr_of_mut!((*place).cert).write(cert);
+        addr_of_mut!((*place).mode).write(mode);
+    }
     // SAFETY: the copy lives in the state until the state is cleared, which drops the phase
     // (the only holder of this reference) first; a moved state is refused before the
     // phase is used.
@@ -375,7 +383,7 @@ pub unsafe extern "C" fn provkit_initiator_start(
         // SAFETY: the caller's contract.
         let out = unsafe { bytes_mut(msg1_out, msg1_cap) }?;
         // SAFETY: the caller's contract.
-        let (state, own) = unsafe { prepare(hs, cert, cert_len) }?;
+        let (state, own) = unsafe { prepare(hs, cert, cert_len, mode) }?;
         let phase = (|| {
             let (hs, n) = Initiator::<Provider>::with_provider(KeyId(identity), own, mode)
                 .start(&mut rng, out)
@@ -430,7 +438,7 @@ pub unsafe extern "C" fn provkit_responder_respond(
         // SAFETY: the caller's contract.
         let mut store = unsafe { device_store(store) }?;
         // SAFETY: the caller's contract.
-        let (state, own) = unsafe { prepare(hs, cert, cert_len) }?;
+        let (state, own) = unsafe { prepare(hs, cert, cert_len, mode) }?;
         let phase = (|| {
             let responder = Responder::<Provider>::with_provider(KeyId(identity), own, mode);
             let (hs, n) = responder
@@ -452,9 +460,10 @@ pub unsafe extern "C" fn provkit_responder_respond(
 /// (at most `PROVKIT_MAX_MSG3_LEN` bytes) to `msg3_out` and its length to `*msg3_len`, and
 /// puts the session in `session_out` (anything it held is dropped). `known_peer` (111
 /// bytes, or NULL with 0) is the responder's certificate when it presents it by reference.
-/// `peer_out`, unless NULL, receives the verified responder. Once the arguments are
-/// checked (a NULL, a wrong length or a malformed policy leaves the state as it was), the
-/// handshake state is empty afterwards, whatever the outcome.
+/// `peer_out`, unless NULL, receives the verified responder. Argument errors leave the
+/// handshake as it was (a NULL, a wrong length, a malformed policy, a `msg3_out` shorter
+/// than this side's message 3, whose length goes to `*msg3_len`); once message 2 is
+/// processed, the handshake state is empty afterwards, whatever the outcome.
 ///
 /// # Safety
 /// As [`provkit_responder_respond`]; `policy` is NULL or a valid `provkit_peer_policy`;
@@ -493,6 +502,14 @@ pub unsafe extern "C" fn provkit_initiator_finish(
                 parse_policy(policy)?,
             )
         };
+        // A message 3 that cannot fit is refused before the handshake is consumed: the
+        // caller may retry with a larger buffer.
+        // SAFETY: the caller's contract.
+        let needed = unsafe { slot(hs) }?.into_mut()?.mode.msg3_len();
+        if msg3_cap < needed {
+            *len_out = needed;
+            return Err(provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL);
+        }
         // SAFETY: the caller's contract.
         let (mut state, phase) = unsafe { take_phase(hs, true) }?;
         let result = match phase {
@@ -512,8 +529,8 @@ pub unsafe extern "C" fn provkit_initiator_finish(
 
 /// Responder, message 3 in: checks the initiator's certificate under `policy` and its
 /// signature, and puts the session in `session_out`. `known_peer` and `peer_out` as in
-/// [`provkit_initiator_finish`]. Once the arguments are checked, the handshake state is
-/// empty afterwards, whatever the outcome.
+/// [`provkit_initiator_finish`]. Argument errors leave the handshake as it was; once
+/// message 3 is processed, the handshake state is empty afterwards, whatever the outcome.
 ///
 /// # Safety
 /// As [`provkit_initiator_finish`].
@@ -612,7 +629,8 @@ pub unsafe extern "C" fn provkit_session_seal(
 
 /// Opens `record` (with the same `aad`) into `plaintext_out`; its length goes to
 /// `*plaintext_len`. A forged, replayed or reordered record is refused
-/// (`PROVKIT_ERR_CRYPTO`, `PROVKIT_ERR_HANDSHAKE_REPLAY`) and nothing is written.
+/// (`PROVKIT_ERR_CRYPTO`, `PROVKIT_ERR_HANDSHAKE_REPLAY`): no plaintext is released (the
+/// output buffer is zeroed) and the session stays usable.
 ///
 /// # Safety
 /// As [`provkit_session_seal`].

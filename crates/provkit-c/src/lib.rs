@@ -21,7 +21,7 @@
 //! handler sees).
 //!
 //! ```c
-//! provkit_verified_device device;
+//! provkit_device_info device;
 //! provkit_status st = provkit_cert_verify_chain(root, root_len, intermediate,
 //!                                               intermediate_len, cert, cert_len,
 //!                                               now, &device);

@@ -117,7 +117,9 @@ pub struct provkit_keystore_vtable {
         ) -> i32,
     >,
     /// ECDH of key `key_id` with a peer's uncompressed public key (provkit has checked it
-    /// is on the curve): the shared x-coordinate. Required.
+    /// is on the curve): the shared x-coordinate. Optional: the device functions of this
+    /// API sign with the identity key and agree only with ephemeral keys; a store that
+    /// offers static ECDH (a certified keyAgreement key) provides it.
     pub ecdh: Option<
         unsafe extern "C" fn(
             ctx: *mut c_void,
@@ -158,7 +160,8 @@ pub struct provkit_keystore_vtable {
     >,
     /// Deletes record `record_id`. Optional.
     pub delete_record: Option<unsafe extern "C" fn(ctx: *mut c_void, record_id: u32) -> i32>,
-    /// The largest record the store holds, in bytes (DUKPT needs 40).
+    /// The largest record the store holds, in bytes (a DUKPT device needs 20 for an AES-128
+    /// initial key, 36 for AES-256).
     pub max_record_len: usize,
 }
 
@@ -658,7 +661,7 @@ pub unsafe extern "C" fn provkit_store_use_keystore(
         state.clear();
         // SAFETY: the caller's contract.
         let vtable = *unsafe { get(vtable) }?;
-        if vtable.public_key.is_none() || vtable.sign_digest.is_none() || vtable.ecdh.is_none() {
+        if vtable.public_key.is_none() || vtable.sign_digest.is_none() {
             return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
         }
         state.put(StoreInner {

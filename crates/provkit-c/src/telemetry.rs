@@ -23,7 +23,8 @@ pub extern "C" fn provkit_telemetry_len(payload_len: usize) -> usize {
 /// Seals `payload` to the server's P-256 public key `server_public` (65 bytes,
 /// uncompressed) for device `serial`, signed by identity key `identity` in `store`; the
 /// HPKE ephemeral key from `rng`. Writes `provkit_telemetry_len(payload_len)` bytes to
-/// `out` and that length to `*out_len`.
+/// `out` and that length to `*out_len`. On any failure `out` is zeroed (it may have held
+/// part of the message).
 ///
 /// # Safety
 /// `store` is NULL or a set-up `provkit_store`; the buffers are valid for their lengths;
@@ -66,11 +67,19 @@ pub unsafe extern "C" fn provkit_telemetry_seal(
             out,
             &mut rng,
         );
-        let n = sealed.map_err(|e| needed(e, len_out))?;
-        if let Err(failed) = rng.check() {
-            out.fill(0);
-            return Err(failed);
-        }
+        // Whatever failed (the RNG, the signing key, a short buffer), `out` may hold part of
+        // the message or the payload in clear: it is zeroed.
+        let n = match (sealed, rng.check()) {
+            (Ok(n), Ok(())) => n,
+            (sealed, rng) => {
+                out.fill(0);
+                rng?;
+                return Err(sealed.map_or_else(
+                    |e| needed(e, len_out),
+                    |_| provkit_status::PROVKIT_ERR_RNG_FAILED,
+                ));
+            }
+        };
         *len_out = n;
         Ok(())
     })

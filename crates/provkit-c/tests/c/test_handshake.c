@@ -363,9 +363,9 @@ static void initiator_finish(void) {
   CHECK(provkit_initiator_finish, !empty(hs));
   EXPECT_ST(PROVKIT_ERR_NULL_POINTER, provkit_initiator_finish, hs, NULL, p, NULL, 0, f.m2, l2, m3, cap, &n, s, &peer);
   CHECK(provkit_initiator_finish, !empty(hs));
-  /* A policy is checked during the handshake: a NULL one ends it. */
+  /* The policy is an argument too: a NULL one leaves the handshake as it was. */
   EXPECT_ST(PROVKIT_ERR_NULL_POINTER, provkit_initiator_finish, hs, st, NULL, NULL, 0, f.m2, l2, m3, cap, &n, s, &peer);
-  CHECK(provkit_initiator_finish, empty(hs));
+  CHECK(provkit_initiator_finish, !empty(hs));
   /* peer_out is optional. */
   CHECK(provkit_initiator_start, start_initiator(&f, hs));
   EXPECT_ST(PROVKIT_OK, provkit_initiator_finish, hs, st, p, NULL, 0, f.m2, l2, m3, cap, &n, s, NULL);
@@ -390,12 +390,15 @@ static void initiator_finish(void) {
   provkit_handshake_reset(NULL);
   CHECK(provkit_handshake_reset, empty(hs));
 
-  /* One byte short for message 3: the length needed, and the handshake is over. */
+  /* One byte short for message 3: the length needed, the handshake left as it was (and
+   * untouched output), and a retry with room finishes it with the vector's message 3. */
   CHECK(provkit_initiator_start, start_initiator(&f, hs));
   uint8_t *short3 = h_buf(cap - 1, 0xAA);
   n = 0;
   EXPECT_ST(PROVKIT_ERR_BUFFER_TOO_SMALL, provkit_initiator_finish, hs, st, p, NULL, 0, f.m2, l2, short3, cap - 1, &n, s, &peer);
-  CHECK(provkit_initiator_finish, n == sizeof HS_MESSAGE_3 && empty(hs));
+  CHECK(provkit_initiator_finish, n == sizeof HS_MESSAGE_3 && !empty(hs) && h_all(short3, cap - 1, 0xAA));
+  EXPECT_ST(PROVKIT_OK, provkit_initiator_finish, hs, st, p, NULL, 0, f.m2, l2, m3, cap, &n, s, &peer);
+  CHECK(provkit_initiator_finish, n == sizeof HS_MESSAGE_3 && memcmp(m3, HS_MESSAGE_3, n) == 0 && empty(hs));
   /* Message 3 over message 2 or over the known peer. */
   uint8_t *both = h_buf(500, 0);
   memcpy(both, HS_MESSAGE_2, l2);
@@ -456,7 +459,8 @@ static void initiator_finish(void) {
   q.root = h_dup(HS_ROOT, 100);
   CHECK(provkit_initiator_start, start_initiator(&f, hs));
   EXPECT_ERR(provkit_initiator_finish, hs, st, &q, NULL, 0, f.m2, l2, m3, cap, &n, s, &peer);
-  CHECK(provkit_initiator_finish, empty(hs));
+  /* A malformed policy is an argument error: the handshake is left as it was. */
+  CHECK(provkit_initiator_finish, !empty(hs));
 
   /* A handshake state copied elsewhere: the copy is refused (and wiped); the original,
    * which did not move, still finishes. */
@@ -563,7 +567,7 @@ static void responder_finish(void) {
   EXPECT_ST(PROVKIT_ERR_INVALID_ARGUMENT, provkit_responder_finish, hs, p, f.cert_i, 112, f.m3, l3, s, &peer);
   CHECK(provkit_responder_finish, !empty(hs));
   EXPECT_ST(PROVKIT_ERR_NULL_POINTER, provkit_responder_finish, hs, NULL, NULL, 0, f.m3, l3, s, &peer);
-  CHECK(provkit_responder_finish, empty(hs));
+  CHECK(provkit_responder_finish, !empty(hs));
   CHECK(provkit_responder_respond, start_responder(&f, hs));
   memset(&peer, 0xCC, sizeof peer);
   EXPECT_ST(PROVKIT_OK, provkit_responder_finish, hs, p, NULL, 0, f.m3, l3, s, &peer);

@@ -88,7 +88,13 @@ static void seal(void) {
   uint8_t *short_out = h_buf(need - 1, 0xAA);
   len = 0;
   EXPECT_ST(PROVKIT_ERR_BUFFER_TOO_SMALL, provkit_telemetry_seal, s, IDENTITY_KEY, server, 65, serial, payload, pl, &rng, short_out, need - 1, &len);
-  CHECK(provkit_telemetry_seal, len == need && h_all(short_out, need - 1, 0xAA));
+  /* ... and the short output zeroed: a failed seal leaves no part of the message. */
+  CHECK(provkit_telemetry_seal, len == need && h_all(short_out, need - 1, 0));
+  /* A signing key that is not there: the output (which held the payload in clear before
+   * the signature failed) is zeroed too. */
+  uint8_t *nokey = h_buf(need, 0xAA);
+  EXPECT_ST(PROVKIT_ERR_STORE_NOT_FOUND, provkit_telemetry_seal, s, 99, server, 65, serial, payload, pl, &rng, nokey, need, &len);
+  CHECK(provkit_telemetry_seal, h_all(nokey, need, 0));
   len = 0;
   EXPECT_ST(PROVKIT_ERR_BUFFER_TOO_SMALL, provkit_telemetry_seal, s, IDENTITY_KEY, server, 65, serial, payload, pl, &rng, NULL, 0, &len);
   CHECK(provkit_telemetry_seal, len == need);
