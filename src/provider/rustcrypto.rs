@@ -134,6 +134,14 @@ fn in_out<'a>(input: &'a [u8], output: &'a mut [u8]) -> Result<InOutBuf<'a, 'a, 
     InOutBuf::new(input, output).map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))
 }
 
+/// [`CryptoProvider::p256_check_point`] on `p256`: both coordinates field elements, the
+/// point on the curve and not the identity.
+pub(super) fn check_point(xy: &[u8; 64]) -> Result<()> {
+    crate::ec::p256_point(xy)
+        .map(|_| ())
+        .ok_or(Error::decode(DecodeErrorKind::InvalidPoint, 0))
+}
+
 impl CryptoProvider for RustCrypto {
     type P256Key = P256Key;
     type AesKey = AesKey;
@@ -163,7 +171,7 @@ impl CryptoProvider for RustCrypto {
 
     fn p256_public_key(key: &Self::P256Key) -> EcPublicKey {
         *key.public.get_or_init(|| {
-            EcPublicKey::from_inner(p256::PublicKey::from_secret_scalar(&key.secret))
+            EcPublicKey::from_p256(&p256::PublicKey::from_secret_scalar(&key.secret))
         })
     }
 
@@ -178,7 +186,8 @@ impl CryptoProvider for RustCrypto {
     }
 
     fn p256_ecdh(key: &Self::P256Key, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
-        let shared = p256::ecdh::diffie_hellman(key.secret, peer.inner().as_affine());
+        let peer = peer.p256_key().ok_or(Error::Crypto)?;
+        let shared = p256::ecdh::diffie_hellman(key.secret, peer.as_affine());
         let mut out = SecretBytes::zero();
         out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
         Ok(out)
@@ -195,7 +204,7 @@ impl CryptoProvider for RustCrypto {
             return Err(Error::decode(DecodeErrorKind::InvalidPoint, 0));
         }
         p256::PublicKey::from_sec1_bytes(sec1)
-            .map(EcPublicKey::from_inner)
+            .map(|pk| EcPublicKey::from_p256(&pk))
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, 0))
     }
 
@@ -205,15 +214,16 @@ impl CryptoProvider for RustCrypto {
         sig: &EcdsaSignature,
     ) -> Result<()> {
         let sig = p256::ecdsa::Signature::from_slice(&sig.0).map_err(|_| Error::Crypto)?;
+        let key = key.p256_key().ok_or(Error::Crypto)?;
         #[cfg(not(feature = "small-stack"))]
         {
-            p256::ecdsa::VerifyingKey::from(key.inner())
+            p256::ecdsa::VerifyingKey::from(key)
                 .verify_prehash(digest, &sig)
                 .map_err(|_| Error::Crypto)
         }
         #[cfg(feature = "small-stack")]
         {
-            small_stack::verify(key.inner(), digest, &sig)
+            small_stack::verify(&key, digest, &sig)
         }
     }
 
@@ -387,7 +397,7 @@ mod tests {
         assert_eq!(key.public.get(), Some(&public));
         assert_eq!(
             public,
-            EcPublicKey::from_inner(p256::PublicKey::from_secret_scalar(&key.secret))
+            EcPublicKey::from_p256(&p256::PublicKey::from_secret_scalar(&key.secret))
         );
     }
 }

@@ -34,16 +34,20 @@
 //! The workspace's MSRV (1.87) holds: the assembly builds on ARM targets only.
 //!
 //! # What comes from where
-//! - Key generation draws the scalar exactly as [`RustCrypto`] does, so a fixed RNG gives
-//!   the same keys on both providers. The assembly computes d·G.
-//! - Signing computes the RFC 6979 nonce here (HMAC-DRBG over SHA-256, the `rfc6979`
-//!   crate, as RustCrypto's `ecdsa` does) and feeds it to the assembly's signing call as
-//!   the "random" `k`. Signatures are therefore deterministic and identical to
-//!   [`RustCrypto`]'s: the committed handshake transcripts reproduce on either provider
-//!   (the QEMU proof checks it, and pairs a device on each provider both ways).
-//! - Verification, ECDH and point decompression are the assembly's. Its output point
-//!   becomes an [`EcPublicKey`] through provkit's own validation (an on-curve check, not
-//!   a second decompression).
+//! - Key generation draws the scalar exactly as [`RustCrypto`] does (32 bytes, drawn
+//!   again while 0 or not below n), so a fixed RNG gives the same keys on both providers.
+//!   The assembly checks the range and computes d·G.
+//! - Signing computes the RFC 6979 nonce here (HMAC-DRBG over SHA-256, section 3.2, on
+//!   [`RustCrypto`]'s one HMAC-SHA256: the candidates of the `rfc6979` crate that
+//!   RustCrypto's `ecdsa` uses, which the tests compare) and feeds it to the assembly's
+//!   signing call as the "random" `k`. Signatures are therefore deterministic and
+//!   identical to [`RustCrypto`]'s: the committed handshake transcripts reproduce on
+//!   either provider (the QEMU proof checks it, and pairs a device on each provider both
+//!   ways).
+//! - Verification, ECDH, point decompression and point validation are the assembly's.
+//!   Every [`EcPublicKey`] it makes or takes in passes `Cm4::p256_check_point`, the
+//!   assembly's range and on-curve check (`EcPublicKey::from_uncompressed_on`), so a
+//!   firmware on this provider links no field arithmetic from `p256`.
 //! - SHA-256, HMAC, HKDF, AES and AES-GCM are [`RustCrypto`]'s.
 //!
 //! # Constant time
@@ -81,6 +85,8 @@
 
 #[cfg(target_arch = "arm")]
 mod cm4;
+#[cfg(any(target_arch = "arm", test))]
+mod rfc6979;
 
 #[cfg(target_arch = "arm")]
 pub use cm4::{Cm4, P256Key};
