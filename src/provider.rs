@@ -37,6 +37,7 @@ use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::Result;
 use crate::secret::SecretBytes;
 
+pub mod block_gcm;
 mod rustcrypto;
 #[cfg(feature = "test-suite")]
 pub mod suite;

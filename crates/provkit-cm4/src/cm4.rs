@@ -6,7 +6,7 @@ use core::fmt;
 use p256_cortex_m4::{PublicKey as AsmPublicKey, SecretKey, Signature as AsmSignature};
 use provkit::ec::{EcPublicKey, EcdsaSignature};
 use provkit::error::{DecodeErrorKind, Error, Result};
-use provkit::provider::{CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, RustCrypto};
+use provkit::provider::{CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, RustCrypto, block_gcm};
 use provkit::secret::SecretBytes;
 use zeroize::Zeroize;
 
@@ -221,13 +221,15 @@ impl CryptoProvider for Cm4 {
         RustCrypto::hkdf_expand(prk, info, out)
     }
 
+    // AES-GCM on RustCrypto's AES block (`block_gcm`): the AES the rest of the firmware
+    // uses (DUKPT, CMAC), and none of the aes-gcm crate's generic layers.
     fn aes_gcm_seal(
         key: &[u8],
         nonce: &[u8; GCM_NONCE_LEN],
         aad: &[u8],
         buf: &mut [u8],
     ) -> Result<[u8; GCM_TAG_LEN]> {
-        RustCrypto::aes_gcm_seal(key, nonce, aad, buf)
+        block_gcm::seal::<Self>(key, nonce, aad, buf)
     }
 
     fn aes_gcm_seal_to(
@@ -237,7 +239,7 @@ impl CryptoProvider for Cm4 {
         input: &[u8],
         output: &mut [u8],
     ) -> Result<[u8; GCM_TAG_LEN]> {
-        RustCrypto::aes_gcm_seal_to(key, nonce, aad, input, output)
+        block_gcm::seal_to::<Self>(key, nonce, aad, input, output)
     }
 
     fn aes_gcm_open(
@@ -247,7 +249,7 @@ impl CryptoProvider for Cm4 {
         buf: &mut [u8],
         tag: &[u8; GCM_TAG_LEN],
     ) -> Result<()> {
-        RustCrypto::aes_gcm_open(key, nonce, aad, buf, tag)
+        block_gcm::open::<Self>(key, nonce, aad, buf, tag)
     }
 
     fn aes_gcm_open_to(
@@ -258,7 +260,7 @@ impl CryptoProvider for Cm4 {
         output: &mut [u8],
         tag: &[u8; GCM_TAG_LEN],
     ) -> Result<()> {
-        RustCrypto::aes_gcm_open_to(key, nonce, aad, input, output, tag)
+        block_gcm::open_to::<Self>(key, nonce, aad, input, output, tag)
     }
 
     fn aes_key(key: &[u8]) -> Result<Self::AesKey> {
