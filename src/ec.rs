@@ -30,8 +30,7 @@ use crate::provider::{CryptoProvider, RustCrypto};
 use crate::secret::SecretBytes;
 use core::cmp::Ordering;
 use core::fmt;
-use p256::elliptic_curve::point::AffineCoordinates;
-use p256::elliptic_curve::sec1::ToSec1Point;
+use p256::elliptic_curve::point::AffineCoordinates as _;
 
 mod bridge;
 
@@ -45,8 +44,13 @@ pub const UNCOMPRESSED_LEN: usize = 65;
 pub const SIGNATURE_LEN: usize = 64;
 
 /// A validated P-256 public key (never the identity, always on the curve).
+///
+/// Held as its affine coordinates `x || y` (big-endian), as a provider's point check
+/// ([`CryptoProvider::p256_check_point`]) admitted them: encoding a key, comparing two or
+/// reading a coordinate takes no field arithmetic, and a firmware whose provider checks
+/// points on its own (the Cortex-M4 assembly's) links none from `p256`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct EcPublicKey(p256::PublicKey);
+pub struct EcPublicKey([u8; 64]);
 
 impl EcPublicKey {
     /// Parses a SEC1 point, compressed (33 bytes) or uncompressed (65 bytes), and checks
@@ -60,8 +64,8 @@ impl EcPublicKey {
 
     /// Parses an uncompressed SEC1 point `04 || x || y`: checks that the coordinates are
     /// field elements, the point is on the curve and not the identity. Nothing is
-    /// decompressed, so a firmware whose provider decompresses on its own (the Cortex-M4
-    /// assembly's) links no square root from here.
+    /// decompressed. Checked on [`RustCrypto`]; see
+    /// [`from_uncompressed_on`](Self::from_uncompressed_on) for another provider's check.
     ///
     /// # Errors
     /// `Decode(InvalidPoint)` for anything else.
@@ -82,21 +86,42 @@ impl EcPublicKey {
     /// # Ok::<(), provkit::Error>(())
     /// ```
     pub fn from_uncompressed(bytes: &[u8; UNCOMPRESSED_LEN]) -> Result<Self> {
-        use p256::elliptic_curve::point::AffineCoordinates as _;
-        let invalid = Error::decode(crate::error::DecodeErrorKind::InvalidPoint, 0);
-        let (tag, xy) = bytes.split_first().ok_or(invalid)?;
-        let (x, y) = xy.split_at(32);
-        if *tag != 0x04 {
-            return Err(invalid);
+        Self::from_uncompressed_on::<RustCrypto>(bytes)
+    }
+
+    /// [`from_uncompressed`](Self::from_uncompressed) with the point checked by the
+    /// provider `P` ([`CryptoProvider::p256_check_point`]): how a provider that computes
+    /// points (d·G, a decompression) turns them into keys without linking a second
+    /// implementation of the curve. Nothing is decompressed.
+    ///
+    /// # Errors
+    /// `Decode(InvalidPoint)` when the tag is not `04` or `P` refuses the point.
+    ///
+    /// ```
+    /// use provkit::ec::EcPublicKey;
+    /// use provkit::provider::RustCrypto;
+    /// # let g = EcPublicKey::from_x_and_parity(
+    /// #     &[0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
+    /// #       0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1,
+    /// #       0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96],
+    /// #     true,
+    /// # )?;
+    /// let sec1 = g.to_uncompressed();
+    /// assert_eq!(EcPublicKey::from_uncompressed_on::<RustCrypto>(&sec1)?, g);
+    /// let mut hybrid = sec1;
+    /// hybrid[0] = 0x07; // X9.62's hybrid form: not SEC1's uncompressed one
+    /// assert!(EcPublicKey::from_uncompressed_on::<RustCrypto>(&hybrid).is_err());
+    /// # Ok::<(), provkit::Error>(())
+    /// ```
+    pub fn from_uncompressed_on<P: CryptoProvider>(bytes: &[u8; UNCOMPRESSED_LEN]) -> Result<Self> {
+        match bytes.split_first() {
+            Some((&0x04, xy)) => {
+                let xy = <&[u8; 64]>::try_from(xy).map_err(|_| invalid_point())?;
+                P::p256_check_point(xy).map_err(|_| invalid_point())?;
+                Ok(Self(*xy))
+            }
+            _ => Err(invalid_point()),
         }
-        let x = p256::FieldBytes::try_from(x).map_err(|_| invalid)?;
-        let y = p256::FieldBytes::try_from(y).map_err(|_| invalid)?;
-        let point = p256::AffinePoint::from_coordinates(&x, &y)
-            .into_option()
-            .ok_or(invalid)?;
-        p256::PublicKey::from_affine(point)
-            .map(Self)
-            .map_err(|_| invalid)
     }
 
     /// Rebuilds a point from its x coordinate and the parity of y (point decompression).
@@ -122,31 +147,34 @@ impl EcPublicKey {
     /// The SEC1 uncompressed encoding `04 || x || y`.
     #[must_use]
     pub fn to_uncompressed(&self) -> [u8; UNCOMPRESSED_LEN] {
-        let mut out = [0u8; UNCOMPRESSED_LEN];
-        out.copy_from_slice(self.0.to_sec1_point(false).as_bytes());
+        let mut out = [0x04; UNCOMPRESSED_LEN];
+        if let Some(xy) = out.last_chunk_mut::<64>() {
+            *xy = self.0;
+        }
         out
     }
 
     /// The SEC1 compressed encoding `02|03 || x`.
     #[must_use]
     pub fn to_compressed(&self) -> [u8; COMPRESSED_LEN] {
-        let mut out = [0u8; COMPRESSED_LEN];
-        out.copy_from_slice(self.0.to_sec1_point(true).as_bytes());
+        let mut out = [if self.y_is_odd() { 0x03 } else { 0x02 }; COMPRESSED_LEN];
+        if let Some(x) = out.last_chunk_mut::<32>() {
+            *x = self.x();
+        }
         out
     }
 
     /// The x coordinate.
     #[must_use]
     pub fn x(&self) -> [u8; 32] {
-        self.0.as_affine().x().into()
+        *self.0.first_chunk::<32>().unwrap_or(&[0; 32])
     }
 
     /// Whether the y coordinate is odd (the bit a compressed point carries).
     #[must_use]
     pub fn y_is_odd(&self) -> bool {
-        self.0.as_affine().y_is_odd().into()
+        self.0.last().is_some_and(|b| b & 1 == 1)
     }
-
     /// Verifies an ECDSA P-256 signature over a SHA-256 digest.
     ///
     /// High-S signatures are accepted, as X.509 and Wycheproof's P1363 set require; use
@@ -191,13 +219,37 @@ impl EcPublicKey {
         self.verify_digest_on::<P>(digest, sig)
     }
 
-    pub(crate) const fn inner(&self) -> &p256::PublicKey {
-        &self.0
+    /// The `p256` point (RustCrypto's arithmetic): checked on the curve once more, as
+    /// `p256` offers no unchecked constructor. `None` only if a provider's
+    /// [`p256_check_point`](CryptoProvider::p256_check_point) admitted a point off the
+    /// curve.
+    pub(crate) fn p256_key(&self) -> Option<p256::PublicKey> {
+        p256_point(&self.0)
     }
 
-    pub(crate) const fn from_inner(pk: p256::PublicKey) -> Self {
-        Self(pk)
+    /// A `p256` key (always a valid point) as an `EcPublicKey`: nothing to check.
+    pub(crate) fn from_p256(pk: &p256::PublicKey) -> Self {
+        let mut xy = [0u8; 64];
+        let (x, y) = xy.split_at_mut(32);
+        x.copy_from_slice(&pk.as_affine().x());
+        y.copy_from_slice(&pk.as_affine().y());
+        Self(xy)
     }
+}
+
+/// The `p256` point of the coordinates `xy = x || y`, if they are field elements and the
+/// point is on the curve (and so not the identity).
+pub(crate) fn p256_point(xy: &[u8; 64]) -> Option<p256::PublicKey> {
+    let (x, y) = xy.split_at(32);
+    let x = p256::FieldBytes::try_from(x).ok()?;
+    let y = p256::FieldBytes::try_from(y).ok()?;
+    let point = p256::AffinePoint::from_coordinates(&x, &y).into_option()?;
+    p256::PublicKey::from_affine(point).ok()
+}
+
+/// The one error of every refused point.
+fn invalid_point() -> Error {
+    Error::decode(crate::error::DecodeErrorKind::InvalidPoint, 0)
 }
 
 impl fmt::Debug for EcPublicKey {

@@ -37,6 +37,7 @@ use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::Result;
 use crate::secret::SecretBytes;
 
+pub mod block_gcm;
 mod rustcrypto;
 #[cfg(feature = "test-suite")]
 pub mod suite;
@@ -97,6 +98,24 @@ pub trait CryptoProvider {
     /// # Errors
     /// `Decode(InvalidPoint)` for anything else.
     fn p256_parse_public(sec1: &[u8]) -> Result<EcPublicKey>;
+
+    /// Checks the affine point `xy = x || y` (big-endian coordinates): `x` and `y` are
+    /// below the field prime p and `y² = x³ - 3x + b`. The identity has no affine
+    /// coordinates, so no point that passes is the identity.
+    /// [`EcPublicKey::from_uncompressed_on`] makes a key of `xy` on this check alone,
+    /// which is how a provider that computes points itself (d·G, a decompression) hands
+    /// them to provkit.
+    ///
+    /// The default is [`RustCrypto`]'s check, on `p256`'s field arithmetic. A provider
+    /// with arithmetic of its own should override it, so that a firmware built on that
+    /// provider links no second implementation of the curve (the Cortex-M4 assembly
+    /// provider, `provkit-cm4`, checks with the assembly).
+    ///
+    /// # Errors
+    /// `Decode(InvalidPoint)` when `xy` is not a point of the curve.
+    fn p256_check_point(xy: &[u8; 64]) -> Result<()> {
+        rustcrypto::check_point(xy)
+    }
 
     /// Verifies an ECDSA P-256 signature over a SHA-256 digest. High-S signatures verify
     /// (callers that require low-S check it first).

@@ -13,6 +13,7 @@ use provkit::envelope::{
     KeyComponent, OVERHEAD, Rewrapped, TAG_LEN,
 };
 use provkit::error::{DecodeErrorKind, EnvelopeError, StoreError};
+use provkit::provider::{RustCrypto, block_gcm};
 use provkit::secret::{SecretBuf, SecretBytes};
 use provkit::store::{KeyId, KeyInventory, KeyKind, MemoryStore, SymmetricKeys, WrapAlgorithm};
 use provkit::testing::InsecureTestRng;
@@ -168,12 +169,21 @@ fn wycheproof_aes_gcm() {
             let tag: [u8; 16] = hex(&t["tag"]).try_into().unwrap();
             let mut buf = ct.clone();
             let r = dangerous_aes_gcm_open_in_place(&key, &iv, &aad, &mut buf, &tag);
+            // AES-GCM on the provider's block operation (what provkit-cm4 runs), on the
+            // same vectors.
+            let mut on_blocks = ct.clone();
+            let r_blocks = block_gcm::open::<RustCrypto>(&key, &iv, &aad, &mut on_blocks, &tag);
+            assert_eq!((&r_blocks, &on_blocks), (&r, &buf), "tcId {}", t["tcId"]);
             match t["result"].as_str().unwrap() {
                 "valid" => {
                     r.unwrap();
                     assert_eq!(buf, msg, "tcId {}", t["tcId"]);
                     let mut buf = msg.clone();
                     let got = dangerous_aes_gcm_seal_in_place(&key, &iv, &aad, &mut buf).unwrap();
+                    let mut on_blocks = msg.clone();
+                    let got_blocks =
+                        block_gcm::seal::<RustCrypto>(&key, &iv, &aad, &mut on_blocks).unwrap();
+                    assert_eq!((&on_blocks, got_blocks), (&ct, tag), "tcId {}", t["tcId"]);
                     assert_eq!((buf, got), (ct, tag), "tcId {}", t["tcId"]);
                     valid += 1;
                 }

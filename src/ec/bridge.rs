@@ -159,32 +159,40 @@ impl EcPublicKey {
 /// A `p256` public key is always a valid point: nothing to check.
 impl From<p256::PublicKey> for EcPublicKey {
     fn from(pk: p256::PublicKey) -> Self {
-        Self::from_inner(pk)
+        Self::from_p256(&pk)
     }
 }
 
 impl From<EcPublicKey> for p256::PublicKey {
+    /// # Panics
+    /// Only if a provider's [`p256_check_point`](crate::provider::CryptoProvider::p256_check_point)
+    /// admitted a point off the curve, against its contract: every `EcPublicKey` was
+    /// checked when it was made, and `p256` checks it once more here.
     fn from(pk: EcPublicKey) -> Self {
-        *pk.inner()
+        #[allow(clippy::expect_used)] // checked on construction (see # Panics)
+        pk.p256_key().expect("an EcPublicKey is a curve point")
     }
 }
 
 /// A `p256` verifying key is always a valid point: nothing to check.
 impl From<p256::ecdsa::VerifyingKey> for EcPublicKey {
     fn from(vk: p256::ecdsa::VerifyingKey) -> Self {
-        Self::from_inner(vk.into())
+        Self::from_p256(&vk.into())
     }
 }
 
 impl From<&p256::ecdsa::VerifyingKey> for EcPublicKey {
     fn from(vk: &p256::ecdsa::VerifyingKey) -> Self {
-        Self::from_inner(vk.into())
+        Self::from(*vk)
     }
 }
 
 impl From<EcPublicKey> for p256::ecdsa::VerifyingKey {
+    /// # Panics
+    /// As `p256::PublicKey`'s `From<EcPublicKey>`: only for a point a provider admitted
+    /// against its contract.
     fn from(pk: EcPublicKey) -> Self {
-        pk.inner().into()
+        p256::PublicKey::from(pk).into()
     }
 }
 

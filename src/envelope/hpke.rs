@@ -2,10 +2,10 @@
 //! export-only; base and auth modes; single-shot and multi-message contexts; exporter.
 //!
 //! A small implementation of exactly this suite, on the primitives the rest of provkit
-//! already links: HKDF-SHA256 and AES-GCM from `envelope::primitives` (the same
-//! `hkdf::Hkdf<Sha256>`, `aes_gcm::Aes128Gcm` and `Aes256Gcm` as the handshake and
-//! envelopes), P-256 through the software key type the stores use. One non-generic context
-//! type serves every AEAD. The DHKEM's Diffie-Hellman with a long-term key runs **in the
+//! already links: the crypto provider's HKDF-SHA256 and AES-GCM (the same instances as
+//! the handshake and envelopes; a device's telemetry on another provider, as a
+//! Cortex-M4 firmware's, seals with that provider's AES-GCM), P-256 through the software
+//! key type the stores use. One non-generic context type serves every AEAD. The DHKEM's Diffie-Hellman with a long-term key runs **in the
 //! key store, by handle** ([`IdentityKeys::ecdh`]): a recipient's private key (and an
 //! auth-mode sender's) may live in an HSM or secure element. Only the sender's ephemeral
 //! key is in memory, and it is dropped (zeroized) by the setup. The shared secret, AEAD
@@ -318,11 +318,19 @@ impl Context {
     // Not inlined (nor `open`): inlined, the AES-GCM states of both AEADs sit in the
     // caller's frame under everything else it calls (telemetry: the signature), about
     // 1 KiB more peak stack on Cortex-M.
+    /// Seals on the AES-GCM of the provider `P` (every provider's gives the same result:
+    /// a firmware on another provider than [`RustCrypto`] seals its telemetry on that
+    /// provider's, and links one AES-GCM).
     #[inline(never)]
-    fn seal(&mut self, aad: &[u8], buf: AeadBuf<'_, '_>, tag: &mut [u8; TAG_LEN]) -> Result<()> {
+    fn seal<P: CryptoProvider>(
+        &mut self,
+        aad: &[u8],
+        buf: AeadBuf<'_, '_>,
+        tag: &mut [u8; TAG_LEN],
+    ) -> Result<()> {
         let key = self.key()?;
         let (nonce, next) = self.nonce()?;
-        *tag = gcm_seal::<RustCrypto>(key, &nonce, aad, buf)?;
+        *tag = gcm_seal::<P>(key, &nonce, aad, buf)?;
         self.seq = next;
         Ok(())
     }
@@ -560,18 +568,19 @@ impl SenderContext {
     /// [`EnvelopeError::StreamFinished`] after 2⁶⁴ − 1 messages.
     pub fn seal_in_place_detached(&mut self, aad: &[u8], buf: &mut [u8]) -> Result<[u8; TAG_LEN]> {
         let mut tag = [0u8; TAG_LEN];
-        self.0.seal(aad, buf.into(), &mut tag)?;
+        self.0.seal::<RustCrypto>(aad, buf.into(), &mut tag)?;
         Ok(tag)
     }
 
-    /// As [`seal_in_place_detached`](Self::seal_in_place_detached), the tag into `tag`.
-    pub(crate) fn seal_in_place_into(
+    /// As [`seal_in_place_detached`](Self::seal_in_place_detached), the tag into `tag`,
+    /// on the AES-GCM of the provider `P`.
+    pub(crate) fn seal_in_place_into<P: CryptoProvider>(
         &mut self,
         aad: &[u8],
         buf: &mut [u8],
         tag: &mut [u8; TAG_LEN],
     ) -> Result<()> {
-        self.0.seal(aad, buf.into(), tag)
+        self.0.seal::<P>(aad, buf.into(), tag)
     }
 
     /// Seals `plaintext` into `out` as `ciphertext ‖ tag`; returns the length written.
@@ -588,7 +597,7 @@ impl SenderContext {
             input: plaintext,
             output: ct,
         };
-        self.0.seal(aad, buf, tag_out)?;
+        self.0.seal::<RustCrypto>(aad, buf, tag_out)?;
         Ok(len)
     }
 

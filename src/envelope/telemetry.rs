@@ -200,7 +200,7 @@ fn seal<P: CryptoProvider, S: IdentityKeys + ?Sized, R: rand_core::CryptoRng + ?
         let sig = crate::store::sign_low_s(store, key, &digest)?;
         sig_out.copy_from_slice(&sig.0);
     }
-    ctx.seal_in_place_into(header, body, tag_out)?;
+    ctx.seal_in_place_into::<P>(header, body, tag_out)?;
     Ok(len)
 }
 

@@ -10,8 +10,9 @@ use aes_gcm::aead::inout::InOutBuf;
 use aes_gcm::aead::{AeadInOut, KeyInit};
 #[cfg(not(feature = "small-stack"))]
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
+use zeroize::Zeroize as _;
 
-/// The RustCrypto provider (`p256`, `sha2`, `hmac`, `hkdf`, `aes`, `aes-gcm`): the
+/// The RustCrypto provider (`p256`, `sha2`, `hmac`, `aes`, `aes-gcm`; HKDF on `hmac`): the
 /// default everywhere and the provider of every device build.
 ///
 /// Signatures use RFC 6979 nonces, so signing is deterministic. With the `small-stack`
@@ -128,10 +129,40 @@ fn gcm_open(
     }
 }
 
+/// HMAC-SHA256 under `key` of `head | parts | tail`, into `out`: the one HMAC of
+/// [`RustCrypto::hmac_sha256`] and [`RustCrypto::hkdf_expand`].
+#[inline(never)]
+fn hmac_sha256(
+    key: &[u8],
+    head: &[u8],
+    parts: &[&[u8]],
+    tail: &[u8],
+    out: &mut [u8; 32],
+) -> Result<()> {
+    use hmac::digest::{FixedOutput as _, KeyInit as _, Update as _};
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(key).map_err(|_| Error::Unsupported)?;
+    mac.update(head);
+    for part in parts {
+        mac.update(part);
+    }
+    mac.update(tail);
+    mac.finalize_into(out.into());
+    Ok(())
+}
+
 /// `input` and `output` as one in → out buffer.
 fn in_out<'a>(input: &'a [u8], output: &'a mut [u8]) -> Result<InOutBuf<'a, 'a, u8>> {
     let len = output.len();
     InOutBuf::new(input, output).map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))
+}
+
+/// [`CryptoProvider::p256_check_point`] on `p256`: both coordinates field elements, the
+/// point on the curve and not the identity.
+pub(super) fn check_point(xy: &[u8; 64]) -> Result<()> {
+    crate::ec::p256_point(xy)
+        .map(|_| ())
+        .ok_or(Error::decode(DecodeErrorKind::InvalidPoint, 0))
 }
 
 impl CryptoProvider for RustCrypto {
@@ -163,7 +194,7 @@ impl CryptoProvider for RustCrypto {
 
     fn p256_public_key(key: &Self::P256Key) -> EcPublicKey {
         *key.public.get_or_init(|| {
-            EcPublicKey::from_inner(p256::PublicKey::from_secret_scalar(&key.secret))
+            EcPublicKey::from_p256(&p256::PublicKey::from_secret_scalar(&key.secret))
         })
     }
 
@@ -178,7 +209,8 @@ impl CryptoProvider for RustCrypto {
     }
 
     fn p256_ecdh(key: &Self::P256Key, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
-        let shared = p256::ecdh::diffie_hellman(key.secret, peer.inner().as_affine());
+        let peer = peer.p256_key().ok_or(Error::Crypto)?;
+        let shared = p256::ecdh::diffie_hellman(key.secret, peer.as_affine());
         let mut out = SecretBytes::zero();
         out.expose_mut().copy_from_slice(shared.raw_secret_bytes());
         Ok(out)
@@ -195,7 +227,7 @@ impl CryptoProvider for RustCrypto {
             return Err(Error::decode(DecodeErrorKind::InvalidPoint, 0));
         }
         p256::PublicKey::from_sec1_bytes(sec1)
-            .map(EcPublicKey::from_inner)
+            .map(|pk| EcPublicKey::from_p256(&pk))
             .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, 0))
     }
 
@@ -205,15 +237,16 @@ impl CryptoProvider for RustCrypto {
         sig: &EcdsaSignature,
     ) -> Result<()> {
         let sig = p256::ecdsa::Signature::from_slice(&sig.0).map_err(|_| Error::Crypto)?;
+        let key = key.p256_key().ok_or(Error::Crypto)?;
         #[cfg(not(feature = "small-stack"))]
         {
-            p256::ecdsa::VerifyingKey::from(key.inner())
+            p256::ecdsa::VerifyingKey::from(key)
                 .verify_prehash(digest, &sig)
                 .map_err(|_| Error::Crypto)
         }
         #[cfg(feature = "small-stack")]
         {
-            small_stack::verify(key.inner(), digest, &sig)
+            small_stack::verify(&key, digest, &sig)
         }
     }
 
@@ -227,27 +260,31 @@ impl CryptoProvider for RustCrypto {
         h.finalize().into()
     }
 
-    #[inline(never)]
     fn hmac_sha256(key: &[u8], parts: &[&[u8]], out: &mut [u8; 32]) -> Result<()> {
-        use hmac::digest::{FixedOutput as _, KeyInit as _, Update as _};
-        let mut mac =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(key).map_err(|_| Error::Unsupported)?;
-        for part in parts {
-            mac.update(part);
-        }
-        mac.finalize_into(out.into());
-        Ok(())
+        hmac_sha256(key, &[], parts, &[], out)
     }
 
-    #[inline(never)]
     fn hkdf_expand(prk: &[u8; 32], info: &[&[u8]], out: &mut [u8]) -> Result<()> {
+        // RFC 5869 section 2.3: T(i) = HMAC-Hash(PRK, T(i - 1) | info | i), on the one
+        // HMAC of `hmac_sha256` (a firmware links one HMAC for both, and for RFC 6979).
         let len = out.len();
-        hkdf::Hkdf::<sha2::Sha256>::from_prk(prk)
-            .map_err(|_| Error::Crypto)
-            .and_then(|hk| {
-                hk.expand_multi_info(info, out)
-                    .map_err(|_| Error::decode(DecodeErrorKind::InvalidLength, len))
-            })
+        if len > 255 * 32 {
+            return Err(Error::decode(DecodeErrorKind::InvalidLength, len));
+        }
+        let mut t = [0u8; 32];
+        let mut result = Ok(());
+        for (i, block) in (1..=255u8).zip(out.chunks_mut(32)) {
+            let prev: &[u8] = if i == 1 { &[] } else { &t };
+            let mut next = [0u8; 32];
+            result = result.and_then(|()| hmac_sha256(prk, prev, info, &[i], &mut next));
+            t = next;
+            next.zeroize();
+            for (b, x) in block.iter_mut().zip(&t) {
+                *b = *x;
+            }
+        }
+        t.zeroize();
+        result
     }
 
     fn aes_gcm_seal(
@@ -370,6 +407,33 @@ mod small_stack {
 mod tests {
     use super::*;
 
+    /// HKDF-Expand on the one HMAC equals the hkdf crate's for every length over 0 to 9
+    /// blocks and split or empty info, and refuses more than 255 blocks.
+    #[test]
+    fn hkdf_expand_is_the_hkdf_crate_s() {
+        let prk = [0x42; 32];
+        let reference = hkdf::Hkdf::<sha2::Sha256>::from_prk(&prk).unwrap();
+        for len in 0..=9 * 32 + 1 {
+            let mut ours = [0u8; 9 * 32 + 1];
+            let mut theirs = [0u8; 9 * 32 + 1];
+            RustCrypto::hkdf_expand(&prk, &[b"in", b"", b"fo"], &mut ours[..len]).unwrap();
+            reference.expand(b"info", &mut theirs[..len]).unwrap();
+            assert_eq!(ours, theirs, "L = {len}");
+            RustCrypto::hkdf_expand(&prk, &[], &mut ours[..len]).unwrap();
+            reference.expand(b"", &mut theirs[..len]).unwrap();
+            assert_eq!(ours, theirs, "L = {len}, no info");
+        }
+        let mut max = [0u8; 255 * 32 + 1];
+        RustCrypto::hkdf_expand(&prk, &[b"x"], &mut max[..255 * 32]).unwrap();
+        let mut theirs = [0u8; 255 * 32];
+        reference.expand(b"x", &mut theirs).unwrap();
+        assert_eq!(max[..255 * 32], theirs);
+        assert_eq!(
+            RustCrypto::hkdf_expand(&prk, &[b"x"], &mut max),
+            Err(Error::decode(DecodeErrorKind::InvalidLength, 255 * 32 + 1))
+        );
+    }
+
     /// A key made from a scalar, as the flash store makes one for every signature and
     /// ECDH, computes no public key until asked: each of those operations costs one scalar
     /// multiplication, not two (issue #21 measured 19.3 M instructions for a flash-store
@@ -387,7 +451,7 @@ mod tests {
         assert_eq!(key.public.get(), Some(&public));
         assert_eq!(
             public,
-            EcPublicKey::from_inner(p256::PublicKey::from_secret_scalar(&key.secret))
+            EcPublicKey::from_p256(&p256::PublicKey::from_secret_scalar(&key.secret))
         );
     }
 }

@@ -25,7 +25,7 @@
 )]
 
 use super::{CryptoProvider, RustCrypto};
-use crate::ec::EcdsaSignature;
+use crate::ec::{EcPublicKey, EcdsaSignature};
 use crate::error::{DecodeErrorKind, Error};
 use crate::secret::SecretBytes;
 use crate::testing::InsecureTestRng;
@@ -228,6 +228,19 @@ pub fn p256_against_rustcrypto<P: CryptoProvider>(rounds: usize) {
             P::p256_parse_public(&off).is_err(),
             "a point off the curve parses"
         );
+        // The point check that keys made by `EcPublicKey::from_uncompressed_on` rest on.
+        let xy = |sec1: &[u8; 65]| -> [u8; 64] { sec1[1..].try_into().unwrap() };
+        P::p256_check_point(&xy(&pa.to_uncompressed())).expect("a curve point");
+        P::p256_check_point(&xy(&pb.to_uncompressed())).expect("a curve point");
+        assert!(
+            P::p256_check_point(&xy(&off)).is_err(),
+            "a point off the curve passes the check"
+        );
+        assert_eq!(
+            EcPublicKey::from_uncompressed_on::<P>(&pa.to_uncompressed()),
+            Ok(pa),
+            "a key through P's check"
+        );
     }
 }
 
@@ -384,5 +397,27 @@ pub fn errors<P: CryptoProvider>() {
             matches!(e, Some(Error::Decode(d)) if d.kind == DecodeErrorKind::InvalidPoint),
             "point {bad:02x?}: {e:?}"
         );
+    }
+    // The point check: G passes; (0, 0) (where some encodings put the identity), a
+    // coordinate equal to p or all ones (not field elements), and G with y + 1 do not.
+    let p = unhex::<32>("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
+    let g = unhex::<64>(concat!(
+        "6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296",
+        "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+    ));
+    P::p256_check_point(&g).expect("G");
+    let (mut x_is_p, mut y_is_p, mut g_off) = (g, g, g);
+    x_is_p[..32].copy_from_slice(&p);
+    y_is_p[32..].copy_from_slice(&p);
+    g_off[63] ^= 1;
+    for bad in [[0u8; 64], [0xff; 64], x_is_p, y_is_p, g_off] {
+        let e = P::p256_check_point(&bad).err();
+        assert!(
+            matches!(e, Some(Error::Decode(d)) if d.kind == DecodeErrorKind::InvalidPoint),
+            "point check {bad:02x?}: {e:?}"
+        );
+        let mut sec1 = [0x04; 65];
+        sec1[1..].copy_from_slice(&bad);
+        assert!(EcPublicKey::from_uncompressed_on::<P>(&sec1).is_err());
     }
 }

@@ -1,18 +1,14 @@
 //! [`Cm4`]: the provider, on `p256-cortex-m4`.
 
+use crate::rfc6979::Nonces;
 use core::cell::OnceCell;
 use core::fmt;
-use crypto_bigint::U256;
 use p256_cortex_m4::{PublicKey as AsmPublicKey, SecretKey, Signature as AsmSignature};
 use provkit::ec::{EcPublicKey, EcdsaSignature};
 use provkit::error::{DecodeErrorKind, Error, Result};
-use provkit::provider::{CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, RustCrypto};
+use provkit::provider::{CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, RustCrypto, block_gcm};
 use provkit::secret::SecretBytes;
 use zeroize::Zeroize;
-
-/// The order n of the P-256 group, for the RFC 6979 nonce generator.
-const ORDER: U256 =
-    U256::from_be_hex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
 
 /// The Cortex-M4 provider: P-256 on the P256-Cortex-M4 assembly, the rest on
 /// [`RustCrypto`]. See the [crate documentation](crate).
@@ -41,9 +37,10 @@ impl fmt::Debug for P256Key {
     }
 }
 
-/// A point from the assembly, through provkit's validation (an on-curve check).
+/// A point from the assembly as a provkit key, through [`Cm4::p256_check_point`] (the
+/// assembly's own range and on-curve check).
 fn from_asm(point: &AsmPublicKey) -> Result<EcPublicKey> {
-    EcPublicKey::from_uncompressed(&point.to_uncompressed_sec1_bytes())
+    EcPublicKey::from_uncompressed_on::<Cm4>(&point.to_uncompressed_sec1_bytes())
 }
 
 /// A provkit point for the assembly (which checks it is on the curve once more).
@@ -51,13 +48,35 @@ fn to_asm(point: &EcPublicKey) -> Result<AsmPublicKey> {
     AsmPublicKey::from_sec1_bytes(&point.to_uncompressed()).map_err(|_| Error::Crypto)
 }
 
-/// The RFC 6979 nonces of one signature, as the RNG the assembly's signing call draws
-/// `k` from: each 32-byte draw is the next candidate of the HMAC-DRBG (RFC 6979 §3.2
-/// step h), little-endian as the assembly reads its words. The assembly draws again
-/// only when a candidate gives r = 0 or s = 0, where RFC 6979 takes the next candidate.
-struct Rfc6979Nonces<'a>(rfc6979::KGenerator<'a, sha2::Sha256, U256>);
+/// [`Nonces`] as the RNG that the assembly's signing call draws `k` from: each 32-byte
+/// draw is the next candidate, little-endian as the assembly reads its words. The
+/// assembly draws again only when a candidate gives r = 0 or s = 0, where RFC 6979 takes
+/// the next candidate. An HMAC failure (which RustCrypto's HMAC never reports) is kept
+/// and turns the signature into an error ([`check`](Self::check)).
+struct NonceRng {
+    nonces: Nonces,
+    failed: bool,
+}
 
-impl rand_core_06::RngCore for Rfc6979Nonces<'_> {
+impl NonceRng {
+    fn new(nonces: Nonces) -> Self {
+        Self {
+            nonces,
+            failed: false,
+        }
+    }
+
+    /// [`Error::Crypto`] if a draw failed (its bytes were not a nonce).
+    fn check(&self) -> Result<()> {
+        if self.failed {
+            Err(Error::Crypto)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl rand_core_06::RngCore for NonceRng {
     fn next_u32(&mut self) -> u32 {
         rand_core_06::impls::next_u32_via_fill(self)
     }
@@ -69,7 +88,16 @@ impl rand_core_06::RngCore for Rfc6979Nonces<'_> {
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         for chunk in dest.chunks_mut(32) {
             let mut k = [0u8; 32];
-            self.0.fill_next_k(&mut k);
+            if self.nonces.next(&mut k).is_err() {
+                // No nonce: k = 1 lets the assembly finish (it draws again for a k out of
+                // range, forever if every draw failed), and `check` discards the
+                // signature.
+                self.failed = true;
+                k = [0; 32];
+                if let Some(last) = k.last_mut() {
+                    *last = 1;
+                }
+            }
             k.reverse();
             for (d, b) in chunk.iter_mut().zip(k.iter()) {
                 *d = *b;
@@ -84,7 +112,7 @@ impl rand_core_06::RngCore for Rfc6979Nonces<'_> {
     }
 }
 
-impl rand_core_06::CryptoRng for Rfc6979Nonces<'_> {}
+impl rand_core_06::CryptoRng for NonceRng {}
 
 impl CryptoProvider for Cm4 {
     type P256Key = P256Key;
@@ -100,11 +128,14 @@ impl CryptoProvider for Cm4 {
     }
 
     fn p256_generate<R: rand_core::CryptoRng + ?Sized>(rng: &mut R) -> Self::P256Key {
-        // RustCrypto's draw (rejection sampling of a non-zero scalar below n), so that a
-        // fixed RNG gives the same key on both providers; no point is computed there. A
-        // drawn scalar is always in range: the loop never runs twice.
+        // RustCrypto's draw (p256's `NonZeroScalar`: 32 bytes, big-endian, drawn again
+        // while 0 or not below n), so that a fixed RNG gives the same key on both
+        // providers. The range check is the assembly's (`P256_check_range_n`).
         loop {
-            let drawn = RustCrypto::p256_scalar(&RustCrypto::p256_generate(rng));
+            let mut bytes = [0u8; 32];
+            rng.fill_bytes(&mut bytes);
+            let drawn = SecretBytes::new(bytes);
+            bytes.zeroize();
             if let Ok(key) = Self::p256_key_from_scalar(&drawn) {
                 return key;
             }
@@ -128,13 +159,10 @@ impl CryptoProvider for Cm4 {
     }
 
     fn p256_sign_digest(key: &Self::P256Key, digest: &[u8; 32]) -> Result<EcdsaSignature> {
-        let nonces = rfc6979::KGenerator::<sha2::Sha256, U256>::new(
-            key.scalar.dangerous_expose(),
-            digest,
-            &[],
-            &ORDER,
-        );
-        let signature = key.secret.sign_prehashed(digest, Rfc6979Nonces(nonces));
+        // RFC 6979 nonces (crate::rfc6979), fed to the assembly as the RNG it draws k from.
+        let mut nonces = NonceRng::new(Nonces::new(key.scalar.dangerous_expose(), digest)?);
+        let signature = key.secret.sign_prehashed(digest, &mut nonces);
+        nonces.check()?;
         Ok(EcdsaSignature(signature.to_untagged_bytes()))
     }
 
@@ -146,17 +174,25 @@ impl CryptoProvider for Cm4 {
     fn p256_parse_public(sec1: &[u8]) -> Result<EcPublicKey> {
         let invalid = Error::decode(DecodeErrorKind::InvalidPoint, 0);
         match (sec1.first(), sec1.len()) {
-            // The assembly decompresses (its square root mod p); provkit checks the
-            // result is on the curve.
+            // The assembly decompresses (its square root mod p, refusing an x with none);
+            // the result is checked on the curve as every point is.
             (Some(0x02 | 0x03), 33) => AsmPublicKey::from_sec1_bytes(sec1)
                 .map_err(|_| invalid)
                 .and_then(|p| from_asm(&p).map_err(|_| invalid)),
-            // Nothing to compute: provkit's on-curve check is all there is.
+            // Nothing to compute: the on-curve check is all there is.
             (Some(0x04), 65) => <&[u8; 65]>::try_from(sec1)
                 .map_err(|_| invalid)
-                .and_then(EcPublicKey::from_uncompressed),
+                .and_then(EcPublicKey::from_uncompressed_on::<Self>),
             _ => Err(invalid),
         }
+    }
+
+    fn p256_check_point(xy: &[u8; 64]) -> Result<()> {
+        // `p256_octet_string_to_point` on `04 || x || y`: x and y below p
+        // (`P256_check_range_p`), then `P256_point_is_on_curve`.
+        AsmPublicKey::from_untagged_bytes(xy)
+            .map(|_| ())
+            .map_err(|_| Error::decode(DecodeErrorKind::InvalidPoint, 0))
     }
 
     fn p256_verify_digest(
@@ -185,13 +221,15 @@ impl CryptoProvider for Cm4 {
         RustCrypto::hkdf_expand(prk, info, out)
     }
 
+    // AES-GCM on RustCrypto's AES block (`block_gcm`): the AES the rest of the firmware
+    // uses (DUKPT, CMAC), and none of the aes-gcm crate's generic layers.
     fn aes_gcm_seal(
         key: &[u8],
         nonce: &[u8; GCM_NONCE_LEN],
         aad: &[u8],
         buf: &mut [u8],
     ) -> Result<[u8; GCM_TAG_LEN]> {
-        RustCrypto::aes_gcm_seal(key, nonce, aad, buf)
+        block_gcm::seal::<Self>(key, nonce, aad, buf)
     }
 
     fn aes_gcm_seal_to(
@@ -201,7 +239,7 @@ impl CryptoProvider for Cm4 {
         input: &[u8],
         output: &mut [u8],
     ) -> Result<[u8; GCM_TAG_LEN]> {
-        RustCrypto::aes_gcm_seal_to(key, nonce, aad, input, output)
+        block_gcm::seal_to::<Self>(key, nonce, aad, input, output)
     }
 
     fn aes_gcm_open(
@@ -211,7 +249,7 @@ impl CryptoProvider for Cm4 {
         buf: &mut [u8],
         tag: &[u8; GCM_TAG_LEN],
     ) -> Result<()> {
-        RustCrypto::aes_gcm_open(key, nonce, aad, buf, tag)
+        block_gcm::open::<Self>(key, nonce, aad, buf, tag)
     }
 
     fn aes_gcm_open_to(
@@ -222,7 +260,7 @@ impl CryptoProvider for Cm4 {
         output: &mut [u8],
         tag: &[u8; GCM_TAG_LEN],
     ) -> Result<()> {
-        RustCrypto::aes_gcm_open_to(key, nonce, aad, input, output, tag)
+        block_gcm::open_to::<Self>(key, nonce, aad, input, output, tag)
     }
 
     fn aes_key(key: &[u8]) -> Result<Self::AesKey> {
@@ -247,5 +285,5 @@ fn generator() -> EcPublicKey {
         0x68, 0x37, 0xbf, 0x51, 0xf5,
     ];
     #[allow(clippy::expect_used)] // a constant that is a curve point: cannot fail
-    EcPublicKey::from_uncompressed(&G).expect("G is a curve point")
+    EcPublicKey::from_uncompressed_on::<Cm4>(&G).expect("G is a curve point")
 }

@@ -6,9 +6,11 @@
 //! (`FlashStore::<_, Cm4>::mount_with_provider`, `Initiator::<Cm4>::with_provider`,
 //! `cert::verify_device_on::<Cm4>`, `seal_telemetry_signed_on::<Cm4, _, _>`), and no
 //! protocol code changes. Counted with QEMU on the firmware proof (`docs/footprint.md`),
-//! one side of a handshake takes 3.5 M instructions instead of RustCrypto's 55 M at
-//! opt-level "z" (about 66 ms instead of 1 s at 64 MHz), and a chain verification 1.8 M
-//! instead of 27 M.
+//! one side of a handshake takes 3.4 M instructions instead of RustCrypto's 55 M at
+//! opt-level "z" (about 63 ms instead of 1 s at 64 MHz), and a chain verification 1.7 M
+//! instead of 27 M. The full device side (chain verification, both handshake roles,
+//! DUKPT, telemetry, the NOR-flash store) takes 39.4 KiB of flash on it, against 46.5 KiB
+//! on RustCrypto: it links no `p256` arithmetic and no `aes-gcm` layers.
 //!
 //! On other targets (the host, RISC-V, Cortex-M0+ and M23, which lack the DSP and
 //! 32×32→64 multiply instructions the assembly relies on) the crate is empty: those
@@ -34,17 +36,23 @@
 //! The workspace's MSRV (1.87) holds: the assembly builds on ARM targets only.
 //!
 //! # What comes from where
-//! - Key generation draws the scalar exactly as [`RustCrypto`] does, so a fixed RNG gives
-//!   the same keys on both providers. The assembly computes d·G.
-//! - Signing computes the RFC 6979 nonce here (HMAC-DRBG over SHA-256, the `rfc6979`
-//!   crate, as RustCrypto's `ecdsa` does) and feeds it to the assembly's signing call as
-//!   the "random" `k`. Signatures are therefore deterministic and identical to
-//!   [`RustCrypto`]'s: the committed handshake transcripts reproduce on either provider
-//!   (the QEMU proof checks it, and pairs a device on each provider both ways).
-//! - Verification, ECDH and point decompression are the assembly's. Its output point
-//!   becomes an [`EcPublicKey`] through provkit's own validation (an on-curve check, not
-//!   a second decompression).
-//! - SHA-256, HMAC, HKDF, AES and AES-GCM are [`RustCrypto`]'s.
+//! - Key generation draws the scalar exactly as [`RustCrypto`] does (32 bytes, drawn
+//!   again while 0 or not below n), so a fixed RNG gives the same keys on both providers.
+//!   The assembly checks the range and computes d·G.
+//! - Signing computes the RFC 6979 nonce here (HMAC-DRBG over SHA-256, section 3.2, on
+//!   [`RustCrypto`]'s one HMAC-SHA256: the candidates of the `rfc6979` crate that
+//!   RustCrypto's `ecdsa` uses, which the tests compare) and feeds it to the assembly's
+//!   signing call as the "random" `k`. Signatures are therefore deterministic and
+//!   identical to [`RustCrypto`]'s: the committed handshake transcripts reproduce on
+//!   either provider (the QEMU proof checks it, and pairs a device on each provider both
+//!   ways).
+//! - Verification, ECDH, point decompression and point validation are the assembly's.
+//!   Every [`EcPublicKey`] it makes or takes in passes `Cm4::p256_check_point`, the
+//!   assembly's range and on-curve check (`EcPublicKey::from_uncompressed_on`), so a
+//!   firmware on this provider links no field arithmetic from `p256`.
+//! - SHA-256, HMAC, HKDF and AES are [`RustCrypto`]'s. AES-GCM is
+//!   `provkit::provider::block_gcm` on RustCrypto's AES block operation (the same
+//!   function as RustCrypto's `aes-gcm`, without that crate's generic layers).
 //!
 //! # Constant time
 //! The P256-Cortex-M4 README ("Security") states: "The implementation runs in constant
@@ -81,6 +89,8 @@
 
 #[cfg(target_arch = "arm")]
 mod cm4;
+#[cfg(any(target_arch = "arm", test))]
+mod rfc6979;
 
 #[cfg(target_arch = "arm")]
 pub use cm4::{Cm4, P256Key};
