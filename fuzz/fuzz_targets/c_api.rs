@@ -167,6 +167,43 @@ fn store_with(ram: &mut Ram, scalar: &[u8]) -> Box<provkit_store> {
     s
 }
 
+/// One device for a handshake: its flash (the store keeps a pointer to it, so it is boxed
+/// and outlives the store), its store with key 1, a handshake and a session state, and the
+/// counter its RNG draws from.
+struct Side {
+    store: Box<provkit_store>,
+    hs: Box<provkit_handshake>,
+    session: Box<provkit_session>,
+    rng: Box<Counter>,
+    _ram: Box<Ram>,
+}
+
+struct Counter(u8);
+
+impl Counter {
+    fn as_rng(&mut self) -> provkit_rng {
+        provkit_rng {
+            fill: Some(counter_fill),
+            ctx: (&mut self.0 as *mut u8).cast(),
+        }
+    }
+}
+
+impl Side {
+    fn new(scalar: &[u8]) -> Self {
+        let mut ram = Box::new(Ram {
+            bytes: [0xff; FLASH_LEN],
+        });
+        Self {
+            store: store_with(&mut ram, scalar),
+            hs: zeroed(),
+            session: zeroed(),
+            rng: Box::new(Counter(0)),
+            _ram: ram,
+        }
+    }
+}
+
 fn chain(data: &[u8]) {
     // Each of root, intermediate, device replaced by a slice of the input when its
     // length byte is non-zero.
@@ -217,24 +254,16 @@ fn chain(data: &[u8]) {
 fn initiator(data: &[u8]) {
     let v = vector();
     let (cap, msg2) = data.split_first().unwrap_or((&0, &[]));
-    let mut ram = Box::new(Ram {
-        bytes: [0xff; FLASH_LEN],
-    });
-    let mut st = store_with(&mut ram, &v.initiator_scalar);
-    let mut hs = zeroed::<provkit_handshake>();
-    let mut session = zeroed::<provkit_session>();
-    let mut n = 0u8;
-    let rng = provkit_rng {
-        fill: Some(counter_fill),
-        ctx: (&mut n as *mut u8).cast(),
-    };
+    let mut side = Side::new(&v.initiator_scalar);
+    let (st, hs, session) = (&mut side.store, &mut side.hs, &mut side.session);
+    let rng = side.rng.as_rng();
     let mut m1 = [0u8; 64];
     let mut m3 = vec![0u8; usize::from(*cap)];
     let (mut m1_len, mut m3_len) = (0, 0);
     let p = policy(v);
     unsafe {
         assert!(ok(handshake::provkit_initiator_start(
-            &mut *hs,
+            &mut **hs,
             1,
             v.initiator_cert.as_ptr(),
             v.initiator_cert.len(),
@@ -245,8 +274,8 @@ fn initiator(data: &[u8]) {
             &mut m1_len
         )));
         let finished = handshake::provkit_initiator_finish(
-            &mut *hs,
-            &mut *st,
+            &mut **hs,
+            &mut **st,
             &p,
             v.responder_cert.as_ptr(),
             v.responder_cert.len(),
@@ -255,7 +284,7 @@ fn initiator(data: &[u8]) {
             m3.as_mut_ptr(),
             m3.len(),
             &mut m3_len,
-            &mut *session,
+            &mut **session,
             core::ptr::null_mut(),
         );
         // Message 2 must be encrypted under this handshake's fresh keys: garbage never is.
@@ -263,8 +292,8 @@ fn initiator(data: &[u8]) {
         // The state is empty afterwards: a second finish is a state error.
         assert_eq!(
             handshake::provkit_initiator_finish(
-                &mut *hs,
-                &mut *st,
+                &mut **hs,
+                &mut **st,
                 &p,
                 core::ptr::null(),
                 0,
@@ -273,29 +302,21 @@ fn initiator(data: &[u8]) {
                 m3.as_mut_ptr(),
                 m3.len(),
                 &mut m3_len,
-                &mut *session,
+                &mut **session,
                 core::ptr::null_mut(),
             ),
             provkit_status::PROVKIT_ERR_WRONG_STATE
         );
-        store::provkit_store_release(&mut *st);
+        store::provkit_store_release(&mut **st);
     }
 }
 
 fn responder(data: &[u8]) {
     let v = vector();
     let (which, rest) = data.split_first().unwrap_or((&0, &[]));
-    let mut ram = Box::new(Ram {
-        bytes: [0xff; FLASH_LEN],
-    });
-    let mut st = store_with(&mut ram, &v.responder_scalar);
-    let mut hs = zeroed::<provkit_handshake>();
-    let mut session = zeroed::<provkit_session>();
-    let mut n = 0u8;
-    let rng = provkit_rng {
-        fill: Some(counter_fill),
-        ctx: (&mut n as *mut u8).cast(),
-    };
+    let mut side = Side::new(&v.responder_scalar);
+    let (st, hs, session) = (&mut side.store, &mut side.hs, &mut side.session);
+    let rng = side.rng.as_rng();
     // Odd: the input is message 1; even: a valid message 1, then the input as message 3.
     let msg1: &[u8] = if which & 1 == 1 { rest } else { &v.message_1 };
     let mut m2 = [0u8; 256];
@@ -303,8 +324,8 @@ fn responder(data: &[u8]) {
     let p = policy(v);
     unsafe {
         let responded = handshake::provkit_responder_respond(
-            &mut *hs,
-            &mut *st,
+            &mut **hs,
+            &mut **st,
             1,
             v.responder_cert.as_ptr(),
             v.responder_cert.len(),
@@ -319,19 +340,19 @@ fn responder(data: &[u8]) {
         if which & 1 == 0 {
             assert!(ok(responded));
             let finished = handshake::provkit_responder_finish(
-                &mut *hs,
+                &mut **hs,
                 &p,
                 core::ptr::null(),
                 0,
                 rest.as_ptr(),
                 rest.len(),
-                &mut *session,
+                &mut **session,
                 core::ptr::null_mut(),
             );
             assert!(!ok(finished), "a fuzzed message 3 finished a handshake");
         }
-        handshake::provkit_handshake_reset(&mut *hs);
-        store::provkit_store_release(&mut *st);
+        handshake::provkit_handshake_reset(&mut **hs);
+        store::provkit_store_release(&mut **st);
     }
 }
 

@@ -237,6 +237,33 @@ pub unsafe extern "C" fn provkit_dukpt_verify_response_cmac(
     })
 }
 
+/// The data functions' shared body: `op` on `buf` in place with `iv`, one block long.
+///
+/// # Safety
+/// As [`provkit_dukpt_encrypt_request`].
+unsafe fn cbc(
+    txn: *mut provkit_dukpt_transaction,
+    key_type_code: u32,
+    iv: *const u8,
+    iv_len: usize,
+    buf: *mut u8,
+    buf_len: usize,
+    op: fn(&TransactionKey, KeyType, &[u8], &mut [u8]) -> provkit::Result<()>,
+) -> provkit_status {
+    guard(|| {
+        let kind = key_type(key_type_code)?;
+        apart(iv, iv_len, buf, buf_len)?;
+        if iv_len != block_len(key_type_code) {
+            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        }
+        // SAFETY: the caller's contract.
+        let (iv, buf) = unsafe { (bytes(iv, iv_len)?, bytes_mut(buf, buf_len)?) };
+        // SAFETY: the caller's contract.
+        op(unsafe { transaction(txn) }?, kind, iv, buf)?;
+        Ok(())
+    })
+}
+
 /// Encrypts request data in place (`buf`, a multiple of the block size) under the
 /// transaction's data encryption key of type `key_type`, CBC with `iv` (the block size).
 ///
@@ -251,18 +278,18 @@ pub unsafe extern "C" fn provkit_dukpt_encrypt_request(
     buf: *mut u8,
     buf_len: usize,
 ) -> provkit_status {
-    guard(|| {
-        let kind = key_type(key_type_code)?;
-        apart(iv, iv_len, buf, buf_len)?;
-        if iv_len != block_len(key_type_code) {
-            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
-        }
-        // SAFETY: the caller's contract.
-        let (iv, buf) = unsafe { (bytes(iv, iv_len)?, bytes_mut(buf, buf_len)?) };
-        // SAFETY: the caller's contract.
-        unsafe { transaction(txn) }?.encrypt_request(kind, iv, buf)?;
-        Ok(())
-    })
+    // SAFETY: the caller's contract.
+    unsafe {
+        cbc(
+            txn,
+            key_type_code,
+            iv,
+            iv_len,
+            buf,
+            buf_len,
+            TransactionKey::encrypt_request,
+        )
+    }
 }
 
 /// Decrypts response data in place under the transaction's data decryption key; as
@@ -279,18 +306,18 @@ pub unsafe extern "C" fn provkit_dukpt_decrypt_response(
     buf: *mut u8,
     buf_len: usize,
 ) -> provkit_status {
-    guard(|| {
-        let kind = key_type(key_type_code)?;
-        apart(iv, iv_len, buf, buf_len)?;
-        if iv_len != block_len(key_type_code) {
-            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
-        }
-        // SAFETY: the caller's contract.
-        let (iv, buf) = unsafe { (bytes(iv, iv_len)?, bytes_mut(buf, buf_len)?) };
-        // SAFETY: the caller's contract.
-        unsafe { transaction(txn) }?.decrypt_response(kind, iv, buf)?;
-        Ok(())
-    })
+    // SAFETY: the caller's contract.
+    unsafe {
+        cbc(
+            txn,
+            key_type_code,
+            iv,
+            iv_len,
+            buf,
+            buf_len,
+            TransactionKey::decrypt_response,
+        )
+    }
 }
 
 /// Wipes the transaction key in `txn`. NULL is a no-op.
