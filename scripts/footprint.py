@@ -379,13 +379,12 @@ def c_section(build_log, probes, rust_flash, c_flash, c_runs, c_parts, c_files, 
             md.append(f"| {names[cprov]} | {cap_names[probe]} | {kib(rust)} | {kib(c)} | "
                       f"{'+' if c >= rust else ''}{c - rust:,} B |")
     md.append("")
-    md.append("The C probe's base already holds ECDSA signing and ECDH: the flash store's "
-              "operations table (`crates/provkit-c/src/store.rs`, `Ops`: public key, sign, "
-              "ECDH, records), which every function taking a `provkit_store` dispatches "
-              "through, is referenced by `provkit_store_mount_flash`, so mounting links them "
-              "(the Rust probe's base imports a key and writes a record, no more). A kind of "
-              "store the firmware never sets up (the C key-store vtable) is not linked. The "
-              "full builds link them on both sides: the full device side is what the budget "
+    md.append("A `provkit_store` dispatches record operations through a table of the kind "
+              "set up (`crates/provkit-c/src/store.rs`, `Ops`), referenced only by the "
+              "function that sets that kind up, and key operations by the kind (a `match`), "
+              "linked only where a function that uses keys is: a C firmware links no P-256 "
+              "signing unless it signs (a DUKPT terminal does not), and no C key-store glue "
+              "unless it uses keys or sets one up. The full device side is what the budget "
               "compares.\n")
     boundary = c_parts.get(C_BOUNDARY, 0)
     c_total = sum(c_parts.values())
@@ -397,7 +396,7 @@ def c_section(build_log, probes, rust_flash, c_flash, c_runs, c_parts, c_files, 
     md.append("|---|---:|---:|")
     rows_ = [
         ("the C API's Rust side (`crates/provkit-c/src`: argument checks, opaque states, "
-         "status codes, the key store behind `dyn`; inlined library calls count as the "
+         "status codes, the store dispatch; inlined library calls count as the "
          "library's)", 0, boundary),
         ("provkit", rust_parts.get("provkit", 0), c_parts.get("provkit", 0)),
         ("the probe's own code (Rust: `footprint.rs`, into which LTO inlines its library "

@@ -436,13 +436,11 @@ enum Kind {
     Callbacks,
 }
 
-/// What protocols call on a store, per kind. The table of a kind is referenced only by the
-/// function that sets that kind up, so a firmware links the kinds it sets up and, of the
-/// others (key generation, deletion), only the functions it calls.
+/// The record operations of a store, per kind: every firmware that sets a kind up uses
+/// them (DUKPT registers, pinned peers), and the table of a kind is referenced only by the
+/// function that sets that kind up. Key operations go through `Device::either` instead, so
+/// that a firmware links P-256 signing only where it signs (a DUKPT terminal never does).
 struct Ops {
-    public_key: fn(&mut Storage, KeyId) -> provkit::Result<EcPublicKey>,
-    sign_digest: fn(&mut Storage, KeyId, &[u8; 32]) -> provkit::Result<EcdsaSignature>,
-    ecdh: fn(&mut Storage, KeyId, &EcPublicKey) -> provkit::Result<SecretBytes<32>>,
     max_record_len: fn(&Storage) -> usize,
     read_record: fn(&mut Storage, RecordId, &mut [u8]) -> provkit::Result<usize>,
     write_record: fn(&mut Storage, RecordId, &[u8]) -> provkit::Result<()>,
@@ -472,18 +470,12 @@ fn callbacks_ref(s: &Storage) -> &CallbackStore {
 }
 
 static FLASH_OPS: Ops = Ops {
-    public_key: |s, id| flash(s).public_key(id),
-    sign_digest: |s, id, d| flash(s).sign_digest(id, d),
-    ecdh: |s, id, peer| flash(s).ecdh(id, peer),
     max_record_len: |s| flash_ref(s).max_record_len(),
     read_record: |s, id, out| flash(s).read_record(id, out),
     write_record: |s, id, data| flash(s).write_record(id, data),
 };
 
 static CALLBACK_OPS: Ops = Ops {
-    public_key: |s, id| callbacks(s).public_key(id),
-    sign_digest: |s, id, d| callbacks(s).sign_digest(id, d),
-    ecdh: |s, id, peer| callbacks(s).ecdh(id, peer),
     max_record_len: |s| callbacks_ref(s).max_record_len(),
     read_record: |s, id, out| callbacks(s).read_record(id, out),
     write_record: |s, id, data| callbacks(s).write_record(id, data),
@@ -500,8 +492,8 @@ pub(crate) struct StoreInner {
 pub(crate) struct Device<'a>(&'a mut StoreInner);
 
 impl Device<'_> {
-    /// The store for the operations outside `Ops`: each links both kinds, but only where
-    /// it is called.
+    /// The store for the operations outside `Ops` (keys): each links both kinds (the C
+    /// key store's side is a callback call), but only where it is called.
     fn either<T>(
         &mut self,
         on_flash: impl FnOnce(&mut FlashStore<CallbackFlash, Provider>) -> T,
@@ -541,15 +533,15 @@ impl IdentityKeys for Device<'_> {
     }
 
     fn public_key(&mut self, id: KeyId) -> provkit::Result<EcPublicKey> {
-        (self.0.ops.public_key)(&mut self.0.storage, id)
+        self.either(|f| f.public_key(id), |c| c.public_key(id))
     }
 
     fn sign_digest(&mut self, id: KeyId, digest: &[u8; 32]) -> provkit::Result<EcdsaSignature> {
-        (self.0.ops.sign_digest)(&mut self.0.storage, id, digest)
+        self.either(|f| f.sign_digest(id, digest), |c| c.sign_digest(id, digest))
     }
 
     fn ecdh(&mut self, id: KeyId, peer: &EcPublicKey) -> provkit::Result<SecretBytes<32>> {
-        (self.0.ops.ecdh)(&mut self.0.storage, id, peer)
+        self.either(|f| f.ecdh(id, peer), |c| c.ecdh(id, peer))
     }
 }
 
