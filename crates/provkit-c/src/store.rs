@@ -578,6 +578,23 @@ pub(crate) unsafe fn device_store<'a>(store: *mut provkit_store) -> Ffi<Device<'
     Ok(Device(unsafe { slot(store) }?.into_mut()?))
 }
 
+/// The first step of setting a store up: releases what `store` held and copies the
+/// caller's description (a flash driver or a vtable), which may go after the call.
+///
+/// # Safety
+/// `store` as [`slot`]; `description` is NULL or a valid `T`.
+unsafe fn set_up<'a, T: Copy>(
+    store: *mut provkit_store,
+    description: *const T,
+) -> Ffi<(crate::state::Handle<'a, provkit_store>, T)> {
+    // SAFETY: the caller's contract.
+    let mut state = unsafe { slot(store) }?;
+    state.clear();
+    // SAFETY: the caller's contract.
+    let description = *unsafe { get(description) }?;
+    Ok((state, description))
+}
+
 /// Mounts provkit's NOR-flash key store on the part `driver` describes (copied: the
 /// struct may go after the call, its `ctx` must stay valid while the store is used):
 /// formats it if it holds no store, completes what a power cut interrupted, and scrubs
@@ -599,10 +616,7 @@ pub unsafe extern "C" fn provkit_store_mount_flash(
 ) -> provkit_status {
     guard(|| {
         // SAFETY: the caller's contract.
-        let mut state = unsafe { slot(store) }?;
-        state.clear();
-        // SAFETY: the caller's contract.
-        let driver = *unsafe { get(driver) }?;
+        let (mut state, driver) = unsafe { set_up(store, driver) }?;
         if driver.read.is_none() || driver.program.is_none() || driver.erase.is_none() {
             return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
         }
@@ -649,10 +663,7 @@ pub unsafe extern "C" fn provkit_store_use_keystore(
 ) -> provkit_status {
     guard(|| {
         // SAFETY: the caller's contract.
-        let mut state = unsafe { slot(store) }?;
-        state.clear();
-        // SAFETY: the caller's contract.
-        let vtable = *unsafe { get(vtable) }?;
+        let (mut state, vtable) = unsafe { set_up(store, vtable) }?;
         if vtable.public_key.is_none() || vtable.sign_digest.is_none() {
             return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
         }

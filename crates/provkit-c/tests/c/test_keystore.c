@@ -75,13 +75,20 @@ static void setup(void) {
   h_free_all();
 }
 
-static void keys_and_records(void) {
-  se e;
-  se_init(&e);
+/* A store over the secure element `e`, holding the responder's identity key. */
+static provkit_store *se_store(se *e) {
+  se_init(e);
   provkit_store *s = h_state(sizeof *s);
   provkit_keystore_vtable vt = se_vtable();
-  EXPECT_ST(PROVKIT_OK, provkit_store_use_keystore, s, &vt, &e);
-  CHECK(provkit_store_use_keystore, se_provision(&e, IDENTITY_KEY, HS_RESPONDER_SCALAR));
+  EXPECT_ST(PROVKIT_OK, provkit_store_use_keystore, s, &vt, e);
+  CHECK(provkit_store_use_keystore, se_provision(e, IDENTITY_KEY, HS_RESPONDER_SCALAR));
+  return s;
+}
+
+static void keys_and_records(void) {
+  se e;
+  provkit_store *s = se_store(&e);
+  provkit_keystore_vtable vt = se_vtable();
   provkit_device_info cert;
   EXPECT_ST(PROVKIT_OK, provkit_cert_parse, HS_RESPONDER_CERT, 111, &cert);
   uint8_t *pub = h_buf(65, 0);
@@ -276,11 +283,8 @@ static void keys_and_records(void) {
 /* The responder's identity key in the element; the initiator on a flash store. */
 static void handshake(void) {
   se e;
-  se_init(&e);
-  provkit_store *s = h_state(sizeof *s);
+  provkit_store *s = se_store(&e);
   provkit_keystore_vtable vt = se_vtable();
-  EXPECT_ST(PROVKIT_OK, provkit_store_use_keystore, s, &vt, &e);
-  CHECK(provkit_store_use_keystore, se_provision(&e, IDENTITY_KEY, HS_RESPONDER_SCALAR));
   device ini;
   CHECK(provkit_store_import_p256, device_new(&ini, HS_INITIATOR_SCALAR));
   provkit_session *si = h_state(sizeof *si), *sr = h_state(sizeof *sr);
