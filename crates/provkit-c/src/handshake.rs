@@ -8,6 +8,7 @@
 //! 2 out) then [`provkit_responder_finish`] (message 3 in).
 
 use crate::Provider;
+use crate::boundary::Failure;
 use crate::boundary::{Ffi, apart, array, bytes, bytes_mut, get, get_mut, guard, needed};
 use crate::cert::{ca, provkit_device_info};
 use crate::provkit_status;
@@ -141,7 +142,7 @@ fn credential_mode(mode: u32) -> Ffi<CredentialMode> {
     match mode {
         PROVKIT_CREDENTIAL_BY_VALUE => Ok(CredentialMode::ByValue),
         PROVKIT_CREDENTIAL_BY_REFERENCE => Ok(CredentialMode::ByReference),
-        _ => Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT),
+        _ => Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT),
     }
 }
 
@@ -229,7 +230,7 @@ unsafe fn take_phase<'a>(
     let inner = state.get()?;
     match (&inner.phase, initiator) {
         (Phase::Initiator(_), true) | (Phase::Responder(_), false) => {}
-        _ => return Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
+        _ => return Err(Failure::PROVKIT_ERR_WRONG_STATE),
     }
     let phase = core::mem::replace(&mut inner.phase, Phase::Spent);
     Ok((state, phase))
@@ -264,9 +265,9 @@ unsafe fn parse_policy<'a>(policy: *const provkit_peer_policy) -> Ffi<Policy<'a>
     let revoked: &[u64] = if p.revoked_len == 0 {
         &[]
     } else if p.revoked.is_null() {
-        return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+        return Err(Failure::PROVKIT_ERR_NULL_POINTER);
     } else if !p.revoked.is_aligned() || p.revoked_len > isize::MAX as usize / 8 {
-        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
     } else {
         // SAFETY: non-NULL, aligned, `revoked_len` readable u64s (the caller's contract).
         unsafe { core::slice::from_raw_parts(p.revoked, p.revoked_len) }
@@ -318,7 +319,7 @@ fn finish_initiator(
         (PeerCredential::ByValue(c), _) => c,
         (PeerCredential::ByReference(_), Some(known)) => *known,
         (PeerCredential::ByReference(_), None) => {
-            return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED);
+            return Err(Failure::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED);
         }
     };
     let verified = parsed.verify_message_2(&CompactCert::parse(&peer)?, &policy.peer_policy())?;
@@ -344,7 +345,7 @@ fn finish_responder(
     let peer = match (parsed.peer_certificate(), known) {
         (Some(c), _) => c,
         (None, Some(known)) => *known,
-        (None, None) => return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED),
+        (None, None) => return Err(Failure::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED),
     };
     let (session, device) =
         parsed.verify_message_3(&CompactCert::parse(&peer)?, &policy.peer_policy())?;
@@ -508,7 +509,7 @@ pub unsafe extern "C" fn provkit_initiator_finish(
         let needed = unsafe { slot(hs) }?.into_mut()?.mode.msg3_len();
         if msg3_cap < needed {
             *len_out = needed;
-            return Err(provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL);
+            return Err(Failure::PROVKIT_ERR_BUFFER_TOO_SMALL);
         }
         // SAFETY: the caller's contract.
         let (mut state, phase) = unsafe { take_phase(hs, true) }?;
@@ -520,7 +521,7 @@ pub unsafe extern "C" fn provkit_initiator_finish(
                 };
                 finish_initiator(hs, &mut store, &policy, known, msg2, out, len_out, finished)
             }
-            _ => Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
+            _ => Err(Failure::PROVKIT_ERR_WRONG_STATE),
         };
         state.clear();
         result
@@ -566,7 +567,7 @@ pub unsafe extern "C" fn provkit_responder_finish(
                 };
                 finish_responder(hs, &policy, known, msg3, finished)
             }
-            _ => Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
+            _ => Err(Failure::PROVKIT_ERR_WRONG_STATE),
         };
         state.clear();
         result
