@@ -140,6 +140,13 @@ impl<'a, S: OpaqueState> Handle<'a, S> {
         }
     }
 
+    /// Marks the state empty without dropping its value, which the caller has read out;
+    /// its bytes stay until [`wipe`](Self::wipe).
+    pub(crate) fn release(&mut self) {
+        // SAFETY: valid for writes (FITS).
+        unsafe { core::ptr::addr_of_mut!((*self.slot()).tag).write_volatile(0) };
+    }
+
     /// Drops the value, if any, and wipes the state.
     pub(crate) fn clear(&mut self) {
         if self.holds() {
