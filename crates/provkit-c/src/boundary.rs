@@ -39,9 +39,10 @@ failures!(
 );
 
 impl Failure {
-    /// The failure of `status`, which is not `PROVKIT_OK` (a build error in a constant;
-    /// otherwise `PROVKIT_ERR_PANIC`, never reached: see [`From<provkit::Error>`]).
-    pub(crate) const fn of(status: provkit_status) -> Self {
+    /// The failure of `status`, which is not `PROVKIT_OK`. Only evaluated in the constants
+    /// above, where `PROVKIT_OK` would be a build error (the panic never reaches run time).
+    #[allow(clippy::panic)]
+    const fn of(status: provkit_status) -> Self {
         match NonZeroI32::new(status as i32) {
             Some(code) => Self(code),
             None => panic!("PROVKIT_OK is no failure"),
