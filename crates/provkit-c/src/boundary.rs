@@ -2,22 +2,80 @@
 //! guard that turns errors (and, on hosts, panics) into a status.
 
 use crate::provkit_status;
+use core::num::NonZeroI32;
 use core::slice;
 
 /// The result of a function body: a status for every failure.
-pub(crate) type Ffi<T = ()> = Result<T, provkit_status>;
+pub(crate) type Ffi<T = ()> = Result<T, Failure>;
+
+/// A failure: a [`provkit_status`] other than `PROVKIT_OK`, held as a non-zero `i32`. So
+/// `Ffi<()>` is one word with 0 for `Ok` (every `?` is a test against zero, and [`guard`]
+/// returns the word as it is), and `Ffi<&T>` uses the NULL niche.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct Failure(NonZeroI32);
+
+macro_rules! failures {
+    ($($name:ident),* $(,)?) => {
+        #[allow(dead_code)]
+        impl Failure {
+            $(
+                #[doc = concat!("`", stringify!($name), "`.")]
+                pub(crate) const $name: Self = Self::of(provkit_status::$name);
+            )*
+        }
+    };
+}
+
+failures!(
+    PROVKIT_ERR_NULL_POINTER,
+    PROVKIT_ERR_BUFFER_TOO_SMALL,
+    PROVKIT_ERR_INVALID_ARGUMENT,
+    PROVKIT_ERR_WRONG_STATE,
+    PROVKIT_ERR_STATE_MOVED,
+    PROVKIT_ERR_RNG_FAILED,
+    PROVKIT_ERR_PANIC,
+    PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED,
+);
+
+impl Failure {
+    /// The failure of `status`, which is not `PROVKIT_OK`. Only evaluated in the constants
+    /// above, where `PROVKIT_OK` would be a build error (the panic never reaches run time).
+    #[allow(clippy::panic)]
+    const fn of(status: provkit_status) -> Self {
+        match NonZeroI32::new(status as i32) {
+            Some(code) => Self(code),
+            None => panic!("PROVKIT_OK is no failure"),
+        }
+    }
+
+    /// The status, for C.
+    pub(crate) fn status(self) -> provkit_status {
+        // SAFETY: a `Failure` is only made from a `provkit_status` (`of`, `From<Error>`), a
+        // fieldless `repr(i32)` enum: its value is one of the enum's discriminants.
+        unsafe { core::mem::transmute::<i32, provkit_status>(self.0.get()) }
+    }
+}
+
+impl From<provkit::Error> for Failure {
+    fn from(e: provkit::Error) -> Self {
+        let status = provkit_status::from(e);
+        // Every error maps to a status other than PROVKIT_OK (`status.rs`).
+        NonZeroI32::new(status as i32).map_or(Self::PROVKIT_ERR_PANIC, Self)
+    }
+}
 
 /// Runs a function body, returning `PROVKIT_OK` or its failure. With `std`, a panic is
 /// caught here and returned as `PROVKIT_ERR_PANIC` (unwinding into C is undefined).
 pub(crate) fn guard(body: impl FnOnce() -> Ffi) -> provkit_status {
     #[cfg(feature = "std")]
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(body))
-        .unwrap_or(Err(provkit_status::PROVKIT_ERR_PANIC));
+        .unwrap_or(Err(Failure::PROVKIT_ERR_PANIC));
     #[cfg(not(feature = "std"))]
     let outcome = body();
     match outcome {
         Ok(()) => provkit_status::PROVKIT_OK,
-        Err(status) => status,
+        Err(failure) => failure.status(),
     }
 }
 
@@ -27,7 +85,7 @@ pub(crate) fn guard(body: impl FnOnce() -> Ffi) -> provkit_status {
 /// `p` is NULL or points to a valid `T` that nothing mutates during `'a`.
 pub(crate) unsafe fn get<'a, T>(p: *const T) -> Ffi<&'a T> {
     // SAFETY: the caller's contract; NULL is refused by `as_ref`.
-    unsafe { p.as_ref() }.ok_or(provkit_status::PROVKIT_ERR_NULL_POINTER)
+    unsafe { p.as_ref() }.ok_or(Failure::PROVKIT_ERR_NULL_POINTER)
 }
 
 /// `&mut *p`, or `PROVKIT_ERR_NULL_POINTER`.
@@ -36,7 +94,7 @@ pub(crate) unsafe fn get<'a, T>(p: *const T) -> Ffi<&'a T> {
 /// `p` is NULL or points to a valid `T` that nothing else accesses during `'a`.
 pub(crate) unsafe fn get_mut<'a, T>(p: *mut T) -> Ffi<&'a mut T> {
     // SAFETY: the caller's contract; NULL is refused by `as_mut`.
-    unsafe { p.as_mut() }.ok_or(provkit_status::PROVKIT_ERR_NULL_POINTER)
+    unsafe { p.as_mut() }.ok_or(Failure::PROVKIT_ERR_NULL_POINTER)
 }
 
 /// The `len` bytes at `p`: empty when `len` is 0 (then `p` may be NULL), else
@@ -50,10 +108,10 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Ffi<&'a [u8]> {
         return Ok(&[]);
     }
     if p.is_null() {
-        return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+        return Err(Failure::PROVKIT_ERR_NULL_POINTER);
     }
     if len > isize::MAX as usize {
-        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
     }
     // SAFETY: non-NULL, `len` readable bytes by the caller's contract, `len` ≤ isize::MAX.
     Ok(unsafe { slice::from_raw_parts(p, len) })
@@ -69,10 +127,10 @@ pub(crate) unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> Ffi<&'a mut [u8]> 
         return Ok(&mut []);
     }
     if p.is_null() {
-        return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+        return Err(Failure::PROVKIT_ERR_NULL_POINTER);
     }
     if len > isize::MAX as usize {
-        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
     }
     // SAFETY: non-NULL, `len` writable bytes by the caller's contract, `len` ≤ isize::MAX.
     Ok(unsafe { slice::from_raw_parts_mut(p, len) })
@@ -85,12 +143,12 @@ pub(crate) unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> Ffi<&'a mut [u8]> 
 /// As [`bytes`].
 pub(crate) unsafe fn array<'a, const N: usize>(p: *const u8, len: usize) -> Ffi<&'a [u8; N]> {
     if len != N {
-        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
     }
     // SAFETY: as `bytes`.
     let b = unsafe { bytes(p, len) }?;
     b.try_into()
-        .map_err(|_| provkit_status::PROVKIT_ERR_INVALID_ARGUMENT)
+        .map_err(|_| Failure::PROVKIT_ERR_INVALID_ARGUMENT)
 }
 
 /// The first `N` of `len` writable bytes at `p`: a shorter buffer is
@@ -100,12 +158,12 @@ pub(crate) unsafe fn array<'a, const N: usize>(p: *const u8, len: usize) -> Ffi<
 /// As [`bytes_mut`].
 pub(crate) unsafe fn array_out<'a, const N: usize>(p: *mut u8, len: usize) -> Ffi<&'a mut [u8; N]> {
     if len < N {
-        return Err(provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL);
+        return Err(Failure::PROVKIT_ERR_BUFFER_TOO_SMALL);
     }
     // SAFETY: as `bytes_mut`.
     let b = unsafe { bytes_mut(p, N) }?;
     b.try_into()
-        .map_err(|_| provkit_status::PROVKIT_ERR_INVALID_ARGUMENT)
+        .map_err(|_| Failure::PROVKIT_ERR_INVALID_ARGUMENT)
 }
 
 /// Refuses an output buffer that overlaps an input, before either becomes a slice: Rust
@@ -125,7 +183,7 @@ pub(crate) fn apart(
     {
         Ok(())
     } else {
-        Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT)
+        Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT)
     }
 }
 
@@ -133,7 +191,7 @@ pub(crate) fn apart(
 /// `BufferTooSmall` (the functions that have a length output say so). Used as
 /// `.map_err(|e| needed(e, len_out))?`: one copy, out of line, for every function.
 #[inline(never)]
-pub(crate) fn needed(e: provkit::Error, len_out: &mut usize) -> provkit_status {
+pub(crate) fn needed(e: provkit::Error, len_out: &mut usize) -> Failure {
     if let provkit::Error::BufferTooSmall { needed } = e {
         *len_out = needed.get();
     }

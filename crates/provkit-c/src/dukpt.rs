@@ -2,6 +2,7 @@
 //! key store; each transaction takes the next counter and yields a transaction key, from
 //! which the working keys (PIN, MAC, data) come.
 
+use crate::boundary::Failure;
 use crate::boundary::{Ffi, apart, array, array_out, bytes, bytes_mut, guard};
 use crate::provkit_status;
 use crate::rng::{CallbackRng, provkit_rng};
@@ -57,7 +58,7 @@ fn key_type(code: u32) -> Ffi<KeyType> {
         PROVKIT_DUKPT_KEY_AES128 => KeyType::Aes128,
         PROVKIT_DUKPT_KEY_AES192 => KeyType::Aes192,
         PROVKIT_DUKPT_KEY_AES256 => KeyType::Aes256,
-        _ => return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT),
+        _ => return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT),
     })
 }
 
@@ -100,7 +101,7 @@ pub unsafe extern "C" fn provkit_dukpt_load_initial_key(
         // An AES initial key is 16, 24 or 32 bytes (a build without AES-192/256 answers
         // PROVKIT_ERR_UNSUPPORTED for those below).
         if !matches!(ik_len, 16 | 24 | 32) {
-            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+            return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
         }
         // SAFETY: the caller's contract.
         let ikid = InitialKeyId::new(*unsafe { array::<8>(ikid, ikid_len) }?);
@@ -254,7 +255,7 @@ unsafe fn cbc(
         let kind = key_type(key_type_code)?;
         apart(iv, iv_len, buf, buf_len)?;
         if iv_len != block_len(key_type_code) {
-            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+            return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
         }
         // SAFETY: the caller's contract.
         let (iv, buf) = unsafe { (bytes(iv, iv_len)?, bytes_mut(buf, buf_len)?) };

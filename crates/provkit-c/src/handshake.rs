@@ -8,6 +8,7 @@
 //! 2 out) then [`provkit_responder_finish`] (message 3 in).
 
 use crate::Provider;
+use crate::boundary::Failure;
 use crate::boundary::{Ffi, apart, array, bytes, bytes_mut, get, get_mut, guard, needed};
 use crate::cert::{ca, provkit_device_info};
 use crate::provkit_status;
@@ -112,8 +113,6 @@ pub(crate) struct HandshakeInner {
 enum Phase {
     Initiator(AwaitingResponse<'static, Provider>),
     Responder(AwaitingFinish<'static, Provider>),
-    /// Taken by a finishing call.
-    Spent,
 }
 
 impl OpaqueState for provkit_handshake {
@@ -141,7 +140,7 @@ fn credential_mode(mode: u32) -> Ffi<CredentialMode> {
     match mode {
         PROVKIT_CREDENTIAL_BY_VALUE => Ok(CredentialMode::ByValue),
         PROVKIT_CREDENTIAL_BY_REFERENCE => Ok(CredentialMode::ByReference),
-        _ => Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT),
+        _ => Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT),
     }
 }
 
@@ -192,47 +191,39 @@ unsafe fn prepare<'a>(
     }
 }
 
-/// Completes what [`prepare`] began: stores the phase, or wipes the state on failure.
-#[inline(never)]
-fn settle(mut state: Handle<'_, provkit_handshake>, phase: Ffi<Phase>) -> Ffi {
-    match phase {
-        Ok(phase) => {
-            let place = state.place_kept();
-            // SAFETY: `place` is valid for writes; with the certificate `prepare` wrote the
-            // value is complete.
-            unsafe {
-                addr_of_mut!((*place).phase).write(phase);
-                state.commit();
-            }
-            Ok(())
-        }
-        Err(e) => {
-            state.wipe();
-            Err(e)
-        }
-    }
+/// Where the phase goes in a state [`prepare`] set up: a step that succeeds writes it
+/// there (no move through its result), then [`settle`] marks the state as holding it.
+fn phase_place(state: &mut Handle<'_, provkit_handshake>) -> *mut Phase {
+    let place = state.place_kept();
+    // SAFETY: in bounds of the state (FITS); nothing is read.
+    unsafe { addr_of_mut!((*place).phase) }
 }
 
-/// Takes the phase out of `hs` for a finishing call of the role `initiator` says, leaving
-/// the state holding the certificate the phase refers to: the caller clears it once the
-/// phase is gone, whatever the outcome (a handshake is never resumed after a failure). A
-/// call for the other role leaves the state as it is.
+/// Completes what [`prepare`] began: marks the state as holding the phase the step wrote
+/// at [`phase_place`], or wipes it when the step failed (it wrote nothing then).
+#[inline(never)]
+fn settle(mut state: Handle<'_, provkit_handshake>, step: Ffi) -> Ffi {
+    match step {
+        // SAFETY: with the certificate `prepare` wrote and the phase the step wrote, the
+        // value is complete.
+        Ok(()) => unsafe { state.commit() },
+        Err(_) => state.wipe(),
+    }
+    step
+}
+
+/// Reads the phase out of a handshake state for its finishing call, which consumes it:
+/// the state is marked empty first (nothing drops the phase twice, even if the call
+/// unwinds on a host), its bytes (the certificate the phase refers to) stay until the
+/// caller wipes them, whatever the outcome (a handshake is never resumed after a failure).
 ///
 /// # Safety
-/// `hs` as [`slot`].
-unsafe fn take_phase<'a>(
-    hs: *mut provkit_handshake,
-    initiator: bool,
-) -> Ffi<(Handle<'a, provkit_handshake>, Phase)> {
-    // SAFETY: the caller's contract.
-    let mut state = unsafe { slot(hs) }?;
-    let inner = state.get()?;
-    match (&inner.phase, initiator) {
-        (Phase::Initiator(_), true) | (Phase::Responder(_), false) => {}
-        _ => return Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
-    }
-    let phase = core::mem::replace(&mut inner.phase, Phase::Spent);
-    Ok((state, phase))
+/// `phase` is the phase in `state`'s value.
+unsafe fn take<T>(state: &mut Handle<'_, provkit_handshake>, phase: *const T) -> T {
+    // SAFETY: the caller's contract; read once, the state is marked empty right after.
+    let phase = unsafe { core::ptr::read(phase) };
+    state.release();
+    phase
 }
 
 /// A `provkit_peer_policy`, its certificates parsed.
@@ -264,9 +255,9 @@ unsafe fn parse_policy<'a>(policy: *const provkit_peer_policy) -> Ffi<Policy<'a>
     let revoked: &[u64] = if p.revoked_len == 0 {
         &[]
     } else if p.revoked.is_null() {
-        return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+        return Err(Failure::PROVKIT_ERR_NULL_POINTER);
     } else if !p.revoked.is_aligned() || p.revoked_len > isize::MAX as usize / 8 {
-        return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+        return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
     } else {
         // SAFETY: non-NULL, aligned, `revoked_len` readable u64s (the caller's contract).
         unsafe { core::slice::from_raw_parts(p.revoked, p.revoked_len) }
@@ -318,7 +309,7 @@ fn finish_initiator(
         (PeerCredential::ByValue(c), _) => c,
         (PeerCredential::ByReference(_), Some(known)) => *known,
         (PeerCredential::ByReference(_), None) => {
-            return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED);
+            return Err(Failure::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED);
         }
     };
     let verified = parsed.verify_message_2(&CompactCert::parse(&peer)?, &policy.peer_policy())?;
@@ -344,7 +335,7 @@ fn finish_responder(
     let peer = match (parsed.peer_certificate(), known) {
         (Some(c), _) => c,
         (None, Some(known)) => *known,
-        (None, None) => return Err(provkit_status::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED),
+        (None, None) => return Err(Failure::PROVKIT_ERR_HANDSHAKE_PEER_NOT_PINNED),
     };
     let (session, device) =
         parsed.verify_message_3(&CompactCert::parse(&peer)?, &policy.peer_policy())?;
@@ -383,8 +374,9 @@ pub unsafe extern "C" fn provkit_initiator_start(
         // SAFETY: the caller's contract.
         let out = unsafe { bytes_mut(msg1_out, msg1_cap) }?;
         // SAFETY: the caller's contract.
-        let (state, own) = unsafe { prepare(hs, cert, cert_len, mode) }?;
-        let phase = (|| {
+        let (mut state, own) = unsafe { prepare(hs, cert, cert_len, mode) }?;
+        let place = phase_place(&mut state);
+        let step = (|| {
             let (hs, n) = Initiator::<Provider>::with_provider(KeyId(identity), own, mode)
                 .start(&mut rng, out)
                 .map_err(|e| needed(e, len_out))?;
@@ -393,9 +385,11 @@ pub unsafe extern "C" fn provkit_initiator_start(
                 return Err(failed);
             }
             *len_out = n;
-            Ok(Phase::Initiator(hs))
+            // SAFETY: `place` is valid for writes (`phase_place`).
+            unsafe { place.write(Phase::Initiator(hs)) };
+            Ok(())
         })();
-        settle(state, phase)
+        settle(state, step)
     })
 }
 
@@ -438,8 +432,9 @@ pub unsafe extern "C" fn provkit_responder_respond(
         // SAFETY: the caller's contract.
         let mut store = unsafe { device_store(store) }?;
         // SAFETY: the caller's contract.
-        let (state, own) = unsafe { prepare(hs, cert, cert_len, mode) }?;
-        let phase = (|| {
+        let (mut state, own) = unsafe { prepare(hs, cert, cert_len, mode) }?;
+        let place = phase_place(&mut state);
+        let step = (|| {
             let responder = Responder::<Provider>::with_provider(KeyId(identity), own, mode);
             let (hs, n) = responder
                 .respond(&mut store, &mut rng, msg1, out)
@@ -449,9 +444,11 @@ pub unsafe extern "C" fn provkit_responder_respond(
                 return Err(failed);
             }
             *len_out = n;
-            Ok(Phase::Responder(hs))
+            // SAFETY: `place` is valid for writes (`phase_place`).
+            unsafe { place.write(Phase::Responder(hs)) };
+            Ok(())
         })();
-        settle(state, phase)
+        settle(state, step)
     })
 }
 
@@ -502,27 +499,29 @@ pub unsafe extern "C" fn provkit_initiator_finish(
                 parse_policy(policy)?,
             )
         };
+        // SAFETY: the caller's contract.
+        let mut state = unsafe { slot(hs) }?;
+        let inner = state.get()?;
         // A message 3 that cannot fit is refused before the handshake is consumed: the
         // caller may retry with a larger buffer.
-        // SAFETY: the caller's contract.
-        let needed = unsafe { slot(hs) }?.into_mut()?.mode.msg3_len();
+        let needed = inner.mode.msg3_len();
         if msg3_cap < needed {
             *len_out = needed;
-            return Err(provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL);
+            return Err(Failure::PROVKIT_ERR_BUFFER_TOO_SMALL);
         }
-        // SAFETY: the caller's contract.
-        let (mut state, phase) = unsafe { take_phase(hs, true) }?;
-        let result = match phase {
-            Phase::Initiator(hs) => {
-                let finished = Finished {
-                    session: &mut session,
-                    peer,
-                };
-                finish_initiator(hs, &mut store, &policy, known, msg2, out, len_out, finished)
-            }
-            _ => Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
+        // A call for the other role leaves the state as it is.
+        let Phase::Initiator(phase) = &inner.phase else {
+            return Err(Failure::PROVKIT_ERR_WRONG_STATE);
         };
-        state.clear();
+        let phase: *const AwaitingResponse<'static, Provider> = phase;
+        // SAFETY: the phase in `state`.
+        let hs = unsafe { take(&mut state, phase) };
+        let finished = Finished {
+            session: &mut session,
+            peer,
+        };
+        let result = finish_initiator(hs, &mut store, &policy, known, msg2, out, len_out, finished);
+        state.wipe();
         result
     })
 }
@@ -557,18 +556,20 @@ pub unsafe extern "C" fn provkit_responder_finish(
             )
         };
         // SAFETY: the caller's contract.
-        let (mut state, phase) = unsafe { take_phase(hs, false) }?;
-        let result = match phase {
-            Phase::Responder(hs) => {
-                let finished = Finished {
-                    session: &mut session,
-                    peer,
-                };
-                finish_responder(hs, &policy, known, msg3, finished)
-            }
-            _ => Err(provkit_status::PROVKIT_ERR_WRONG_STATE),
+        let mut state = unsafe { slot(hs) }?;
+        // A call for the other role leaves the state as it is.
+        let Phase::Responder(phase) = &state.get()?.phase else {
+            return Err(Failure::PROVKIT_ERR_WRONG_STATE);
         };
-        state.clear();
+        let phase: *const AwaitingFinish<'static, Provider> = phase;
+        // SAFETY: the phase in `state`.
+        let hs = unsafe { take(&mut state, phase) };
+        let finished = Finished {
+            session: &mut session,
+            peer,
+        };
+        let result = finish_responder(hs, &policy, known, msg3, finished);
+        state.wipe();
         result
     })
 }

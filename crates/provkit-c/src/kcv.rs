@@ -1,6 +1,7 @@
 //! Key check values: the first bytes of AES-CMAC of a zero block under the key, to confirm
 //! a key (or key component) arrived intact without revealing it.
 
+use crate::boundary::Failure;
 use crate::boundary::{apart, array_out, bytes, guard};
 use crate::provkit_status;
 use provkit::envelope::{KCV_LEN, Kcv};
@@ -26,7 +27,7 @@ pub unsafe extern "C" fn provkit_kcv_aes(
         // An AES key is 16, 24 or 32 bytes: any other length is the caller's mistake (a
         // build without AES-192/256 answers PROVKIT_ERR_UNSUPPORTED for those below).
         if !matches!(key_len, 16 | 24 | 32) {
-            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+            return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
         }
         apart(key, key_len, kcv_out, kcv_len)?;
         // SAFETY: the caller's contract.

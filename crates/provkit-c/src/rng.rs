@@ -1,7 +1,7 @@
 //! The RNG: a C callback.
 
+use crate::boundary::Failure;
 use crate::boundary::{Ffi, get};
-use crate::provkit_status;
 use core::convert::Infallible;
 use core::ffi::c_void;
 
@@ -38,7 +38,7 @@ impl CallbackRng {
         // SAFETY: the caller's contract.
         let rng = unsafe { get(rng) }?;
         Ok(Self {
-            fill: rng.fill.ok_or(provkit_status::PROVKIT_ERR_NULL_POINTER)?,
+            fill: rng.fill.ok_or(Failure::PROVKIT_ERR_NULL_POINTER)?,
             ctx: rng.ctx,
             failed: false,
         })
@@ -47,7 +47,7 @@ impl CallbackRng {
     /// `PROVKIT_ERR_RNG_FAILED` if any draw failed.
     pub(crate) fn check(&self) -> Ffi {
         if self.failed {
-            Err(provkit_status::PROVKIT_ERR_RNG_FAILED)
+            Err(Failure::PROVKIT_ERR_RNG_FAILED)
         } else {
             Ok(())
         }
@@ -73,8 +73,12 @@ impl rand_core::TryRng for CallbackRng {
             self.failed = true;
             // Whatever the callback left is not used: every result of this call is
             // discarded. A fixed non-zero value (a valid scalar) keeps rejection sampling
-            // from looping on zeros until then.
-            dst.fill(0x5a);
+            // from looping on zeros until then. Written byte by byte: `fill` would link
+            // `memset` (220 bytes) for this path alone.
+            for b in dst.iter_mut() {
+                // SAFETY: `b` is a valid, exclusive byte of `dst`.
+                unsafe { core::ptr::write_volatile(b, 0x5a) };
+            }
         }
         Ok(())
     }

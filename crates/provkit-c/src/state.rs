@@ -7,8 +7,8 @@
 //! moved handshake is refused), and the value. Taking a value out or clearing a state wipes
 //! every byte of it (secrets never stay behind in caller memory).
 
+use crate::boundary::Failure;
 use crate::boundary::Ffi;
-use crate::provkit_status;
 use core::mem::{MaybeUninit, align_of, size_of};
 
 /// What a C state type holds.
@@ -43,7 +43,7 @@ pub(crate) struct Slot<T> {
 pub(crate) unsafe fn slot<'a, S: OpaqueState>(state: *mut S) -> Ffi<Handle<'a, S>> {
     let () = S::FITS;
     if state.is_null() {
-        return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+        return Err(Failure::PROVKIT_ERR_NULL_POINTER);
     }
     Ok(Handle {
         state,
@@ -80,11 +80,11 @@ impl<'a, S: OpaqueState> Handle<'a, S> {
     /// after clearing it, for a moved one).
     pub(crate) fn get(&mut self) -> Ffi<&mut S::Inner> {
         if !self.holds() {
-            return Err(provkit_status::PROVKIT_ERR_WRONG_STATE);
+            return Err(Failure::PROVKIT_ERR_WRONG_STATE);
         }
         if !self.at_home() {
             self.clear();
-            return Err(provkit_status::PROVKIT_ERR_STATE_MOVED);
+            return Err(Failure::PROVKIT_ERR_STATE_MOVED);
         }
         // SAFETY: the tag says the value was written by `put`, and it has not moved.
         Ok(unsafe { (*self.slot()).value.assume_init_mut() })
@@ -138,6 +138,13 @@ impl<'a, S: OpaqueState> Handle<'a, S> {
             core::ptr::addr_of_mut!((*slot).home).write(here);
             core::ptr::addr_of_mut!((*slot).tag).write_volatile(S::TAG);
         }
+    }
+
+    /// Marks the state empty without dropping its value, which the caller has read out;
+    /// its bytes stay until [`wipe`](Self::wipe).
+    pub(crate) fn release(&mut self) {
+        // SAFETY: valid for writes (FITS).
+        unsafe { core::ptr::addr_of_mut!((*self.slot()).tag).write_volatile(0) };
     }
 
     /// Drops the value, if any, and wipes the state.

@@ -5,6 +5,7 @@
 //! takes. A firmware links only the kind it sets up (see `Ops`).
 
 use crate::Provider;
+use crate::boundary::Failure;
 use crate::boundary::{
     Ffi, apart, array, array_out, bytes, bytes_mut, get, get_mut, guard, needed,
 };
@@ -618,7 +619,7 @@ pub unsafe extern "C" fn provkit_store_mount_flash(
         // SAFETY: the caller's contract.
         let (mut state, driver) = unsafe { set_up(store, driver) }?;
         if driver.read.is_none() || driver.program.is_none() || driver.erase.is_none() {
-            return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+            return Err(Failure::PROVKIT_ERR_NULL_POINTER);
         }
         let w = driver.write_size as usize;
         let sector = driver.sector_size;
@@ -629,7 +630,7 @@ pub unsafe extern "C" fn provkit_store_mount_flash(
             || !driver.capacity.is_multiple_of(sector)
             || driver.capacity / sector < 2
         {
-            return Err(provkit_status::PROVKIT_ERR_INVALID_ARGUMENT);
+            return Err(Failure::PROVKIT_ERR_INVALID_ARGUMENT);
         }
         let flash = CallbackFlash { driver };
         let mounted = if driver.multiwrite {
@@ -665,7 +666,7 @@ pub unsafe extern "C" fn provkit_store_use_keystore(
         // SAFETY: the caller's contract.
         let (mut state, vtable) = unsafe { set_up(store, vtable) }?;
         if vtable.public_key.is_none() || vtable.sign_digest.is_none() {
-            return Err(provkit_status::PROVKIT_ERR_NULL_POINTER);
+            return Err(Failure::PROVKIT_ERR_NULL_POINTER);
         }
         state.put(StoreInner {
             kind: Kind::Callbacks,

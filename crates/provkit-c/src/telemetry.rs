@@ -2,6 +2,7 @@
 //! identity key, so that relays can neither read nor alter it.
 
 use crate::Provider;
+use crate::boundary::Failure;
 use crate::boundary::{apart, array, bytes, bytes_mut, get_mut, guard, needed};
 use crate::provkit_status;
 use crate::rng::{CallbackRng, provkit_rng};
@@ -74,10 +75,9 @@ pub unsafe extern "C" fn provkit_telemetry_seal(
             (sealed, rng) => {
                 out.fill(0);
                 rng?;
-                return Err(sealed.map_or_else(
-                    |e| needed(e, len_out),
-                    |_| provkit_status::PROVKIT_ERR_RNG_FAILED,
-                ));
+                return Err(
+                    sealed.map_or_else(|e| needed(e, len_out), |_| Failure::PROVKIT_ERR_RNG_FAILED)
+                );
             }
         };
         *len_out = n;

@@ -64,13 +64,18 @@ static int32_t flash_program(void *ctx, uint32_t offset, const uint8_t *data, si
     return 0;
 }
 
-static int32_t flash_erase(void *ctx, uint32_t offset, uint32_t len)
+/* A byte loop, as the Rust probe's RamFlash erases (not a call to memset, which the Rust
+ * probe does not link). */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) static int32_t
+flash_erase(void *ctx, uint32_t offset, uint32_t len)
 {
     (void)ctx;
     if (offset > FLASH_SIZE || len > FLASH_SIZE - offset) {
         return -1;
     }
-    memset(flash_bytes + offset, 0xff, len);
+    for (uint32_t i = 0; i < len; i++) {
+        flash_bytes[offset + i] = 0xff;
+    }
     return 0;
 }
 

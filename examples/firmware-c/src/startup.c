@@ -51,7 +51,9 @@ __attribute__((section(".vector_table"), used)) static const vector vectors[16] 
 
 #define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
 
-void Reset_Handler(void)
+/* Word loops, as cortex-m-rt's reset handler: GCC would otherwise make them calls to
+ * memcpy and memset, and link memset (248 bytes) for this alone. */
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) void Reset_Handler(void)
 {
     /* Full access to CP10 and CP11 (the FPU) before any code that may use it: the
      * library and this program are built for the hard-float ABI. */
