@@ -46,7 +46,6 @@
 //! ```
 
 use aws_lc_rs::aead::{AES_128_GCM, AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
-use aws_lc_rs::agreement::{self, ECDH_P256};
 use aws_lc_rs::cipher::{AES_128, AES_192, AES_256, EncryptingKey, UnboundCipherKey};
 use aws_lc_rs::digest::{self, SHA256};
 use aws_lc_rs::signature::{
@@ -59,7 +58,10 @@ use provkit::provider::{CryptoProvider, GCM_NONCE_LEN, GCM_TAG_LEN, RustCrypto};
 use provkit::secret::SecretBytes;
 use std::sync::OnceLock;
 
+mod ecdh;
 mod point;
+
+use ecdh::EcdhKey;
 
 /// The aws-lc-rs provider. See the [crate documentation](crate) for how it differs from
 /// [`RustCrypto`].
@@ -70,7 +72,7 @@ pub struct AwsLc;
 /// on first use (an ephemeral key never signs, so it never pays for one).
 pub struct P256Key {
     scalar: SecretBytes<32>,
-    agreement: agreement::PrivateKey,
+    agreement: EcdhKey,
     public: EcPublicKey,
     signing: OnceLock<EcdsaKeyPair>,
 }
@@ -138,11 +140,9 @@ impl CryptoProvider for AwsLc {
     type AesKey = AesKey;
 
     fn p256_key_from_scalar(scalar: &SecretBytes<32>) -> Result<Self::P256Key> {
-        let agreement =
-            agreement::PrivateKey::from_private_key(&ECDH_P256, scalar.dangerous_expose())
-                .map_err(|_| Error::Crypto)?;
-        let public = agreement.compute_public_key().map_err(|_| Error::Crypto)?;
-        let public = Self::p256_parse_public(public.as_ref())?;
+        let (agreement, public) =
+            EcdhKey::from_scalar(scalar.dangerous_expose()).ok_or(Error::Crypto)?;
+        let public = EcPublicKey::from_uncompressed_on::<Self>(&public)?;
         Ok(P256Key {
             scalar: SecretBytes::new(*scalar.dangerous_expose()),
             agreement,
@@ -182,11 +182,9 @@ impl CryptoProvider for AwsLc {
     }
 
     fn p256_ecdh(key: &Self::P256Key, peer: &EcPublicKey) -> Result<SecretBytes<32>> {
-        let peer = agreement::UnparsedPublicKey::new(&ECDH_P256, peer.to_uncompressed());
-        agreement::agree(&key.agreement, peer, Error::Crypto, |shared| {
-            let shared: &[u8; 32] = shared.try_into().map_err(|_| Error::Crypto)?;
-            Ok(SecretBytes::new(*shared))
-        })
+        key.agreement
+            .agree(&peer.to_uncompressed())
+            .ok_or(Error::Crypto)
     }
 
     fn p256_parse_public(sec1: &[u8]) -> Result<EcPublicKey> {
