@@ -5,7 +5,9 @@
 //! build. A server that handles a fleet's handshakes and envelopes uses this one instead:
 //! AWS-LC's assembly P-256 (about 5× `p256`'s speed per operation on x86-64, measured by
 //! provkit's `cargo bench --bench handshake`), AES-GCM and SHA-256, through aws-lc-rs's
-//! safe API. Name it where the server builds them:
+//! safe API, except for ECDH keys, which it makes through AWS-LC's C API so that a key
+//! costs one base-point multiplication rather than two (`src/ecdh.rs`). Name it where the
+//! server builds them:
 //!
 //! ```
 //! use provkit::handshake::{CredentialMode, Responder};
