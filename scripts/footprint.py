@@ -335,8 +335,20 @@ def ms(instructions):
     return f"{instructions * 1.2 / 64e6 * 1e3:,.0f} ms"
 
 
+def first_of(steps, *prefixes):
+    """Instructions of the first step (the vector handshake's) whose name starts with each
+    prefix, summed; 10**12 (over any budget) when a step is missing."""
+    total = 0
+    for prefix in prefixes:
+        found = [i for _, n, _, _, i in steps if n.startswith(prefix)]
+        if not found:
+            return 10**12
+        total += found[0]
+    return total
+
+
 def c_section(build_log, probes, rust_flash, c_flash, c_runs, c_parts, c_files, c_names,
-              rust_names, rust_parts, rust_steps, first_of):
+              rust_names, rust_parts, rust_steps):
     """docs/footprint.md's section on the C firmware (examples/firmware-c)."""
     md = ["## The C firmware (`examples/firmware-c`)\n"]
     md.append("The same device steps from C (issue #20): `examples/firmware-c` is a C11 program "
@@ -584,27 +596,16 @@ def main():
     peak = int(summary.group(2)) if summary else None
     peak_reset = int(summary.group(3)) if summary else None
 
-    def instructions_of(*prefixes):
-        """Instructions of the first step (the vector handshake's) whose name starts with
-        each prefix, summed."""
-        total = 0
-        for prefix in prefixes:
-            found = [i for _, n, _, _, i in steps if n.startswith(prefix)]
-            if not found:
-                return 10**12
-            total += found[0]
-        return total
-
     instruction_checks = []
     per_provider = []
     store_checks = []
     for k, (pname, pre, ini, res, b_chain, b_ini, b_res, b_seal) in enumerate(PROVIDERS):
-        chain = instructions_of(pre + "certificate chain verifies")
-        side_i = instructions_of(f"{ini}: initiator: message 1",
-                                 f"{ini}: initiator: verifies responder's chain")
-        side_r = instructions_of(f"{res}: responder: message 2",
-                                 f"{res}: responder: verifies initiator's chain")
-        seal = instructions_of(pre + "telemetry: HPKE-sealed")
+        chain = first_of(steps, pre + "certificate chain verifies")
+        side_i = first_of(steps, f"{ini}: initiator: message 1",
+                          f"{ini}: initiator: verifies responder's chain")
+        side_r = first_of(steps, f"{res}: responder: message 2",
+                          f"{res}: responder: verifies initiator's chain")
+        seal = first_of(steps, pre + "telemetry: HPKE-sealed")
         instruction_checks += [
             (f"{pname}: certificate chain verify (root -> intermediate -> device)", chain,
              b_chain),
@@ -652,16 +653,6 @@ def main():
         c_parts, _ = crates(c_probe("rustcrypto", "full"), (C_BOUNDARY, c_files))
         c_names = status_names(c_probe("rustcrypto", "full"))
         rust_names = status_names(full_elf)
-
-    def first_of(step_list, *prefixes):
-        """Instructions of the first step whose name starts with each prefix, summed."""
-        total = 0
-        for prefix in prefixes:
-            found = [i for _, n, _, _, i in step_list if n.startswith(prefix)]
-            if not found:
-                return 10**12
-            total += found[0]
-        return total
 
     c_checks = []
     for cprov, k in C_PROVIDERS:
@@ -888,7 +879,7 @@ def main():
                   "from reset (the server step is not device code and is not counted).\n")
 
     md += c_section(c_build_log, c_probes, rust_flash, c_flash, c_runs, c_parts, c_files,
-                    c_names, rust_names, per_crate, steps, first_of)
+                    c_names, rust_names, per_crate, steps)
 
     text = "\n".join(md)
     if not args.no_write:

@@ -273,41 +273,33 @@ fn initiator(data: &[u8]) {
             m1.len(),
             &mut m1_len
         )));
-        let finished = handshake::provkit_initiator_finish(
-            &mut **hs,
-            &mut **st,
-            &p,
-            v.responder_cert.as_ptr(),
-            v.responder_cert.len(),
-            msg2.as_ptr(),
-            msg2.len(),
-            m3.as_mut_ptr(),
-            m3.len(),
-            &mut m3_len,
-            &mut **session,
-            core::ptr::null_mut(),
-        );
-        // Message 2 must be encrypted under this handshake's fresh keys: garbage never is.
-        assert!(!ok(finished), "a fuzzed message 2 finished a handshake");
-        // A message-3 buffer too short for this side's message 3 is refused before the
-        // handshake is consumed (the caller may retry); any other failure consumes it.
-        let intact = finished == provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL && m3_len > m3.len();
-        // So a second finish is refused again the same way, or is a state error.
-        assert_eq!(
+        let m3_cap = m3.len();
+        // Message 2 with the responder's certificate known (`known`) or not (empty).
+        let mut finish = |known: &[u8], m3_len: &mut usize| {
             handshake::provkit_initiator_finish(
                 &mut **hs,
                 &mut **st,
                 &p,
-                core::ptr::null(),
-                0,
+                known.as_ptr(),
+                known.len(),
                 msg2.as_ptr(),
                 msg2.len(),
                 m3.as_mut_ptr(),
-                m3.len(),
-                &mut m3_len,
+                m3_cap,
+                m3_len,
                 &mut **session,
                 core::ptr::null_mut(),
-            ),
+            )
+        };
+        let finished = finish(&v.responder_cert, &mut m3_len);
+        // Message 2 must be encrypted under this handshake's fresh keys: garbage never is.
+        assert!(!ok(finished), "a fuzzed message 2 finished a handshake");
+        // A message-3 buffer too short for this side's message 3 is refused before the
+        // handshake is consumed (the caller may retry); any other failure consumes it.
+        let intact = finished == provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL && m3_len > m3_cap;
+        // So a second finish is refused again the same way, or is a state error.
+        assert_eq!(
+            finish(&[], &mut m3_len),
             if intact {
                 provkit_status::PROVKIT_ERR_BUFFER_TOO_SMALL
             } else {
