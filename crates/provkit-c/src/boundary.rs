@@ -102,7 +102,6 @@ pub(crate) unsafe fn get_mut<'a, T>(p: *mut T) -> Ffi<&'a mut T> {
 ///
 /// # Safety
 /// Unless NULL, `p` points to `len` readable bytes that nothing mutates during `'a`.
-#[inline(never)]
 pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Ffi<&'a [u8]> {
     if len == 0 {
         return Ok(&[]);
@@ -121,7 +120,6 @@ pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Ffi<&'a [u8]> {
 ///
 /// # Safety
 /// Unless NULL, `p` points to `len` writable bytes that nothing else accesses during `'a`.
-#[inline(never)]
 pub(crate) unsafe fn bytes_mut<'a>(p: *mut u8, len: usize) -> Ffi<&'a mut [u8]> {
     if len == 0 {
         return Ok(&mut []);

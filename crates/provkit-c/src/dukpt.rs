@@ -75,7 +75,6 @@ fn block_len(code: u32) -> usize {
 ///
 /// # Safety
 /// As [`slot`].
-#[inline(never)]
 unsafe fn transaction<'a>(txn: *mut provkit_dukpt_transaction) -> Ffi<&'a mut TransactionKey> {
     // SAFETY: the caller's contract.
     unsafe { slot(txn) }?.into_mut()
