@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "provkit.h"
+#include "toolchain.h"
 
 #define IDENTITY 1u
 /* The Rust probe's flash part (RamFlash<8192, 1024>). */
@@ -29,6 +30,19 @@ static const uint8_t *input(size_t len)
     __asm__ volatile("" : "+r"(p) : "r"(len) : "memory");
     return p;
 }
+
+/* A length opaque to the compiler. With link-time optimization across the two languages
+ * (TOOLCHAIN=clang), a constant length would let the optimizer fold the library's length
+ * checks, or prove a step fails, where the Rust probe's black_box(&INPUT[..len]) hides a
+ * slice's length as well as its pointer. */
+static size_t opaque_len(size_t len)
+{
+    __asm__ volatile("" : "+r"(len));
+    return len;
+}
+
+/* `len` bytes of input and their length, both opaque. */
+#define INPUT(len) input(len), opaque_len(len)
 
 static uint64_t opaque_u64(uint64_t v)
 {
@@ -66,8 +80,7 @@ static int32_t flash_program(void *ctx, uint32_t offset, const uint8_t *data, si
 
 /* A byte loop, as the Rust probe's RamFlash erases (not a call to memset, which the Rust
  * probe does not link). */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) static int32_t
-flash_erase(void *ctx, uint32_t offset, uint32_t len)
+KEEP_LOOPS static int32_t flash_erase(void *ctx, uint32_t offset, uint32_t len)
 {
     (void)ctx;
     if (offset > FLASH_SIZE || len > FLASH_SIZE - offset) {
@@ -102,8 +115,8 @@ __attribute__((noinline)) static bool flash_store(void)
 {
     uint8_t buf[64];
     size_t len;
-    return provkit_store_import_p256(&store, IDENTITY, input(32), 32, NULL, 0) == PROVKIT_OK
-           && provkit_store_write_record(&store, 1, input(64), 64) == PROVKIT_OK
+    return provkit_store_import_p256(&store, IDENTITY, INPUT(32), NULL, 0) == PROVKIT_OK
+           && provkit_store_write_record(&store, 1, INPUT(64)) == PROVKIT_OK
            && provkit_store_read_record(&store, 1, buf, sizeof buf, &len) == PROVKIT_OK;
 }
 
@@ -113,7 +126,7 @@ __attribute__((noinline)) static bool flash_store(void)
 __attribute__((noinline)) static bool cert_verify(void)
 {
     provkit_device_info info;
-    return provkit_cert_verify_chain(input(182), 182, input(187), 187, input(111), 111,
+    return provkit_cert_verify_chain(INPUT(182), INPUT(187), INPUT(111),
                                      opaque_u64(1760000000), &info)
            == PROVKIT_OK;
 }
@@ -125,7 +138,7 @@ static provkit_peer_policy policy(void)
 {
     provkit_peer_policy p = {
         .root = input(182),
-        .root_len = 182,
+        .root_len = opaque_len(182),
         .intermediate = NULL,
         .intermediate_len = 0,
         .now = opaque_u64(1760000000),
@@ -142,7 +155,7 @@ static bool records(void)
 {
     uint8_t rec[96], out[96];
     size_t n, m;
-    if (provkit_session_seal(&session, input(32), 32, NULL, 0, rec, sizeof rec, &n) != PROVKIT_OK) {
+    if (provkit_session_seal(&session, INPUT(32), NULL, 0, rec, sizeof rec, &n) != PROVKIT_OK) {
         return false;
     }
     sink(rec);
@@ -157,10 +170,10 @@ __attribute__((noinline)) static bool initiator(const provkit_rng *rng)
     provkit_peer_policy p = policy();
     uint8_t m1[40], m3[200];
     size_t n1, n3;
-    return provkit_initiator_start(&hs, IDENTITY, input(111), 111, PROVKIT_CREDENTIAL_BY_VALUE,
+    return provkit_initiator_start(&hs, IDENTITY, INPUT(111), PROVKIT_CREDENTIAL_BY_VALUE,
                                    rng, m1, sizeof m1, &n1)
                == PROVKIT_OK
-           && provkit_initiator_finish(&hs, &store, &p, NULL, 0, input(230), 230, m3, sizeof m3,
+           && provkit_initiator_finish(&hs, &store, &p, NULL, 0, INPUT(230), m3, sizeof m3,
                                        &n3, &session, NULL)
                   == PROVKIT_OK
            && records();
@@ -174,11 +187,11 @@ __attribute__((noinline)) static bool responder(const provkit_rng *rng)
     provkit_peer_policy p = policy();
     uint8_t m2[232];
     size_t n2;
-    return provkit_responder_respond(&hs, &store, IDENTITY, input(111), 111,
-                                     PROVKIT_CREDENTIAL_BY_VALUE, rng, input(40), 40, m2,
+    return provkit_responder_respond(&hs, &store, IDENTITY, INPUT(111),
+                                     PROVKIT_CREDENTIAL_BY_VALUE, rng, INPUT(40), m2,
                                      sizeof m2, &n2)
                == PROVKIT_OK
-           && provkit_responder_finish(&hs, &p, NULL, 0, input(190), 190, &session, NULL)
+           && provkit_responder_finish(&hs, &p, NULL, 0, INPUT(190), &session, NULL)
                   == PROVKIT_OK
            && records();
 }
@@ -192,10 +205,10 @@ __attribute__((noinline)) static bool dukpt(const provkit_rng *rng)
     static provkit_dukpt_transaction txn;
     uint8_t ksn[PROVKIT_DUKPT_KSN_LEN], pin[16], mac[16];
     bool done = provkit_dukpt_next_transaction(&store, 0x100, &txn, ksn, sizeof ksn) == PROVKIT_OK
-                && provkit_dukpt_encrypt_pin_block(&txn, PROVKIT_DUKPT_KEY_AES128, input(4), 4,
-                                                   input(16), 16, rng, pin, sizeof pin)
+                && provkit_dukpt_encrypt_pin_block(&txn, PROVKIT_DUKPT_KEY_AES128, INPUT(4),
+                                                   INPUT(16), rng, pin, sizeof pin)
                        == PROVKIT_OK
-                && provkit_dukpt_request_cmac(&txn, PROVKIT_DUKPT_KEY_AES128, input(64), 64, mac,
+                && provkit_dukpt_request_cmac(&txn, PROVKIT_DUKPT_KEY_AES128, INPUT(64), mac,
                                               sizeof mac)
                        == PROVKIT_OK;
     sink(pin);
@@ -210,7 +223,7 @@ __attribute__((noinline)) static bool seal(const provkit_rng *rng)
 {
     uint8_t out[256];
     size_t n;
-    bool done = provkit_telemetry_seal(&store, IDENTITY, input(65), 65, 42, input(32), 32, rng,
+    bool done = provkit_telemetry_seal(&store, IDENTITY, INPUT(65), 42, INPUT(32), rng,
                                        out, sizeof out, &n)
                 == PROVKIT_OK;
     sink(out);

@@ -9,6 +9,7 @@
 #ifndef PROVKIT_PROBE
 #include "board.h"
 #endif
+#include "toolchain.h"
 
 extern uint32_t _stack_top;
 extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss;
@@ -53,7 +54,7 @@ __attribute__((section(".vector_table"), used)) static const vector vectors[16] 
 
 /* Word loops, as cortex-m-rt's reset handler: GCC would otherwise make them calls to
  * memcpy and memset, and link memset (248 bytes) for this alone. */
-__attribute__((optimize("no-tree-loop-distribute-patterns"))) void Reset_Handler(void)
+KEEP_LOOPS void Reset_Handler(void)
 {
     /* Full access to CP10 and CP11 (the FPU) before any code that may use it: the
      * library and this program are built for the hard-float ABI. */
@@ -94,8 +95,9 @@ void Default_Handler(void)
 
 #else
 
-/* The exception frame: r0-r3, r12, lr, pc, xpsr. */
-void fault_report(const uint32_t *frame, uint32_t exc_return);
+/* The exception frame: r0-r3, r12, lr, pc, xpsr. Kept: only the handler's assembly
+ * refers to it, which link-time optimization does not see. */
+__attribute__((used)) void fault_report(const uint32_t *frame, uint32_t exc_return);
 
 __attribute__((naked)) void HardFault_Handler(void)
 {
@@ -108,7 +110,7 @@ __attribute__((naked)) void HardFault_Handler(void)
         "b fault_report\n\t");
 }
 
-void fault_report(const uint32_t *frame, uint32_t exc_return)
+__attribute__((used)) void fault_report(const uint32_t *frame, uint32_t exc_return)
 {
     (void)exc_return;
     out_str("[FAIL] HardFault at pc 0x");
