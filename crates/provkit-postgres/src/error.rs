@@ -63,16 +63,14 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
     }
 }
 
-/// True for failures that a retry of the whole transaction resolves: serialization
-/// failures and deadlocks (SQLSTATE 40001, 40P01), for your own queries. The ledger's
+/// True for failures that a retry of the whole transaction, at once, resolves:
+/// serialization failures, deadlocks and lock timeouts (SQLSTATE 40001, 40P01, 55P03),
+/// for your own queries; the same rule the ledger repeats its own calls by. The ledger's
 /// errors say it themselves
 /// ([`LedgerError::retry`](provkit_ledger::LedgerError::retry)).
 #[must_use]
 pub fn is_retryable(e: &postgres::Error) -> bool {
-    matches!(
-        e.code(),
-        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
-    )
+    retry_class(e) == Retry::Immediately
 }
 
 /// The cause provkit keeps of a PostgreSQL failure: the SQLSTATE, else the OS error of a

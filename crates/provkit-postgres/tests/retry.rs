@@ -118,6 +118,32 @@ fn retries_are_bounded_by_the_policy() {
     assert_eq!(tries(&mut counter), before + 1);
 }
 
+/// `provkit_postgres::is_retryable`, for the caller's own queries, follows the ledger's
+/// rule: a serialization failure, a deadlock or a lock timeout is retried at once; a lost
+/// connection, a permission error or a constraint violation is not. (It said no to a lock
+/// timeout, 55P03, which the ledger itself repeats.)
+#[test]
+fn is_retryable_follows_the_ledgers_rule() {
+    let schema = TestSchema::new("retry_public");
+    let mut client = schema.client();
+    for (code, retryable) in [
+        ("40001", true),
+        ("40P01", true),
+        ("55P03", true),
+        ("08006", false),
+        ("42501", false),
+        ("23505", false),
+    ] {
+        let e = client
+            .batch_execute(&format!(
+                "DO $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = '{code}'; END $$"
+            ))
+            .unwrap_err();
+        assert_eq!(e.code().map(SqlState::code), Some(code));
+        assert_eq!(provkit_postgres::is_retryable(&e), retryable, "{code}");
+    }
+}
+
 #[test]
 fn other_failures_are_not_retried_and_keep_their_sqlstate() {
     let schema = TestSchema::new("retry_never");
