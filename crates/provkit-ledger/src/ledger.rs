@@ -300,10 +300,11 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     ///
     /// The header is verified against `manufacturer`, decrypted with the HPKE key
     /// `recipient` in the KEK store, and each released key arrives wrapped under the
-    /// ledger KEK's primary version. Records are staged per chunk group in their own
-    /// transactions, with progress; only after the trailer signature verified are they
-    /// promoted to the live table, in one transaction that also marks the import
-    /// complete. So:
+    /// ledger KEK's primary version: refused when that version is below the recorded
+    /// minimum decryption version (a process with a stale directory), as the keys would
+    /// not open. Records are staged per chunk group in their own transactions, with
+    /// progress; only after the trailer signature verified are they promoted to the live
+    /// table, in one transaction that also marks the import complete. So:
     /// - **idempotent**: the same file again is a no-op ([`ImportReport::already_imported`]);
     /// - **resumable**: after a crash, call `import` again with the same file; staged
     ///   chunks are decrypted (the HPKE sequence requires it) but not re-inserted;
@@ -314,7 +315,8 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
     /// Every refusal and verification failure is audited.
     ///
     /// # Errors
-    /// [`LedgerError::BatchConflict`]; [`LedgerError::ShipmentRejected`] when any
+    /// [`LedgerError::BatchConflict`]; [`LedgerError::KekVersionRetired`] when the
+    /// primary version is below the minimum; [`LedgerError::ShipmentRejected`] when any
     /// verification fails (nothing is promoted; staged rows stay until
     /// [`abandon_import`](Self::abandon_import)); [`LedgerError::Io`]; backend errors.
     pub fn import<R: Read>(
@@ -343,6 +345,19 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         let (skip_chunks, records_staged) = {
             let mut tx = self.backend.begin(TxMode::Write)?;
             let mut chain = Chain::lock(&mut tx, now)?;
+            if slot.kek.version < tx.min_decrypt_version(slot.kek.id)? {
+                // A process whose directory is behind the recorded minimum.
+                chain.append(
+                    &mut tx,
+                    &AuditEvent::ImportRefused {
+                        batch_id,
+                        header_hash,
+                        reason: Refusal::KekVersionRetired,
+                    },
+                )?;
+                tx.commit()?;
+                return Err(LedgerError::KekVersionRetired(slot.kek));
+            }
             let existing = tx.import_get(&batch_id)?;
             let start = match existing {
                 Some(row) if row.header_hash != header_hash => {
@@ -433,6 +448,11 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
             Err(StageError::Io(e)) => {
                 let _ = self.reject_import(batch_id, header_hash, provkit::Error::Unsupported, now);
                 return Err(e);
+            }
+            Err(StageError::Ledger(e @ LedgerError::KekVersionRetired(_))) => {
+                return Err(self
+                    .audit_import_refusal(batch_id, header_hash, Refusal::KekVersionRetired, now)
+                    .map_or_else(|audit| audit, |()| e));
             }
             Err(StageError::Ledger(e)) => return Err(e),
         };
@@ -563,6 +583,13 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
             if index > skip_chunks && (pending.len() >= self.config.stage_records || last) {
                 records_staged += pending.len() as u64;
                 let mut tx = self.backend.begin(TxMode::Write)?;
+                // The minimum may have been raised since the import started. Raising it
+                // counts staged keys under the chain lock, so this transaction takes
+                // that lock before it reads the minimum: one of the two sees the other.
+                Chain::lock(&mut tx, now)?;
+                if slot.kek.version < tx.min_decrypt_version(slot.kek.id)? {
+                    return Err(StageError::Ledger(LedgerError::KekVersionRetired(slot.kek)));
+                }
                 tx.stage(&pending)?;
                 tx.import_progress(&header.batch_id, index, records_staged)?;
                 tx.commit()?;
@@ -633,23 +660,31 @@ impl<B: LedgerBackend, K: SymmetricKeys, D: KekDirectory> Ledger<B, K, D> {
         error: provkit::Error,
         now: u64,
     ) -> LedgerError {
-        let audited = (|| {
-            let mut tx = self.backend.begin(TxMode::Write)?;
-            let mut chain = Chain::lock(&mut tx, now)?;
-            chain.append(
-                &mut tx,
-                &AuditEvent::ImportRefused {
-                    batch_id,
-                    header_hash,
-                    reason: Refusal::ShipmentInvalid,
-                },
-            )?;
-            tx.commit()
-        })();
-        match audited {
+        match self.audit_import_refusal(batch_id, header_hash, Refusal::ShipmentInvalid, now) {
             Ok(()) => LedgerError::ShipmentRejected { batch_id, error },
             Err(e) => e,
         }
+    }
+
+    /// Audits an import refused for `reason`, in its own transaction.
+    fn audit_import_refusal(
+        &mut self,
+        batch_id: BatchId,
+        header_hash: [u8; 32],
+        reason: Refusal,
+        now: u64,
+    ) -> Result<()> {
+        let mut tx = self.backend.begin(TxMode::Write)?;
+        let mut chain = Chain::lock(&mut tx, now)?;
+        chain.append(
+            &mut tx,
+            &AuditEvent::ImportRefused {
+                batch_id,
+                header_hash,
+                reason,
+            },
+        )?;
+        tx.commit()
     }
 
     /// Abandons a staging (incomplete) import: deletes its staged rows and its progress,

@@ -206,6 +206,7 @@ pub fn all<B: LedgerBackend + Send + 'static>(mut fresh: impl FnMut() -> B) {
     rejected_shipments(fresh());
     issuance(fresh());
     rotation(fresh());
+    stale_directory_import(fresh());
     audit_verification(fresh());
     cursor_must_advance(fresh());
     serial_edges(fresh);
@@ -506,6 +507,153 @@ pub fn rotation<B: LedgerBackend>(backend: B) {
     // A second rotation finds nothing to do.
     assert_eq!(ledger.rotate(7, 7).unwrap().rewrapped, 0);
     ledger.verify_audit(None).unwrap();
+}
+
+/// A process whose KEK directory still names a version below the recorded minimum
+/// decryption version (a stale deployment) cannot import: its keys would be wrapped
+/// under a retired version, refused at every rotation and lost with the old KEK. The
+/// refusal is audited, stages nothing, and the same file imports once the directory
+/// knows the current version.
+pub fn stale_directory_import<B: LedgerBackend>(backend: B) {
+    let mut fx = Fixture::new(18);
+    let mut ledger = Fixture::ledger(backend, 1000);
+    let first = fx.shipment(batch(10), &[700, 701], 2);
+    ledger
+        .import(RECIPIENT, &fx.manufacturer_pk, first.as_slice(), 1)
+        .unwrap();
+    ledger.keks_mut().add_version(Fixture::slot_v2()).unwrap();
+    assert_eq!(ledger.rotate(10, 2).unwrap().rewrapped, 2);
+    ledger.set_min_decrypt_version(KEK, 2, 3).unwrap();
+    let (backend, _, _) = ledger.into_parts();
+
+    let mut stale = Fixture::ledger(backend, 1000);
+    let file = fx.shipment(batch(11), &[710, 711, 712], 2);
+    assert_eq!(
+        stale
+            .import(RECIPIENT, &fx.manufacturer_pk, file.as_slice(), 4)
+            .err(),
+        Some(LedgerError::KekVersionRetired(Fixture::slot_v1().kek)),
+        "an import under a retired KEK version is refused"
+    );
+    assert!(stale.lookup(710).unwrap().is_none(), "nothing promoted");
+    assert!(
+        stale.import_status(&batch(11)).unwrap().is_none(),
+        "nothing staged"
+    );
+    let census = stale.census().unwrap();
+    assert_eq!(
+        census.count_below(KEK, 2),
+        0,
+        "no key under a retired version"
+    );
+    let last = stale.audit_head().unwrap();
+    let row = {
+        let mut tx = stale.backend_mut().begin(TxMode::Read).unwrap();
+        tx.audit_rows(last.seq, 1).unwrap().remove(0)
+    };
+    assert!(
+        matches!(
+            row.decode(),
+            Some(AuditEvent::ImportRefused {
+                batch_id,
+                reason: Refusal::KekVersionRetired,
+                ..
+            }) if batch_id == batch(11)
+        ),
+        "the refusal is audited: {:?}",
+        row.decode()
+    );
+
+    let (backend, _, _) = stale.into_parts();
+    let mut current = Fixture::ledger(backend, 1000);
+    current.keks_mut().add_version(Fixture::slot_v2()).unwrap();
+    let r = current
+        .import(RECIPIENT, &fx.manufacturer_pk, file.as_slice(), 5)
+        .unwrap();
+    assert_eq!((r.promoted, r.already_imported), (3, false));
+    let key = current.issue(711, 6).unwrap();
+    assert_eq!(key.wrapped.kek, Fixture::slot_v2().kek);
+    current.open_key(&key).unwrap();
+    current.verify_audit(None).unwrap();
+}
+
+/// The minimum decryption version is raised, by another connection, while a stale
+/// process's import is between its start and its first staged chunk: the import is
+/// refused at staging (nothing staged under the retired version), audited, and the same
+/// file imports after [`Ledger::abandon_import`] by a process that knows the current
+/// version. `open` connects to one fresh database.
+pub fn minimum_raised_during_import<B: LedgerBackend, F: Fn() -> B>(open: &F) {
+    let mut fx = Fixture::new(19);
+    let mut current = Fixture::ledger(open(), 1000);
+    current.keks_mut().add_version(Fixture::slot_v2()).unwrap();
+    let first = fx.shipment(batch(12), &[800, 801], 2);
+    current
+        .import(RECIPIENT, &fx.manufacturer_pk, first.as_slice(), 1)
+        .unwrap();
+
+    let mut stale = Fixture::ledger(open(), 1);
+    let file = fx.shipment(batch(13), &[810, 811, 812], 1);
+    let input = CallAfter {
+        data: &file,
+        at: provkit::envelope::shipment::HEADER_LEN,
+        hook: Some(|| current.set_min_decrypt_version(KEK, 2, 3).unwrap()),
+    };
+    assert_eq!(
+        stale.import(RECIPIENT, &fx.manufacturer_pk, input, 4).err(),
+        Some(LedgerError::KekVersionRetired(Fixture::slot_v1().kek)),
+        "a minimum raised during the import refuses it before anything is staged"
+    );
+    assert_eq!(stale.census().unwrap().count_below(KEK, 2), 0);
+    assert!(stale.lookup(810).unwrap().is_none(), "nothing promoted");
+    let status = stale.import_status(&batch(13)).unwrap().expect("started");
+    assert_eq!(status.records_staged, 0, "nothing staged");
+    let last = stale.audit_head().unwrap();
+    let row = {
+        let mut tx = stale.backend_mut().begin(TxMode::Read).unwrap();
+        tx.audit_rows(last.seq, 1).unwrap().remove(0)
+    };
+    assert!(
+        matches!(
+            row.decode(),
+            Some(AuditEvent::ImportRefused {
+                reason: Refusal::KekVersionRetired,
+                ..
+            })
+        ),
+        "the refusal is audited: {:?}",
+        row.decode()
+    );
+
+    current.abandon_import(&batch(13), 5).unwrap();
+    let r = current
+        .import(RECIPIENT, &fx.manufacturer_pk, file.as_slice(), 6)
+        .unwrap();
+    assert_eq!(r.promoted, 3);
+    assert_eq!(current.census().unwrap().count_below(KEK, 2), 0);
+    current.verify_audit(None).unwrap();
+}
+
+/// Reads `data`, calling `hook` once when the reader first reaches byte `at`.
+struct CallAfter<'a, H: FnMut()> {
+    data: &'a [u8],
+    at: usize,
+    hook: Option<H>,
+}
+
+impl<H: FnMut()> std::io::Read for CallAfter<'_, H> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.at == 0 {
+            if let Some(mut hook) = self.hook.take() {
+                hook();
+            }
+        }
+        let n = buf.len().min(self.data.len());
+        let n = if self.at > 0 { n.min(self.at) } else { n };
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        self.at = self.at.saturating_sub(n);
+        Ok(n)
+    }
 }
 
 /// The verifier on rows as stored: anchors, and in-memory edits of each field.

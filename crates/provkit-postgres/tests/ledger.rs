@@ -50,6 +50,11 @@ fn suite_rotation() {
 }
 
 #[test]
+fn suite_stale_directory_import() {
+    on_fresh("suite_stale", suite::stale_directory_import);
+}
+
+#[test]
 fn suite_audit_verification() {
     on_fresh("suite_audit", suite::audit_verification);
 }
@@ -57,6 +62,14 @@ fn suite_audit_verification() {
 #[test]
 fn suite_cursor_must_advance() {
     on_fresh("suite_cursor", suite::cursor_must_advance);
+}
+
+/// Two connections: one raises the minimum decryption version while the other, with a
+/// stale KEK directory, is importing.
+#[test]
+fn suite_minimum_raised_during_import() {
+    let schema = TestSchema::new("suite_raised");
+    suite::minimum_raised_during_import(&|| open(&schema));
 }
 
 /// Serials 0, 1, 2⁶³−1, 2⁶³, 2⁶⁴−1 and random ones through every ledger operation,

@@ -293,6 +293,7 @@ fn error_name(e: &LedgerError) -> String {
         LedgerError::NotIssued(_) => "NotIssued".into(),
         LedgerError::CertificateExists(_) => "CertificateExists".into(),
         LedgerError::KekVersionInUse { below, .. } => format!("KekVersionInUse(below {below})"),
+        LedgerError::KekVersionRetired(k) => format!("KekVersionRetired(version {})", k.version),
         other => panic!("unexpected error {other:?}"),
     }
 }
@@ -466,13 +467,14 @@ fn session(ships: &[Shipment], pk: &EcPublicKey) -> (Vec<Value>, SqliteLedger) {
         1230,
         &mut |l| set_min(l, 2, 1230),
     );
-    // A process with a stale KEK directory (version 1 only) imports G under version 1.
+    // A process with a stale KEK directory (version 1 only) tries to import G under
+    // version 1, below the minimum: refused.
     let (backend, keys, keks) = ledger.into_parts();
     let mut stale: VecLedger = Ledger::new(backend, keys, ring(&[1]), config);
     let g = by("G");
     record(
         &mut stale,
-        "import G (a process whose directory knows version 1 only)".into(),
+        "import G (a process whose directory knows version 1 only, below the minimum)".into(),
         1240,
         &mut |l| import(l, &g.file, 1240),
     );

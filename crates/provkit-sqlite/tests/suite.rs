@@ -88,6 +88,16 @@ fn eight_threads_issue_100k_serials_exactly_once() {
     );
 }
 
+/// Two connections: one raises the minimum decryption version while the other, with a
+/// stale KEK directory, is importing.
+#[test]
+fn ledger_minimum_raised_during_import() {
+    let path = temp_db("raised");
+    provkit_ledger::suite::minimum_raised_during_import(&|| {
+        SqliteLedger::open(&path, SqliteOptions::default()).unwrap()
+    });
+}
+
 /// Serials 0, 1, 2⁶³−1, 2⁶³, 2⁶⁴−1 and random ones through every ledger operation
 /// (also part of `ledger_suite_passes`; separate so that it can be run alone). Issue #14:
 /// the cursor after serial 2⁶³ (`i64::MIN`) was read as "from the start", so a rotation
