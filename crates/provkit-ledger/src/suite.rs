@@ -546,23 +546,7 @@ pub fn stale_directory_import<B: LedgerBackend>(backend: B) {
         0,
         "no key under a retired version"
     );
-    let last = stale.audit_head().unwrap();
-    let row = {
-        let mut tx = stale.backend_mut().begin(TxMode::Read).unwrap();
-        tx.audit_rows(last.seq, 1).unwrap().remove(0)
-    };
-    assert!(
-        matches!(
-            row.decode(),
-            Some(AuditEvent::ImportRefused {
-                batch_id,
-                reason: Refusal::KekVersionRetired,
-                ..
-            }) if batch_id == batch(11)
-        ),
-        "the refusal is audited: {:?}",
-        row.decode()
-    );
+    assert_last_event_refuses_retired(&mut stale, batch(11));
 
     let (backend, _, _) = stale.into_parts();
     let mut current = Fixture::ledger(backend, 1000);
@@ -607,22 +591,7 @@ pub fn minimum_raised_during_import<B: LedgerBackend, F: Fn() -> B>(open: &F) {
     assert!(stale.lookup(810).unwrap().is_none(), "nothing promoted");
     let status = stale.import_status(&batch(13)).unwrap().expect("started");
     assert_eq!(status.records_staged, 0, "nothing staged");
-    let last = stale.audit_head().unwrap();
-    let row = {
-        let mut tx = stale.backend_mut().begin(TxMode::Read).unwrap();
-        tx.audit_rows(last.seq, 1).unwrap().remove(0)
-    };
-    assert!(
-        matches!(
-            row.decode(),
-            Some(AuditEvent::ImportRefused {
-                reason: Refusal::KekVersionRetired,
-                ..
-            })
-        ),
-        "the refusal is audited: {:?}",
-        row.decode()
-    );
+    assert_last_event_refuses_retired(&mut stale, batch(13));
 
     current.abandon_import(&batch(13), 5).unwrap();
     let r = current
@@ -631,6 +600,30 @@ pub fn minimum_raised_during_import<B: LedgerBackend, F: Fn() -> B>(open: &F) {
     assert_eq!(r.promoted, 3);
     assert_eq!(current.census().unwrap().count_below(KEK, 2), 0);
     current.verify_audit(None).unwrap();
+}
+
+/// Asserts that the newest audit event is `batch_id`'s import refused for a retired KEK
+/// version.
+fn assert_last_event_refuses_retired<B: LedgerBackend>(
+    ledger: &mut SuiteLedger<B>,
+    batch_id: BatchId,
+) {
+    let head = ledger.audit_head().unwrap();
+    let event = {
+        let mut tx = ledger.backend_mut().begin(TxMode::Read).unwrap();
+        tx.audit_rows(head.seq, 1).unwrap().remove(0).decode()
+    };
+    assert!(
+        matches!(
+            event,
+            Some(AuditEvent::ImportRefused {
+                batch_id: b,
+                reason: Refusal::KekVersionRetired,
+                ..
+            }) if b == batch_id
+        ),
+        "the refusal is audited: {event:?}"
+    );
 }
 
 /// Reads `data`, calling `hook` once when the reader first reaches byte `at`.
